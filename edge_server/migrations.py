@@ -1,0 +1,150 @@
+"""Named schema migrations for box.db (sqlite-utils); an applied migration is never edited."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("edge_server")
+
+
+def _script(db: sqlite_utils.Database, script: str) -> None:
+    """Execute statements one by one so they stay inside the migration's transaction."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                db.execute(buffer)
+            buffer = ""
+
+
+@migrations(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL, language TEXT, level TEXT,
+            version INTEGER NOT NULL, path TEXT NOT NULL, manifest_created TEXT,
+            expires TEXT, key_id TEXT, activated_at TEXT NOT NULL, local INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE knowledge_points (
+            id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT
+        );
+        CREATE TABLE courses (
+            id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, title TEXT NOT NULL,
+            subject TEXT, grade TEXT, position INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE lessons (
+            id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, course_id TEXT NOT NULL,
+            title TEXT NOT NULL, text TEXT, media_path TEXT, media_kind TEXT,
+            media_sha256 TEXT, media_size INTEGER, position INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX lessons_course ON lessons(course_id);
+        CREATE TABLE lesson_knowledge_points (
+            lesson_id TEXT NOT NULL, knowledge_point_id TEXT NOT NULL, position INTEGER NOT NULL,
+            PRIMARY KEY (lesson_id, knowledge_point_id)
+        );
+        CREATE INDEX lkp_kp ON lesson_knowledge_points(knowledge_point_id);
+        CREATE TABLE exercises (
+            id TEXT PRIMARY KEY, lesson_id TEXT NOT NULL, channel_id TEXT NOT NULL,
+            knowledge_point TEXT, kind TEXT NOT NULL, prompt TEXT NOT NULL,
+            choices TEXT, answer TEXT NOT NULL, tolerance REAL, difficulty INTEGER NOT NULL DEFAULT 2,
+            hint TEXT, position INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX exercises_lesson ON exercises(lesson_id);
+        CREATE INDEX exercises_kp ON exercises(knowledge_point);
+        CREATE VIRTUAL TABLE catalog_fts USING fts5(
+            kind UNINDEXED, ref UNINDEXED, lesson_id UNINDEXED, title, body,
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+
+        CREATE TABLE teachers (
+            id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT,
+            password_hash TEXT NOT NULL, created TEXT NOT NULL
+        );
+        CREATE TABLE classes (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created TEXT NOT NULL
+        );
+        CREATE TABLE pupils (
+            id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE, class_id INTEGER REFERENCES classes(id),
+            name TEXT NOT NULL, picture TEXT, pin_hash TEXT, created TEXT NOT NULL
+        );
+        CREATE INDEX pupils_class ON pupils(class_id);
+        CREATE TABLE assignments (
+            class_id INTEGER NOT NULL REFERENCES classes(id), lesson_id TEXT NOT NULL,
+            assigned_at TEXT NOT NULL, PRIMARY KEY (class_id, lesson_id)
+        );
+
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY, pupil_id INTEGER NOT NULL REFERENCES pupils(id),
+            knowledge_point TEXT NOT NULL, item TEXT NOT NULL, correct INTEGER NOT NULL,
+            response TEXT, difficulty INTEGER, ts TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'box'
+        );
+        CREATE INDEX attempts_pupil_kp ON attempts(pupil_id, knowledge_point, ts);
+        CREATE INDEX attempts_kp ON attempts(knowledge_point);
+        CREATE TABLE mastery (
+            pupil_id INTEGER NOT NULL REFERENCES pupils(id), knowledge_point TEXT NOT NULL,
+            p_mastery REAL NOT NULL, attempts INTEGER NOT NULL, stuck INTEGER NOT NULL DEFAULT 0,
+            mastered INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL,
+            PRIMARY KEY (pupil_id, knowledge_point)
+        );
+        CREATE TABLE kp_params (
+            knowledge_point TEXT PRIMARY KEY, params TEXT NOT NULL, n_attempts INTEGER NOT NULL,
+            fitted_at TEXT NOT NULL
+        );
+        CREATE TABLE chapter_views (
+            id INTEGER PRIMARY KEY, pupil_id INTEGER NOT NULL REFERENCES pupils(id),
+            lesson_id TEXT NOT NULL, knowledge_point TEXT, start REAL, end REAL, ts TEXT NOT NULL
+        );
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, statement_id TEXT NOT NULL UNIQUE, statement TEXT NOT NULL,
+            created TEXT NOT NULL, sent_at TEXT, tries INTEGER NOT NULL DEFAULT 0, last_error TEXT
+        );
+        CREATE INDEX outbox_unsent ON outbox(sent_at, id);
+
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued', progress REAL NOT NULL DEFAULT 0, message TEXT,
+            error TEXT, tries INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,
+            started TEXT, finished TEXT
+        );
+        CREATE UNIQUE INDEX jobs_active_key ON jobs(kind, key) WHERE status IN ('queued', 'running');
+        CREATE INDEX jobs_status ON jobs(status, id);
+
+        CREATE TABLE ai_outputs (
+            media_sha256 TEXT NOT NULL, kind TEXT NOT NULL, content TEXT NOT NULL,
+            model_id TEXT, model_sha256 TEXT, params TEXT, pipeline_version TEXT, source TEXT,
+            created TEXT NOT NULL, PRIMARY KEY (media_sha256, kind)
+        );
+        CREATE TABLE transcript_chunks (
+            id INTEGER PRIMARY KEY, media_sha256 TEXT NOT NULL, lesson_id TEXT NOT NULL,
+            knowledge_point TEXT, start REAL NOT NULL, end REAL NOT NULL, text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_lesson ON transcript_chunks(lesson_id);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text, content='transcript_chunks', content_rowid='id',
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+
+        CREATE TABLE companion_log (
+            id INTEGER PRIMARY KEY, pupil_id INTEGER, lesson_id TEXT, question TEXT NOT NULL,
+            refused INTEGER NOT NULL, category TEXT, created TEXT NOT NULL
+        );
+
+        CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT, updated TEXT NOT NULL);
+        """
+    )
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order, each in its own transaction; return their names."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

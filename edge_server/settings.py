@@ -1,0 +1,133 @@
+"""Typed settings of a box, loaded once from the data directory's config.toml."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA = Path("var")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a box needs to know, passed down explicitly."""
+
+    data_dir: Path = DEFAULT_DATA
+    box_name: str = "classroom-box"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    workers: int = 1
+    threads: int = 32
+    secret_key: str = ""
+    # local AI
+    device: str = "auto"  # auto | cpu | cuda
+    ai_threads: int = 2
+    models_dir: Path | None = None
+    ai_jobs_enabled: bool = True
+    companion_timeout_s: float = 30.0
+    companion_show_questions_to_teacher: bool = False
+    # uploads
+    max_upload_mb: int = 512
+    min_free_disk_mb: int = 200
+    # sync
+    lrs_url: str = ""
+    lrs_user: str = ""
+    lrs_password: str = ""
+    pack_origin: str = ""
+    push_interval_s: int = 300
+    pull_interval_s: int = 3600
+    push_batch_size: int = 200
+    rsync_timeout_s: int = 60
+    rsync_bwlimit_kbps: int = 0
+    # discovery
+    announce: bool = False
+    mdns_interfaces: tuple[str, ...] = ()
+    # scheduler
+    scheduler_enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "box.db"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.data_dir / "content"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "content" / ".staging"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def trusted_dir(self) -> Path:
+        return self.data_dir / "keys" / "trusted"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "config.toml"
+
+    @property
+    def box_models_dir(self) -> Path:
+        return self.models_dir or (self.data_dir / "models")
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given non-None fields replaced."""
+        known = {f.name for f in fields(self)}
+        clean = {k: v for k, v in overrides.items() if v is not None and k in known}
+        return replace(self, **clean)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name in ("data_dir", "models_dir") and value is not None:
+        return Path(value)
+    if name == "mdns_interfaces":
+        return tuple(value)
+    return value
+
+
+def load_settings(data_dir: Path | str = DEFAULT_DATA, **overrides: Any) -> Settings:
+    """Read DATA/config.toml (if present) and EDGE_SERVER_* environment overrides."""
+    data = Path(data_dir)
+    values: dict[str, Any] = {"data_dir": data}
+    config = data / "config.toml"
+    known = {f.name for f in fields(Settings)}
+    if config.exists():
+        with config.open("rb") as fh:
+            raw = tomllib.load(fh)
+        flat: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                for sub, subvalue in value.items():
+                    flat[f"{key}_{sub}" if f"{key}_{sub}" in known else sub] = subvalue
+            else:
+                flat[key] = value
+        extra = {k: v for k, v in flat.items() if k not in known}
+        values.update({k: _coerce(k, v) for k, v in flat.items() if k in known})
+        values["extra"] = extra
+    for f in fields(Settings):
+        env = os.environ.get(f"EDGE_SERVER_{f.name.upper()}")
+        if env is None or f.name in ("extra",):
+            continue
+        if f.type in ("int",):
+            values[f.name] = int(env)
+        elif f.type in ("float",):
+            values[f.name] = float(env)
+        elif f.type in ("bool",):
+            values[f.name] = env.lower() in ("1", "true", "yes", "on")
+        elif f.name == "mdns_interfaces":
+            values[f.name] = tuple(x for x in env.split(",") if x)
+        else:
+            values[f.name] = _coerce(f.name, env)
+    settings = Settings(**values)
+    return settings.with_overrides(**overrides)

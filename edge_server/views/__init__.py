@@ -1,0 +1,1 @@
+"""Blueprints of the box: JSON API, pupil, teacher, presenter, progress pages."""

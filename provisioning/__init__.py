@@ -1,0 +1,1 @@
+"""First-boot and fleet helpers: data directory, box identity, trust anchors, models."""
