@@ -70,9 +70,19 @@ def create_app(settings: Settings) -> Flask:
             db.conn.close()
 
     from edge_server import media
-    from edge_server.views import api, api_companion, presenter, progress, pupil, teacher
+    from edge_server.views import (
+        admin,
+        api,
+        api_companion,
+        presenter,
+        progress,
+        pupil,
+        recordings,
+        share,
+        teacher,
+    )
 
-    for module in (api, api_companion, media, pupil, teacher, presenter, progress):
+    for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share):
         module.init_app(app)
     return app
 

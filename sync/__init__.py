@@ -1,0 +1,1 @@
+"""Packs (build, sign, verify), content pull over rsync, progress push to an xAPI LRS, trusted time."""
