@@ -1,0 +1,173 @@
+"""Teachers' passwords, pupils' PINs, sessions, access decorators and login rate limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from limits import RateLimitItem, parse
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from edge_server import people
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PIN_RE = re.compile(r"^[0-9]{4}$")
+MIN_PASSWORD = 8
+
+# Failed tries allowed before a pause: per account (pupil or teacher) and per client address.
+PIN_PER_PUPIL = "5/minute"
+PIN_PER_IP = "20/minute"
+LOGIN_PER_ACCOUNT = "5/minute"
+LOGIN_PER_IP = "20/minute"
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of a teacher's password."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when the password matches the stored hash."""
+    return check_password_hash(password_hash, password)
+
+
+def valid_pin(pin: str) -> bool:
+    """A PIN is exactly four digits."""
+    return bool(PIN_RE.match(pin or ""))
+
+
+def hash_pin(pin: str) -> str:
+    """A salted hash of a pupil's PIN (pbkdf2: cheap enough for a class logging in at once)."""
+    if not valid_pin(pin):
+        raise ValueError("a PIN is four digits")
+    return generate_password_hash(pin, method="pbkdf2:sha256:100000")
+
+
+def verify_pin(pin_hash: str | None, pin: str) -> bool:
+    """True when the PIN matches; a pupil without a PIN cannot log in."""
+    return bool(pin_hash) and valid_pin(pin) and check_password_hash(pin_hash, pin)
+
+
+# rate limits: counted on failures only, so a pupil who types the right PIN is never slowed down
+
+
+def _limit(spec: str) -> RateLimitItem:
+    return parse(spec)
+
+
+def _strategy():
+    return current_app.extensions["box_limiter"].limiter
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def login_blocked(kind: str, account: str) -> bool:
+    """True while the account or this client address has used up its failed tries."""
+    per_account, per_ip = (PIN_PER_PUPIL, PIN_PER_IP) if kind == "pin" else (LOGIN_PER_ACCOUNT, LOGIN_PER_IP)
+    strategy = _strategy()
+    return not (strategy.test(_limit(per_account), kind, "account", account)
+                and strategy.test(_limit(per_ip), kind, "ip", _client_ip()))
+
+
+def record_failure(kind: str, account: str) -> None:
+    """Count one failed try against the account and the client address."""
+    per_account, per_ip = (PIN_PER_PUPIL, PIN_PER_IP) if kind == "pin" else (LOGIN_PER_ACCOUNT, LOGIN_PER_IP)
+    strategy = _strategy()
+    strategy.hit(_limit(per_account), kind, "account", account)
+    strategy.hit(_limit(per_ip), kind, "ip", _client_ip())
+
+
+# sessions
+
+
+def _db():
+    from edge_server.app import get_db
+
+    return get_db()
+
+
+def login_teacher(teacher_id: int) -> None:
+    """Start a teacher session (a fresh session: no pupil stays logged in beside it)."""
+    lang = session.get("lang")
+    session.clear()
+    session["teacher_id"] = teacher_id
+    if lang:
+        session["lang"] = lang
+
+
+def login_pupil(pupil_id: int) -> None:
+    """Start a pupil session."""
+    lang = session.get("lang")
+    session.clear()
+    session["pupil_id"] = pupil_id
+    if lang:
+        session["lang"] = lang
+
+
+def logout() -> None:
+    """End whoever's session, keeping the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def current_teacher() -> dict | None:
+    """The logged-in teacher, or None."""
+    if "box_teacher" not in g:
+        teacher_id = session.get("teacher_id")
+        g.box_teacher = people.get_teacher(_db(), teacher_id) if teacher_id else None
+    return g.box_teacher
+
+
+def current_pupil() -> dict | None:
+    """The logged-in pupil (id, ref, name, picture, class_id), or None."""
+    if "box_pupil" not in g:
+        pupil_id = session.get("pupil_id")
+        g.box_pupil = people.get_pupil(_db(), pupil_id) if pupil_id else None
+    return g.box_pupil
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def teacher_required(view: F) -> F:
+    """Only a logged-in teacher gets through; others go to the login page (or get 401 as JSON)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_teacher() is None:
+            if _wants_json():
+                abort(401)
+            return redirect(url_for("teacher.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def pupil_required(view: F) -> F:
+    """Only a logged-in pupil gets through; others go back to the class chooser (or get 401 as JSON)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_pupil() is None:
+            if _wants_json():
+                abort(401)
+            return redirect(url_for("pupil.home"))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target on this box only (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
