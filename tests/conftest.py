@@ -36,3 +36,4 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+from tests.fixtures_packs import *  # noqa
