@@ -1,0 +1,241 @@
+"""Chapters from a timed transcript, aligned in spoken order to a lesson's knowledge points (pure: no I/O).
+
+Method: every transcript segment becomes a TF-IDF vector of stemmed content words. Two signals are combined:
+lexical cohesion between neighbouring blocks (TextTiling depth scores: topic shifts where vocabulary changes) and
+the similarity of each segment (with its neighbours) to each knowledge point's name and description. A dynamic
+programme finds the best monotone alignment: contiguous chapters, knowledge points in their listed order, any of
+them possibly absent, each chapter at least a fraction of the expected chapter length. The alignment is then
+refined a few times by adding to each knowledge point the words of the segments aligned to it (leave-one-out, so a
+segment never votes for itself), which lets the transcript's own vocabulary take over from the short descriptions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.textutil import add_vectors, content_terms, cosine, idf, normalized, tfidf, words
+from models.types import Chapter, KnowledgePoint, Segment
+
+BLOCK = 4  # segments per TextTiling block (about 15-20 s of speech)
+BOUNDARY_WEIGHT = 1.0  # how much a cohesion dip counts against the similarity evidence of one segment
+MIN_CHAPTER_SHARE = 0.3  # shortest chapter, as a share of the duration divided by the number of knowledge points
+REFINE_ROUNDS = 3
+CENTROID_WEIGHT = 0.7  # weight of the aligned transcript words against the knowledge point's own text
+NAME_WEIGHT = 2.0  # a knowledge point's name says more about it than its description
+
+
+def segment_chapters(segments: Sequence[Segment], kps: Sequence[KnowledgePoint]) -> list[Chapter]:
+    """Contiguous chapters in spoken order, each aligned to one knowledge point (or titled from its text)."""
+    units = [s for s in segments if s.text.strip()]
+    if not units:
+        return []
+    terms = [content_terms(u.text) for u in units]
+    kp_terms = [content_terms(kp.name) * int(NAME_WEIGHT) + content_terms(kp.description) for kp in kps]
+    weights = idf(terms + kp_terms)
+    vectors = [tfidf(t, weights) for t in terms]
+    depth = depth_scores(vectors)
+    if not kps:
+        cuts = cohesion_cuts(depth, units)
+        return _chapters(units, cuts, [None] * (len(cuts) + 1), vectors)
+    kp_vectors = [normalized(tfidf(t, weights)) for t in kp_terms]
+    windows, members = _windows(vectors)
+    cuts, labels = _align(units, _relative(_similarity(windows, kp_vectors)), depth)
+    for _ in range(REFINE_ROUNDS):
+        sim = _refined_similarity(vectors, windows, members, kp_vectors, _owner(len(units), cuts, labels))
+        new_cuts, new_labels = _align(units, _relative(sim), depth)
+        if (new_cuts, new_labels) == (cuts, labels):
+            break
+        cuts, labels = new_cuts, new_labels
+    return _chapters(units, cuts, [kps[k].id for k in labels], vectors, names=[kps[k].name for k in labels])
+
+
+def depth_scores(vectors: Sequence[Counter[str]], block: int = BLOCK) -> list[float]:
+    """TextTiling depth score at each gap (index g = boundary before segment g; index 0 unused), scaled to 0..1."""
+    n = len(vectors)
+    sims = [0.0] * n
+    for g in range(1, n):
+        left = add_vectors(vectors[max(0, g - block):g])
+        right = add_vectors(vectors[g:g + block])
+        sims[g] = cosine(left, right)
+    # light smoothing, as in TextTiling, so that one odd segment does not make a valley
+    smooth = sims[:]
+    for g in range(2, n - 1):
+        smooth[g] = (sims[g - 1] + 2 * sims[g] + sims[g + 1]) / 4
+    depth = [0.0] * n
+    for g in range(1, n):
+        left_peak = smooth[g]
+        i = g - 1
+        while i >= 1 and smooth[i] >= left_peak:
+            left_peak = smooth[i]
+            i -= 1
+        right_peak = smooth[g]
+        i = g + 1
+        while i < n and smooth[i] >= right_peak:
+            right_peak = smooth[i]
+            i += 1
+        depth[g] = (left_peak - smooth[g]) + (right_peak - smooth[g])
+    top = max(depth) if n > 1 else 0.0
+    return [d / top for d in depth] if top > 0 else depth
+
+
+def cohesion_cuts(depth: Sequence[float], units: Sequence[Segment], count: int | None = None) -> list[int]:
+    """Indices of segments that start a new chapter, chosen from the deepest cohesion dips.
+
+    With `count` (the number of chapters wanted) the count-1 deepest separated dips are taken; without it,
+    TextTiling's cutoff (mean minus half a standard deviation of the local maxima) decides.
+    """
+    n = len(units)
+    if n < 2:
+        return []
+    duration = units[-1].end - units[0].start
+    wanted = count if count is not None else None
+    min_len = duration / (wanted or max(1, round(duration / 60))) * MIN_CHAPTER_SHARE
+    peaks = [g for g in range(1, n) if depth[g] > 0
+             and depth[g] >= depth[g - 1] and (g + 1 >= n or depth[g] >= depth[g + 1])]
+    if wanted is None:
+        values = [depth[g] for g in peaks]
+        if not values:
+            return []
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        peaks = [g for g in peaks if depth[g] > mean - sd / 2]
+    chosen: list[int] = []
+    for g in sorted(peaks, key=lambda g: -depth[g]):
+        if wanted is not None and len(chosen) >= wanted - 1:
+            break
+        starts = [units[c].start for c in [0, *chosen]] + [units[-1].end]
+        t = units[g].start
+        if all(abs(t - s) >= min_len for s in starts):
+            chosen.append(g)
+    return sorted(chosen)
+
+
+def _windows(vectors: Sequence[Counter[str]]) -> tuple[list[Counter[str]], list[list[int]]]:
+    """Each segment's vector with half of each neighbour's (short segments say little alone), and its members."""
+    n = len(vectors)
+    members = [list(range(max(0, i - 1), min(n, i + 2))) for i in range(n)]
+    windows = [add_vectors((vectors[m] for m in ms), [1.0 if m == i else 0.5 for m in ms])
+               for i, ms in enumerate(members)]
+    return windows, members
+
+
+def _relative(sim: np.ndarray) -> np.ndarray:
+    """Similarities as preferences: minus each segment's mean over knowledge points, in units of their spread."""
+    relative = sim - sim.mean(axis=1, keepdims=True)
+    scale = relative.std()
+    return relative / scale if scale > 0 else relative
+
+
+def _similarity(windows: Sequence[Counter[str]], kp_vectors: Sequence[Counter[str]]) -> np.ndarray:
+    """Cosine similarity of each segment window to each knowledge point."""
+    return np.array([[cosine(w, kv) for kv in kp_vectors] for w in windows])
+
+
+def _refined_similarity(vectors: Sequence[Counter[str]], windows: Sequence[Counter[str]], members: list[list[int]],
+                        kp_vectors: Sequence[Counter[str]], owner: list[int]) -> np.ndarray:
+    """Similarity to each knowledge point's text plus the words aligned to it, leaving the window's own words out."""
+    n, k = len(vectors), len(kp_vectors)
+    sums = [add_vectors(vectors[i] for i in range(n) if owner[i] == j) for j in range(k)]
+    sim = np.zeros((n, k))
+    for j in range(k):
+        whole = add_vectors([kp_vectors[j], normalized(sums[j])], [1.0, CENTROID_WEIGHT])
+        for i in range(n):
+            own = [m for m in members[i] if owner[m] == j]
+            if own:
+                rest = add_vectors([sums[j], *(vectors[m] for m in own)], [1.0] + [-1.0] * len(own))
+                vec = add_vectors([kp_vectors[j], normalized(rest)], [1.0, CENTROID_WEIGHT])
+            else:
+                vec = whole
+            sim[i, j] = cosine(windows[i], vec)
+    return sim
+
+
+def _owner(n: int, cuts: list[int], labels: list[int]) -> list[int]:
+    """The knowledge point index each segment is aligned to."""
+    owner = [0] * n
+    bounds = [0, *cuts, n]
+    for c, label in enumerate(labels):
+        for i in range(bounds[c], bounds[c + 1]):
+            owner[i] = label
+    return owner
+
+
+def _align(units: Sequence[Segment], rel: np.ndarray, depth: Sequence[float]) -> tuple[list[int], list[int]]:
+    """Best monotone alignment of segments to knowledge points: (chapter start indices after the first, labels)."""
+    n, k = rel.shape
+    prefix = np.vstack([np.zeros((1, k)), np.cumsum(rel, axis=0)])  # prefix[i, j] = sum of rel[:i, j]
+    starts = np.array([u.start for u in units])
+    ends = np.array([u.end for u in units])
+    duration = ends[-1] - starts[0]
+    min_len = MIN_CHAPTER_SHARE * duration / k
+    bonus = np.array([0.0] + [BOUNDARY_WEIGHT * d for d in depth[1:]])
+    neg = -np.inf
+    best = np.full((n + 1, k), neg)  # best[j, c]: units [0, j) covered, last chapter labelled c
+    back = np.zeros((n + 1, k), dtype=int)
+    back_label = np.full((n + 1, k), -1, dtype=int)
+    # before[i, c] = best score of [0, i) whose last label is < c (0 for i == 0: nothing before)
+    before = np.full((n + 1, k), neg)
+    before_label = np.full((n + 1, k), -1, dtype=int)
+    before[0, :] = 0.0
+    for j in range(1, n + 1):
+        long_enough = (ends[j - 1] - starts[:j]) >= min_len
+        long_enough[0] = long_enough[0] or j == n  # a lesson shorter than one chapter is still one chapter
+        for c in range(k):
+            cand = before[:j, c] + (prefix[j, c] - prefix[:j, c]) + bonus[:j]
+            cand = np.where(long_enough, cand, neg)
+            i = int(np.argmax(cand))
+            best[j, c] = cand[i]
+            back[j, c] = i
+            back_label[j, c] = before_label[i, c]
+        if j < n:
+            for c in range(1, k):
+                prev_best, prev_label = before[j, c - 1], before_label[j, c - 1]
+                if best[j, c - 1] > prev_best:
+                    prev_best, prev_label = best[j, c - 1], c - 1
+                before[j, c], before_label[j, c] = prev_best, prev_label
+    c = int(np.argmax(best[n]))
+    j = n
+    cuts, labels = [], []
+    while j > 0:
+        i = int(back[j, c])
+        labels.append(c)
+        if i > 0:
+            cuts.append(i)
+        c, j = int(back_label[j, c]), i
+    return sorted(cuts), labels[::-1]
+
+
+def _chapters(units: Sequence[Segment], cuts: list[int], kp_ids: list[str | None], vectors: Sequence[Counter[str]],
+              names: list[str] | None = None) -> list[Chapter]:
+    """Chapters covering the medium from 0 s to the end of the last segment."""
+    bounds = [0, *cuts, len(units)]
+    chapters = []
+    for c in range(len(bounds) - 1):
+        part = units[bounds[c]:bounds[c + 1]]
+        start = 0.0 if c == 0 else part[0].start
+        end = units[bounds[c + 1]].start if c + 1 < len(bounds) - 1 else units[-1].end
+        text = " ".join(u.text.strip() for u in part)
+        title = names[c] if names else keyword_title(text, vectors[bounds[c]:bounds[c + 1]])
+        chapters.append(Chapter(start=round(start, 2), end=round(end, 2), knowledge_point=kp_ids[c],
+                                title=title, text=text))
+    return chapters
+
+
+def keyword_title(text: str, vectors: Sequence[Counter[str]], count: int = 2) -> str:
+    """An extractive title: the chapter's heaviest content words in their spoken form."""
+    weight = add_vectors(vectors)
+    surface: dict[str, Counter[str]] = {}
+    from models.textutil import stem  # local: keeps the public import list short
+
+    for w in words(text):
+        surface.setdefault(stem(w), Counter())[w] += 1
+    top = [t for t, _ in weight.most_common() if t in surface][:count]
+    if not top:
+        return text.strip().split(".")[0][:60]
+    spoken = [surface[t].most_common(1)[0][0] for t in top]
+    title = " and ".join(spoken)
+    return title[:1].upper() + title[1:]

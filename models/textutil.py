@@ -1,0 +1,177 @@
+"""Pure text helpers for the lesson AI: tokens, stop words (en/fr), light stemming, sentences, similarity."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+
+def _word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a block of text."""
+    return frozenset(text.split())
+
+
+# Generic function words only (no topic words): they carry no lexical cohesion.
+STOP_WORDS_EN = _word_set("""
+a about above after again against all almost also although always am among an and another any anyone anything are
+around as at away back be became because become becomes been before being below between both but by can cannot could
+did do does doing done down during each either else enough even ever every everyone everything few first for from
+further get gets getting give given gives go goes going gone got had has have having he her here hers herself him
+himself his how however i if in into is it its itself just keep keeps kept know last later least less let lets like
+little look lot lots made make makes making many may me might more most much must my myself need needs never new next
+no nor not now of off often on once one only onto or other others our ours ourselves out over own put quite
+rather really right said same say says see seen she should show shows since so some something sometimes still such
+take takes taken than that the their theirs them themselves then there therefore these they thing things think this
+those though through thus to today together too took two under until up upon us use used uses using very want was
+way we well were what whatever when where whether which while who whom whose why will with within without would yes
+yet you your yours yourself yourselves let's it's that's there's what's don't doesn't isn't aren't can't won't we're
+they're you're i'm we'll we've okay ok oh finally second
+""")
+
+STOP_WORDS_FR = _word_set("""
+a à ai aie ainsi alors as au aucun aussi autre autres aux avec avez avoir avons ayant bien c ça car ce ceci cela celle
+celles celui cependant ces cet cette ceux chaque chez ci comme comment d dans de des deux devant doit donc dont du elle
+elles en encore entre es est et étaient était étant été être eu eux fait faire fais faut il ils j je jusqu l la là le
+les leur leurs lui m ma mais me même mes moi mon n ne ni non nos notre nous on ont ou où par parce pas peu peut
+plus pour pourquoi puis qu quand que quel quelle quelles quels qui quoi s sa sans se ses si sien son sont sous sur t ta
+te tes toi ton tous tout toute toutes très tu un une vos votre vous y aujourd hui voici voilà ensuite enfin d'abord
+""")
+
+STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_FR
+
+NUMBER_WORDS = _word_set("""
+zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half halves
+third thirds quarter quarters fifth fifths sixth sixths seventh eighth ninth tenth twelfth twelfths percent
+zéro un deux trois quatre cinq sept huit neuf dix onze douze treize quatorze quinze seize vingt trente quarante
+cinquante soixante cent cents mille million milliard demi moitié tiers quart
+""")
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters and digits; inner apostrophes kept)."""
+    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+
+
+def stem(word: str) -> str:
+    """Light suffix stripping so that plural, -ing and -ed forms of a word meet (English and French)."""
+    w = word
+    for prefix in ("l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'"):
+        if w.startswith(prefix) and len(w) > len(prefix) + 2:
+            w = w[len(prefix):]
+            break
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "ches", "shes", "xes", "zes")):
+        w = w[:-2]
+    elif w.endswith(("s", "x")) and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ed") and len(w) > 4:
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ly") and len(w) > 5:
+        w = w[:-2]
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words of a text, in order (stop words and bare numbers dropped)."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and not w.isdigit() and len(w) > 1]
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers a text states, as digits or number words."""
+    return {w for w in words(text) if w.isdigit() or w in NUMBER_WORDS}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that do not start a sentence: likely names of people or places."""
+    found = set()
+    for sentence in split_sentences(text):
+        tokens = sentence.split()
+        for token in tokens[1:]:
+            clean = token.strip(".,;:!?\"'()[]«»“”")
+            if clean[:1].isupper() and clean.lower() not in STOP_WORDS and clean != "I":
+                found.add(clean.lower())
+    return found
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, split after . ! ? … and trimmed."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def count_words(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())
+
+
+def idf(documents: Sequence[Iterable[str]]) -> dict[str, float]:
+    """Smoothed inverse document frequency of each term over the documents."""
+    n = len(documents)
+    df: Counter[str] = Counter()
+    for doc in documents:
+        df.update(set(doc))
+    return {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+
+
+def tfidf(terms: Iterable[str], weights: Mapping[str, float], default: float = 1.0) -> Counter[str]:
+    """Sub-linear term frequency times inverse document frequency."""
+    tf = Counter(terms)
+    return Counter({t: (1 + math.log(c)) * weights.get(t, default) for t, c in tf.items()})
+
+
+def add_vectors(vectors: Iterable[Mapping[str, float]], scales: Iterable[float] | None = None) -> Counter[str]:
+    """Weighted sum of sparse vectors."""
+    total: Counter[str] = Counter()
+    scale_list = list(scales) if scales is not None else None
+    for n, vec in enumerate(vectors):
+        s = 1.0 if scale_list is None else scale_list[n]
+        for t, v in vec.items():
+            total[t] += s * v
+    return total
+
+
+def norm(vec: Mapping[str, float]) -> float:
+    """Euclidean length of a sparse vector."""
+    return math.sqrt(sum(v * v for v in vec.values()))
+
+
+def normalized(vec: Mapping[str, float]) -> Counter[str]:
+    """The vector scaled to unit length (empty stays empty)."""
+    n = norm(vec)
+    return Counter({t: v / n for t, v in vec.items()}) if n else Counter()
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Cosine similarity of two sparse vectors (0 when either is empty)."""
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(t, 0.0) for t, v in a.items())
+    if not dot:
+        return 0.0
+    return dot / (norm(a) * norm(b))
+
+
+def support(candidate: str, source_terms: set[str]) -> float:
+    """Fraction of a candidate's content words found among the source's terms (1.0 when it has none)."""
+    terms = content_terms(candidate)
+    if not terms:
+        return 1.0
+    return sum(1 for t in terms if t in source_terms) / len(terms)
