@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -86,17 +89,27 @@ pack_origin = ""
 """
 
 
-def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None) -> BoxIdentity:
-    """Create data dir layout, identity (once), config, trust anchor, and the database."""
+def default_box_name(box_id: str) -> str:
+    """The name a box gets when the operator gives none."""
+    return f"classroom-box-{box_id[:6]}"
+
+
+def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None,
+                  machine_id_paths: tuple[Path, ...] | None = None) -> BoxIdentity:
+    """Create data dir layout, identity (once, re-keyed when cloned), config, trust anchor, and the database."""
     from edge_server.db import open_box_db
 
     for sub in ("keys/trusted", "content/.staging", "models", "uploads"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     keys = data_dir / "keys"
-    identity = load_identity(keys) if (keys / "box.key").exists() else generate_identity(keys)
+    if (keys / "box.key").exists():
+        identity = ensure_unique_identity(data_dir, machine_id_paths).identity
+    else:
+        identity = generate_identity(keys)
+        record_host(data_dir, machine_id_paths)
     config = data_dir / "config.toml"
     if not config.exists():
-        config.write_text(CONFIG_TEMPLATE.format(name=name or f"classroom-box-{identity.box_id[:6]}"))
+        config.write_text(CONFIG_TEMPLATE.format(name=name or default_box_name(identity.box_id)))
     if trust is not None:
         install_trust_anchor(keys / "trusted", trust)
     db = open_box_db(data_dir / "box.db")
@@ -105,3 +118,139 @@ def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None) -
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_name', ?)", (name,))
     db.conn.close()
     return identity
+
+
+# Clone detection.
+#
+# A box's identity (keys/box.key, keys/box.secret) must belong to exactly one machine, otherwise two schools would
+# push xAPI statements under the same box id and pseudonyms. Next to the identity we record where it was created,
+# in keys/box.host: a salted sha256 of /etc/machine-id and the inode number of the data directory. Each one catches
+# a different way of cloning:
+# - a disk image written to another box keeps the data dir's inode, but a golden image prepared the systemd way
+#   (empty /etc/machine-id) gets a fresh machine-id on first boot;
+# - a data dir copied file by file (rsync, tar, cp -a, a restored backup) gets a new inode, even on the same host.
+# The device number (st_dev) is deliberately left out: it is not stable across reboots on btrfs, LVM or USB disks,
+# and a false alarm costs a new box id (new pseudonyms at the LRS). A raw `dd` of a box whose machine-id was not
+# reset keeps both, so the operator guide says to reset machine-id in images. A missing box.host (a data dir made
+# before clone detection existed) is adopted as it is.
+
+MACHINE_ID_PATHS = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+HOST_FILE = "box.host"
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    identity: BoxIdentity
+    rekeyed: bool
+    previous_box_id: str | None = None
+    reason: str = ""
+
+
+def read_machine_id(paths: tuple[Path, ...] | None = None) -> str:
+    """The host's machine-id, or "" where the host has none (some containers)."""
+    for path in paths if paths is not None else MACHINE_ID_PATHS:
+        try:
+            value = path.read_text().strip()
+        except OSError:
+            continue
+        if value and value != "uninitialized":
+            return value
+    return ""
+
+
+def host_fingerprint(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None) -> dict[str, str | int]:
+    """What ties an identity to this host and this copy of the data dir."""
+    machine_id = read_machine_id(machine_id_paths)
+    # Salted so box.host, which may land in backups and bug reports, does not reveal the raw machine-id.
+    digest = hashlib.sha256(f"edge-server-box:{machine_id}".encode()).hexdigest() if machine_id else ""
+    return {"machine_id_sha256": digest, "data_dir_inode": data_dir.resolve().stat().st_ino}
+
+
+def record_host(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None) -> dict[str, str | int]:
+    """Write this host's fingerprint next to the identity."""
+    fingerprint = host_fingerprint(data_dir, machine_id_paths)
+    keys = data_dir / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    _write_private(keys / HOST_FILE, json.dumps({**fingerprint, "recorded": datetime.now(UTC).isoformat()},
+                                                indent=2).encode())
+    return fingerprint
+
+
+def clone_reason(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None) -> str:
+    """Why this identity looks copied from another box, or "" when it belongs here."""
+    path = data_dir / "keys" / HOST_FILE
+    if not path.exists():
+        return ""
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "keys/box.host is unreadable"
+    current = host_fingerprint(data_dir, machine_id_paths)
+    if recorded.get("machine_id_sha256", "") != current["machine_id_sha256"]:
+        return "the machine-id differs from the one the identity was created on"
+    if recorded.get("data_dir_inode") != current["data_dir_inode"]:
+        return "the data directory was copied from elsewhere (its inode changed)"
+    return ""
+
+
+def _rename_default_box(data_dir: Path, old_id: str, new_id: str) -> None:
+    """A box still named after its old id would clash on mDNS with the original: rename it after the new id."""
+    config = data_dir / "config.toml"
+    if not config.exists():
+        return
+    text = config.read_text()
+    pattern = re.compile(r'^(box_name\s*=\s*)"' + re.escape(default_box_name(old_id)) + '"', re.MULTILINE)
+    if pattern.search(text):
+        config.write_text(pattern.sub(lambda m: f'{m.group(1)}"{default_box_name(new_id)}"', text))
+
+
+def rekey(data_dir: Path, reason: str = "requested by the operator",
+          machine_id_paths: tuple[Path, ...] | None = None) -> IdentityCheck:
+    """Give this box a new key, secret and box id, keeping content, pupils and progress."""
+    from edge_server.db import open_box_db, write
+
+    keys = data_dir / "keys"
+    old = load_identity(keys)
+    identity = generate_identity(keys)
+    # Sessions signed by the original box must not be valid on the clone.
+    (keys / "session.secret").unlink(missing_ok=True)
+    _rename_default_box(data_dir, old.box_id, identity.box_id)
+    db = open_box_db(data_dir / "box.db")
+    try:
+        now = datetime.now(UTC).isoformat()
+
+        def _record(d):
+            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_id', ?)", (identity.box_id,))
+            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekeyed_from', ?)", (old.box_id,))
+            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekeyed_at', ?)", (now,))
+            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekey_reason', ?)", (reason,))
+            name = d.execute("SELECT value FROM meta WHERE key = 'box_name'").fetchone()
+            if name is not None and name[0] == default_box_name(old.box_id):
+                d.execute("UPDATE meta SET value = ? WHERE key = 'box_name'", (default_box_name(identity.box_id),))
+
+        write(db, _record)
+    finally:
+        db.conn.close()
+    # The fingerprint is written last: a crash before this point re-keys again next start, never keeps a clone.
+    record_host(data_dir, machine_id_paths)
+    return IdentityCheck(identity=identity, rekeyed=True, previous_box_id=old.box_id, reason=reason)
+
+
+def ensure_unique_identity(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None) -> IdentityCheck:
+    """Load the identity; re-key first when it was copied from another box."""
+    keys = data_dir / "keys"
+    identity = load_identity(keys)
+    if not (keys / HOST_FILE).exists():
+        record_host(data_dir, machine_id_paths)
+        return IdentityCheck(identity=identity, rekeyed=False)
+    reason = clone_reason(data_dir, machine_id_paths)
+    if reason:
+        return rekey(data_dir, reason=f"cloned: {reason}", machine_id_paths=machine_id_paths)
+    return IdentityCheck(identity=identity, rekeyed=False)
+
+
+def adopt_host(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None) -> IdentityCheck:
+    """Keep the identity on this host (a restore after a failed disk, the old box gone): record the new host."""
+    identity = load_identity(data_dir / "keys")
+    record_host(data_dir, machine_id_paths)
+    return IdentityCheck(identity=identity, rekeyed=False, reason="host adopted by the operator")

@@ -1,0 +1,211 @@
+"""Zeroconf on the classroom LAN: announce this box, discover the others."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import ifaddr
+from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
+
+from edge_server import __version__
+from edge_server.settings import Settings
+
+HTTP_TYPE = "_http._tcp.local."
+BOX_TYPE = "_edge-server._tcp.local."
+# One TXT string is at most 255 bytes, "key=value" included.
+TXT_VALUE_MAX = 255 - len("channels=")
+
+
+def dns_label(name: str) -> str:
+    """A box name turned into a valid host label (RFC 1123): lower case, letters, digits and dashes."""
+    label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return label or "classroom-box"
+
+
+def channels_txt(channel_ids: list[str], limit: int = TXT_VALUE_MAX) -> str:
+    """Channel ids as a comma list, cut at a whole id so it fits in one TXT string."""
+    out = ""
+    for cid in channel_ids:
+        candidate = f"{out},{cid}" if out else cid
+        if len(candidate.encode()) > limit:
+            break
+        out = candidate
+    return out
+
+
+def _channel_ids(settings: Settings) -> list[str]:
+    from edge_server.db import connect
+
+    if not settings.db_path.exists():
+        return []
+    db = connect(settings.db_path, readonly=True)
+    try:
+        return [r[0] for r in db.conn.execute("SELECT id FROM channels ORDER BY id").fetchall()]
+    finally:
+        db.conn.close()
+
+
+def _box_id(settings: Settings) -> str:
+    from provisioning.box import ProvisionError, load_identity
+
+    try:
+        return load_identity(settings.keys_dir).box_id
+    except ProvisionError:
+        return ""
+
+
+def announced_addresses(settings: Settings) -> list[str]:
+    """The IPv4 addresses to publish: the mDNS interfaces, else the bound host, else every non-loopback one."""
+    if settings.mdns_interfaces:
+        return list(settings.mdns_interfaces)
+    if settings.host not in ("", "0.0.0.0", "::"):
+        return [settings.host]
+    found = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips
+             if isinstance(ip.ip, str) and not ip.ip.startswith("127.")]
+    return found or ["127.0.0.1"]
+
+
+def _zeroconf(interfaces: list[str] | tuple[str, ...] | None) -> Zeroconf:
+    if interfaces:
+        return Zeroconf(interfaces=list(interfaces), ip_version=IPVersion.V4Only)
+    return Zeroconf(ip_version=IPVersion.V4Only)
+
+
+@dataclass
+class Announcement:
+    """This box's registrations on the LAN; close() withdraws them."""
+
+    zc: Zeroconf
+    infos: list[ServiceInfo]
+    host: str
+    closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close(self) -> None:
+        """Send goodbye packets for every service, then stop zeroconf."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            for info in self.infos:
+                # A network already gone must not block shutdown.
+                with contextlib.suppress(Exception):
+                    self.zc.unregister_service(info)
+            self.zc.close()
+
+    def update(self, settings: Settings) -> None:
+        """Re-publish the TXT records (after a channel was imported)."""
+        with self._lock:
+            if self.closed:
+                return
+            props = txt_properties(settings)
+            for i, info in enumerate(self.infos):
+                new = _service_info(info.type, info.name, info.server, info.port, info.addresses, props)
+                self.zc.update_service(new)
+                self.infos[i] = new
+
+
+def txt_properties(settings: Settings) -> dict[str, str]:
+    """The TXT records every announcement carries."""
+    channel_ids = _channel_ids(settings)
+    return {
+        "box_id": _box_id(settings), "name": settings.box_name, "version": __version__,
+        "channels": channels_txt(channel_ids), "nchannels": str(len(channel_ids)), "path": "/",
+    }
+
+
+def _service_info(type_: str, name: str, server: str | None, port: int, addresses: list[bytes],
+                  props: dict[str, str]) -> ServiceInfo:
+    return ServiceInfo(type_, name, addresses=addresses, port=port, properties=props, server=server)
+
+
+def announce(settings: Settings) -> Announcement:
+    """Register `_http._tcp` and `_edge-server._tcp` for this box, with host name <box-name>.local."""
+    label = dns_label(settings.box_name)
+    host = f"{label}.local."
+    addresses = [socket.inet_aton(a) for a in announced_addresses(settings)]
+    props = txt_properties(settings)
+    # The instance name is what people read in a browser's list; the box id tail keeps two same-named boxes apart.
+    instance = f"{settings.box_name[:40]} ({props['box_id'][:6] or 'new'})"
+    zc = _zeroconf(settings.mdns_interfaces)
+    infos = [_service_info(t, f"{instance}.{t}", host, settings.port, addresses, props) for t in (BOX_TYPE, HTTP_TYPE)]
+    try:
+        # Both probes run at once (each takes ~1.7 s of mandated mDNS waiting); allow_name_change: a namesake on
+        # the LAN makes ours "name (2)" instead of failing.
+        with ThreadPoolExecutor(max_workers=len(infos)) as pool:
+            for future in [pool.submit(zc.register_service, info, allow_name_change=True) for info in infos]:
+                future.result()
+    except BaseException:
+        Announcement(zc, infos, host).close()
+        raise
+    return Announcement(zc, infos, host)
+
+
+class _Collector(ServiceListener):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.lock = threading.Lock()
+
+    def add_service(self, zc: Zeroconf, type_: str, name: str) -> None:
+        with self.lock:
+            self.names.add(name)
+
+    def update_service(self, zc: Zeroconf, type_: str, name: str) -> None:
+        self.add_service(zc, type_, name)
+
+    def remove_service(self, zc: Zeroconf, type_: str, name: str) -> None:
+        with self.lock:
+            self.names.discard(name)
+
+
+def _decode(props: dict[bytes, bytes | None]) -> dict[str, str]:
+    return {k.decode(errors="replace"): (v or b"").decode(errors="replace") for k, v in props.items()}
+
+
+def box_from_info(info: ServiceInfo) -> dict[str, Any]:
+    """One discovered box as DESIGN.md's `discover --json` lists it."""
+    txt = _decode(info.properties)
+    addresses = info.parsed_addresses(IPVersion.V4Only)
+    return {
+        "name": txt.get("name") or info.name.removesuffix("." + BOX_TYPE),
+        "host": (info.server or "").rstrip("."),
+        "port": info.port,
+        "box_id": txt.get("box_id", ""),
+        "version": txt.get("version", ""),
+        "channels": [c for c in txt.get("channels", "").split(",") if c],
+        "addresses": addresses,
+        "url": f"http://{addresses[0]}:{info.port}{txt.get('path', '/')}" if addresses else None,
+    }
+
+
+def discover(timeout: float = 3.0, interfaces: list[str] | tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Browse `_edge-server._tcp` for `timeout` seconds and return every box that answered."""
+    zc = _zeroconf(interfaces)
+    try:
+        collector = _Collector()
+        browser = ServiceBrowser(zc, BOX_TYPE, listener=collector)
+        deadline = time.monotonic() + timeout
+        boxes: dict[str, dict[str, Any]] = {}
+        # Resolve while browsing so a short timeout still returns what was found early.
+        while True:
+            with collector.lock:
+                pending = [n for n in collector.names if n not in boxes]
+            for name in pending:
+                left_ms = int(max(0.2, deadline - time.monotonic()) * 1000)
+                info = zc.get_service_info(BOX_TYPE, name, timeout=min(left_ms, 1500))
+                if info is not None:
+                    boxes[name] = box_from_info(info)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        browser.cancel()
+        return sorted(boxes.values(), key=lambda b: (b["name"], b["box_id"]))
+    finally:
+        zc.close()

@@ -1,0 +1,110 @@
+"""What the admin and share views read: this box, its active packs, its job queue, and the boxes nearby."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from edge_server.db import one, rows
+from edge_server.settings import Settings
+
+
+def meta(db: sqlite_utils.Database) -> dict[str, str]:
+    """The box's meta table as a dict (box_id, box_name, rekeyed_from, ...)."""
+    return {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM meta")}
+
+
+def active_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Active channels with the version each serves."""
+    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at "
+                    "FROM channels ORDER BY id")
+
+
+def active_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: str) -> tuple[Path, int] | None:
+    """The folder of a channel's active pack and its version, or None when the channel is not active here."""
+    row = one(db, "SELECT path, version FROM channels WHERE id = ?", (channel_id,))
+    if row is None:
+        return None
+    stored = Path(row["path"])
+    candidates = [stored] if stored.is_absolute() else [settings.data_dir / stored, settings.content_dir / stored]
+    # DESIGN.md's layout, for a row whose path was stored some other way.
+    candidates.append(settings.content_dir / channel_id / f"v{row['version']}")
+    for candidate in candidates:
+        if (candidate / "manifest.json").is_file():
+            return candidate, int(row["version"])
+    return None
+
+
+def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many jobs are in each state."""
+    return {r["status"]: r["n"] for r in rows(db, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+
+
+def sync_summary(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The sync engineer's summary when their module is installed, else the raw sync_state rows."""
+    try:
+        from edge_server import sync_state  # type: ignore[attr-defined]
+    except ImportError:
+        sync_state = None
+    if sync_state is not None and hasattr(sync_state, "summary"):
+        return sync_state.summary(db)
+    state = {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM sync_state ORDER BY key")}
+    unsent = one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+    return {**state, "outbox_unsent": unsent["n"] if unsent else 0}
+
+
+class NearbyBoxes:
+    """Discovery results cached for the admin page, refreshed in a background thread so no page waits on mDNS."""
+
+    def __init__(self, discover: Callable[[], list[dict[str, Any]]], max_age_s: float = 30.0) -> None:
+        self._discover = discover
+        self._max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._boxes: list[dict[str, Any]] = []
+        self._updated: float | None = None
+        self._error = ""
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        try:
+            boxes, error = self._discover(), ""
+        except Exception as exc:  # noqa: BLE001 - a broken LAN is shown on the page, never raised into it
+            boxes, error = None, str(exc)
+        with self._lock:
+            if boxes is not None:
+                self._boxes = boxes
+            self._error = error
+            self._updated = time.time()
+            self._thread = None
+
+    def refresh(self) -> None:
+        """Start a discovery in the background unless one is running."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="nearby-boxes", daemon=True)
+            self._thread.start()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The last result at once, starting a refresh when it is missing or stale."""
+        with self._lock:
+            stale = self._updated is None or time.time() - self._updated > self._max_age_s
+        if stale:
+            self.refresh()
+        with self._lock:
+            updated = (datetime.fromtimestamp(self._updated, UTC).isoformat(timespec="seconds")
+                       if self._updated else None)
+            return {"boxes": list(self._boxes), "updated": updated, "searching": self._thread is not None,
+                    "error": self._error}
+
+    def wait(self, timeout: float) -> None:
+        """Block until the running refresh ends (for tests and the CLI)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
