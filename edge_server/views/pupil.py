@@ -1,10 +1,178 @@
-"""Views: pupil."""
+"""Views: pupil pages (choose class, choose name, PIN, lesson list, lesson player, exercises)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+
+from edge_server import auth, catalog, people
+from edge_server.app import LANGUAGES, get_db, get_settings
 
 bp = Blueprint("pupil", __name__)
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "zh": "中文"}
+HTML_LANG = {"en": "en", "fr": "fr", "zh": "zh-Hans"}
+
+
+@bp.app_context_processor
+def _page_globals() -> dict[str, Any]:
+    locale = str(get_locale() or "en")
+    return {
+        "box_name": get_settings().box_name,
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "current_lang": locale,
+        "html_lang": HTML_LANG.get(locale, locale),
+        "current_pupil": auth.current_pupil(),
+        "current_teacher": auth.current_teacher(),
+    }
+
+
+@bp.get("/")
+def home() -> Any:
+    """Choose your class (or go straight to your lessons when logged in)."""
+    if auth.current_pupil():
+        return redirect(url_for("pupil.lessons"))
+    return render_template("pupil/home.html", classes=people.list_classes(get_db()))
+
+
+@bp.get("/class/<int:class_id>")
+def choose_name(class_id: int) -> Any:
+    """Choose your name or picture in a class."""
+    db = get_db()
+    klass = people.get_class(db, class_id) or abort(404)
+    return render_template("pupil/class.html", klass=klass, pupils=people.pupils_in_class(db, class_id))
+
+
+@bp.route("/login/<ref>", methods=["GET", "POST"])
+def pin(ref: str) -> Any:
+    """Type your four-digit PIN; failed tries are rate-limited per pupil and per tablet."""
+    db = get_db()
+    pupil = people.pupil_by_ref(db, ref) or abort(404)
+    status = 200
+    error = None
+    if request.method == "POST":
+        if auth.login_blocked("pin", pupil["ref"]):
+            error, status = gettext("Too many tries. Wait one minute, or ask your teacher."), 429
+        elif auth.verify_pin(pupil["pin_hash"], request.form.get("pin", "")):
+            auth.login_pupil(pupil["id"])
+            return redirect(url_for("pupil.lessons"))
+        else:
+            auth.record_failure("pin", pupil["ref"])
+            error, status = gettext("That number is not right. Try again."), 400
+    pupil.pop("pin_hash", None)
+    return render_template("pupil/pin.html", pupil=pupil, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """Log out (pupil or teacher) and go back to the class chooser."""
+    auth.logout()
+    return redirect(url_for("pupil.home"))
+
+
+def _visible_lessons(pupil: dict[str, Any]) -> set[str] | None:
+    """The lessons a pupil's class is assigned, or None for all when none are assigned."""
+    assigned = people.assigned_lesson_ids(get_db(), pupil["class_id"]) if pupil.get("class_id") else set()
+    return assigned or None
+
+
+@bp.get("/lessons")
+@auth.pupil_required
+def lessons() -> Any:
+    """The lessons assigned to your class (all lessons when none are assigned)."""
+    pupil = auth.current_pupil()
+    tree = catalog.catalog_tree(get_db(), _visible_lessons(pupil))
+    courses = [course for channel in tree["channels"] for course in channel["courses"] if course["lessons"]]
+    return render_template("pupil/lessons.html", courses=courses)
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITEM = re.compile(r"^\s*(?:[-*]|\d+[.)])\s+")
+
+
+def _spans(line: str) -> list[tuple[str, bool]]:
+    """A line as (text, bold) pieces: the only inline Markdown that lesson notes use."""
+    parts = _BOLD.split(line)
+    return [(part, i % 2 == 1) for i, part in enumerate(parts) if part]
+
+
+def notes_blocks(text: str, title: str = "") -> list[dict[str, Any]]:
+    """Lesson notes (a small Markdown subset) as headings, lists and paragraphs; escaped by the template."""
+    blocks: list[dict[str, Any]] = []
+    for chunk in (c.strip() for c in text.split("\n\n")):
+        if not chunk:
+            continue
+        lines = chunk.splitlines()
+        if len(lines) == 1 and lines[0].startswith("#"):
+            heading = lines[0].lstrip("#").strip()
+            if heading != title:
+                blocks.append({"kind": "h", "lines": [_spans(heading)]})
+        elif all(_ITEM.match(line) for line in lines):
+            blocks.append({"kind": "ol" if lines[0].lstrip()[0].isdigit() else "ul",
+                           "lines": [_spans(_ITEM.sub("", line)) for line in lines]})
+        else:
+            blocks.append({"kind": "p", "lines": [_spans(" ".join(line.strip() for line in lines))]})
+    return blocks
+
+
+def lesson_context(lesson_id: str) -> dict[str, Any]:
+    """What the lesson player and presenter pages show about a lesson (answers stripped)."""
+    lesson = catalog.get_lesson(get_db(), lesson_id) or abort(404)
+    exercises = [catalog.public_exercise(ex) for ex in lesson["exercises"]]
+    notes = notes_blocks(lesson.get("text") or "", lesson["title"])
+    try:
+        start = max(0.0, float(request.args.get("t", "0")))
+    except ValueError:
+        start = 0.0
+    return {
+        "lesson": lesson,
+        "exercises": exercises,
+        "notes": notes,
+        "kp_names": {kp["id"]: kp["name"] for kp in lesson["knowledge_points"]},
+        "start": start,
+        "api_url": f"/api/v1/lessons/{lesson['id']}",
+    }
+
+
+@bp.get("/lesson/<lesson_id>")
+def lesson(lesson_id: str) -> Any:
+    """The lesson player: medium, chapters, captions, summary, notes and exercises."""
+    pupil = auth.current_pupil()
+    if pupil is None and auth.current_teacher() is None:
+        return redirect(url_for("pupil.home"))
+    allowed = _visible_lessons(pupil) if pupil else None
+    if allowed is not None and lesson_id not in allowed:
+        abort(404)
+    context = lesson_context(lesson_id)
+    answered = people.pupil_attempts(get_db(), pupil["id"], lesson_id) if pupil else {}
+    return render_template("pupil/lesson.html", answered=answered, **context)
+
+
+@bp.post("/lesson/<lesson_id>/answer")
+@auth.pupil_required
+def answer(lesson_id: str) -> Any:
+    """Record one answer of the logged-in pupil and return immediate feedback."""
+    from edge_server.attempts import record_attempt
+
+    payload = request.get_json(silent=True) if request.is_json else request.form
+    payload = payload or {}
+    exercise_id = str(payload.get("exercise_id", ""))
+    response = str(payload.get("response", "")).strip()[:200]
+    exercise = catalog.get_exercise(get_db(), exercise_id)
+    if exercise is None or exercise["lesson_id"] != lesson_id:
+        abort(404)
+    if not response:
+        abort(400)
+    pupil = auth.current_pupil()
+    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response)
+    if request.is_json:
+        return jsonify({"correct": bool(result.get("correct")), "feedback": result.get("feedback") or "",
+                        "hint": result.get("hint"), "p_mastery": result.get("p_mastery")})
+    flash(gettext("Well done!") if result.get("correct") else gettext("Not yet. Try again!"))
+    return redirect(url_for("pupil.lesson", lesson_id=lesson_id) + f"#ex-{exercise_id}")
 
 
 def init_app(app: Flask) -> None:

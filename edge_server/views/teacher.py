@@ -1,10 +1,153 @@
-"""Views: teacher."""
+"""Views: teacher pages (setup, login, classes, roster, PINs, assignments, recent attempts)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import sqlite3
+from typing import Any
 
-bp = Blueprint("teacher", __name__)
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from edge_server import auth, people
+from edge_server.app import get_db
+
+bp = Blueprint("teacher", __name__, url_prefix="/teacher")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> Any:
+    """Create the first teacher account; gone once any teacher exists."""
+    db = get_db()
+    if people.count_teachers(db):
+        abort(404)
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        if not username:
+            error = gettext("Choose a username.")
+        elif len(password) < auth.MIN_PASSWORD:
+            error = gettext("Use a password of at least %(n)d characters.", n=auth.MIN_PASSWORD)
+        elif password != request.form.get("confirm", ""):
+            error = gettext("The two passwords are different.")
+        else:
+            teacher_id = people.add_teacher(db, username, auth.hash_password(password), only_if_none=True)
+            if teacher_id is None:
+                abort(404)
+            auth.login_teacher(teacher_id)
+            return redirect(url_for("teacher.dashboard"))
+    return render_template("teacher/setup.html", error=error), 400 if error else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Password login, rate-limited per username and per address."""
+    db = get_db()
+    if request.method == "GET" and not people.count_teachers(db):
+        return redirect(url_for("teacher.setup"))
+    error, status = None, 200
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        teacher = people.teacher_by_username(db, username)
+        if auth.login_blocked("login", username.lower()):
+            error, status = gettext("Too many failed logins. Wait one minute and try again."), 429
+        elif teacher and auth.verify_password(teacher["password_hash"], request.form.get("password", "")):
+            auth.login_teacher(teacher["id"])
+            return redirect(auth.safe_next(request.args.get("next"), url_for("teacher.dashboard")))
+        else:
+            auth.record_failure("login", username.lower())
+            error, status = gettext("Wrong username or password."), 401
+    return render_template("teacher/login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """End the teacher session."""
+    auth.logout()
+    return redirect(url_for("teacher.login"))
+
+
+@bp.get("/")
+@auth.teacher_required
+def dashboard() -> Any:
+    """The teacher's classes and lessons."""
+    db = get_db()
+    return render_template("teacher/dashboard.html", classes=people.list_classes(db), lessons=people.lesson_titles(db))
+
+
+@bp.post("/classes")
+@auth.teacher_required
+def add_class() -> Any:
+    """Add a class."""
+    name = request.form.get("name", "").strip()[:80]
+    if not name:
+        flash(gettext("Give the class a name."), "error")
+        return redirect(url_for("teacher.dashboard"))
+    try:
+        class_id = people.add_class(get_db(), name)
+    except sqlite3.IntegrityError:
+        flash(gettext("A class with this name already exists."), "error")
+        return redirect(url_for("teacher.dashboard"))
+    return redirect(url_for("teacher.class_page", class_id=class_id))
+
+
+def _class_or_404(class_id: int) -> dict[str, Any]:
+    return people.get_class(get_db(), class_id) or abort(404)
+
+
+@bp.get("/class/<int:class_id>")
+@auth.teacher_required
+def class_page(class_id: int) -> Any:
+    """A class: roster, PINs, assigned lessons and the pupils' recent attempts."""
+    db = get_db()
+    klass = _class_or_404(class_id)
+    return render_template(
+        "teacher/class.html", klass=klass, pupils=people.pupils_in_class(db, class_id),
+        lessons=people.lesson_titles(db), assigned=people.assigned_lesson_ids(db, class_id),
+        attempts=people.recent_attempts(db, class_id), pictures=people.PICTURES,
+    )
+
+
+@bp.post("/class/<int:class_id>/pupils")
+@auth.teacher_required
+def add_pupil(class_id: int) -> Any:
+    """Add a pupil with a picture and a PIN."""
+    _class_or_404(class_id)
+    name = request.form.get("name", "").strip()[:80]
+    pin = request.form.get("pin", "").strip()
+    if not name or not auth.valid_pin(pin):
+        flash(gettext("Give a name and a PIN of four digits."), "error")
+    else:
+        people.add_pupil(get_db(), class_id, name, auth.hash_pin(pin), request.form.get("picture") or None)
+        flash(gettext("%(name)s was added.", name=name), "ok")
+    return redirect(url_for("teacher.class_page", class_id=class_id))
+
+
+@bp.post("/pupil/<int:pupil_id>/pin")
+@auth.teacher_required
+def reset_pin(pupil_id: int) -> Any:
+    """Give a pupil a new PIN."""
+    db = get_db()
+    pupil = people.get_pupil(db, pupil_id) or abort(404)
+    pin = request.form.get("pin", "").strip()
+    if not auth.valid_pin(pin):
+        flash(gettext("A PIN is four digits."), "error")
+    else:
+        people.set_pin_hash(db, pupil_id, auth.hash_pin(pin))
+        flash(gettext("New PIN saved for %(name)s.", name=pupil["name"]), "ok")
+    return redirect(url_for("teacher.class_page", class_id=pupil["class_id"]))
+
+
+@bp.post("/class/<int:class_id>/assign")
+@auth.teacher_required
+def assign(class_id: int) -> Any:
+    """Make the ticked lessons the class's assignments."""
+    db = get_db()
+    _class_or_404(class_id)
+    known = {lesson["id"] for lesson in people.lesson_titles(db)}
+    people.set_assignments(db, class_id, set(request.form.getlist("lesson")) & known)
+    flash(gettext("Assigned lessons saved."), "ok")
+    return redirect(url_for("teacher.class_page", class_id=class_id))
 
 
 def init_app(app: Flask) -> None:
