@@ -1,0 +1,351 @@
+"""Attempts and mastery rows: record an answer (grade, attempt, mastery, outbox in one transaction), import
+attempt files, chapter views, the nightly fit, and the queries behind the progress pages."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from edge_server import grading, mastery, outbox
+from edge_server.catalog import get_exercise
+from edge_server.db import one, rows, write
+from edge_server.settings import Settings
+from provisioning.box import load_identity
+from sync import statements
+
+
+class UnknownExercise(LookupError):
+    """The exercise id is not in the active catalog."""
+
+
+class AttemptLineError(ValueError):
+    """A line of an attempts file is malformed; the message starts with its line number."""
+
+
+def now_iso() -> str:
+    """The current time as stored in attempts.ts (UTC, microseconds)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def ts_days(ts: str) -> float:
+    """A stored timestamp in days since the epoch (for forgetting gaps)."""
+    moment = datetime.fromisoformat(ts)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp() / mastery.SECONDS_PER_DAY
+
+
+def _identity(settings: Settings) -> tuple[str, bytes]:
+    identity = load_identity(settings.keys_dir)
+    return identity.box_id, identity.secret
+
+
+# ---------------------------------------------------------------- parameters and mastery rows
+
+def kp_params(db: sqlite_utils.Database, knowledge_point: str) -> mastery.Params:
+    """Fitted parameters of a KP, or the defaults before the first nightly fit."""
+    row = one(db, "SELECT params FROM kp_params WHERE knowledge_point = ?", (knowledge_point,))
+    return mastery.Params.from_dict(json.loads(row["params"])) if row else mastery.DEFAULT_PARAMS
+
+
+def all_kp_params(db: sqlite_utils.Database) -> dict[str, mastery.Params]:
+    """Every fitted KP's parameters."""
+    return {r["knowledge_point"]: mastery.Params.from_dict(json.loads(r["params"]))
+            for r in rows(db, "SELECT knowledge_point, params FROM kp_params")}
+
+
+def _save_mastery(db: sqlite_utils.Database, pupil_id: int, kp: str, p: float, n: int, updated: str) -> None:
+    db.execute(
+        "INSERT INTO mastery (pupil_id, knowledge_point, p_mastery, attempts, stuck, mastered, updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pupil_id, knowledge_point) DO UPDATE SET "
+        "p_mastery = excluded.p_mastery, attempts = excluded.attempts, stuck = excluded.stuck, "
+        "mastered = excluded.mastered, updated = excluded.updated",
+        (pupil_id, kp, p, n, int(mastery.is_stuck(n, p)), int(mastery.is_mastered(p)), updated))
+
+
+def _history(db: sqlite_utils.Database, pupil_id: int, kp: str) -> list[dict[str, Any]]:
+    return rows(db, "SELECT id, correct, difficulty, ts FROM attempts WHERE pupil_id = ? AND knowledge_point = ? "
+                    "ORDER BY ts, id", (pupil_id, kp))
+
+
+def _recompute(db: sqlite_utils.Database, pupil_id: int, kp: str, params: mastery.Params) -> list[tuple[int, float]]:
+    """Refilter a pupil's whole history on a KP; return (attempt id, p) where mastery was newly reached."""
+    history = _history(db, pupil_id, kp)
+    if not history:
+        db.execute("DELETE FROM mastery WHERE pupil_id = ? AND knowledge_point = ?", (pupil_id, kp))
+        return []
+    steps = mastery.trace(params, [mastery.Attempt(bool(a["correct"]), mastery.clamp_difficulty(a["difficulty"]),
+                                                   ts_days(a["ts"])) for a in history])
+    crossings, was = [], False
+    for attempt, s in zip(history, steps, strict=True):
+        now = mastery.is_mastered(s.p_mastery)
+        if now and not was:
+            crossings.append((attempt["id"], s.p_mastery))
+        was = now
+    _save_mastery(db, pupil_id, kp, steps[-1].p_mastery, len(history), history[-1]["ts"])
+    return crossings
+
+
+# ---------------------------------------------------------------- recording one answer
+
+def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: int, kp: str, item: str,
+                  correct: bool, difficulty: int, ts: str, response: str | None, source: str,
+                  kind: str | None = None, choice_index: int | None = None) -> tuple[int, float | None]:
+    """Insert an attempt, fold it into the mastery row and enqueue its statements (inside a transaction)."""
+    params = kp_params(db, kp) if kp else mastery.DEFAULT_PARAMS
+    previous = one(db, "SELECT p_mastery, mastered FROM mastery WHERE pupil_id = ? AND knowledge_point = ?",
+                   (pupil_id, kp)) if kp else None
+    last = one(db, "SELECT ts FROM attempts WHERE pupil_id = ? AND knowledge_point = ? ORDER BY ts DESC, id DESC "
+                   "LIMIT 1", (pupil_id, kp)) if kp else None
+    attempt_id = db.execute(
+        "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (pupil_id, kp or "", item, int(correct), response, difficulty, ts, source)).lastrowid
+    box_id, secret = box
+    outbox.enqueue(db, statements.answered(
+        box_id, secret, pupil_id=pupil_id, attempt_id=attempt_id, item_id=item, knowledge_point=kp or None,
+        correct=correct, ts=ts, kind=kind, choice_index=choice_index, difficulty=difficulty))
+    if not kp:
+        return attempt_id, None
+    if last is not None and last["ts"] > ts:
+        # An answer older than the latest one (clock fixed, paper marks): refilter the whole history.
+        crossings = _recompute(db, pupil_id, kp, params)
+        p = one(db, "SELECT p_mastery FROM mastery WHERE pupil_id = ? AND knowledge_point = ?", (pupil_id, kp))
+        p_now = float(p["p_mastery"]) if p else None
+        crossings = [c for c in crossings if c[0] == attempt_id]
+    else:
+        gap = ts_days(ts) - ts_days(last["ts"]) if last else 0.0
+        s = mastery.step(params, previous["p_mastery"] if previous else None, correct, difficulty, gap)
+        count = one(db, "SELECT COUNT(*) AS n FROM attempts WHERE pupil_id = ? AND knowledge_point = ?",
+                    (pupil_id, kp))["n"]
+        _save_mastery(db, pupil_id, kp, s.p_mastery, count, ts)
+        p_now = s.p_mastery
+        was = bool(previous["mastered"]) if previous else False
+        crossings = [(attempt_id, s.p_mastery)] if mastery.is_mastered(s.p_mastery) and not was else []
+    for crossing_id, p in crossings:
+        outbox.enqueue(db, statements.mastered(box_id, secret, pupil_id=pupil_id, attempt_id=crossing_id,
+                                               knowledge_point=kp, p_mastery=p, ts=ts))
+    return attempt_id, p_now
+
+
+def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int, exercise_id: str,
+                   response: str) -> dict[str, Any]:
+    """Grade a pupil's answer and store attempt, mastery and xAPI statements in one transaction."""
+    exercise = get_exercise(db, exercise_id)
+    if exercise is None:
+        raise UnknownExercise(f"no exercise {exercise_id!r} in the catalog")
+    result = grading.grade(exercise, response)
+    box = _identity(settings)
+    kp = exercise.get("knowledge_point") or ""
+    difficulty = mastery.clamp_difficulty(exercise.get("difficulty"))
+
+    def _write(db: sqlite_utils.Database) -> tuple[int, float | None]:
+        return _fold_attempt(db, box, pupil_id, kp, exercise_id, result.correct, difficulty, now_iso(),
+                             str(response), "box", exercise["kind"], result.choice_index)
+
+    _attempt_id, p = write(db, _write)
+    return {"correct": result.correct, "feedback": result.feedback,
+            "hint": None if result.correct else (exercise.get("hint") or None),
+            "p_mastery": None if p is None else round(p, 4)}
+
+
+def record_chapter_view(db: sqlite_utils.Database, settings: Settings, pupil_id: int, lesson_id: str,
+                        knowledge_point: str | None = None, start: float | None = None,
+                        end: float | None = None) -> int:
+    """Store that a pupil watched a chapter, with its 'experienced' statement, in one transaction."""
+    box_id, secret = _identity(settings)
+    ts = now_iso()
+
+    def _write(db: sqlite_utils.Database) -> int:
+        view_id = db.execute("INSERT INTO chapter_views (pupil_id, lesson_id, knowledge_point, start, end, ts) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (pupil_id, lesson_id, knowledge_point, start, end, ts)
+                             ).lastrowid
+        outbox.enqueue(db, statements.experienced(box_id, secret, pupil_id=pupil_id, view_id=view_id,
+                                                  lesson_id=lesson_id, knowledge_point=knowledge_point, ts=ts,
+                                                  start=start, end=end))
+        return view_id
+
+    return write(db, _write)
+
+
+# ---------------------------------------------------------------- attempt files
+
+@dataclass(frozen=True)
+class AttemptLine:
+    """One parsed line of an attempts file."""
+
+    pupil: str
+    pupil_name: str
+    knowledge_point: str
+    item: str
+    correct: bool
+    ts: str  # normalised ISO 8601 UTC
+    difficulty: int | None = None
+
+    def replay_line(self) -> mastery.ReplayLine:
+        """The line as the replay needs it."""
+        return mastery.ReplayLine(self.pupil, self.knowledge_point, self.correct, ts_days(self.ts),
+                                  mastery.clamp_difficulty(self.difficulty))
+
+
+def _parse_ts(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError("bad ts")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("bad ts")
+        moment = datetime.fromtimestamp(float(value), UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    else:
+        raise ValueError("bad ts")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _text_field(data: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise AttemptLineError(f'"{key}" must be a non-empty string')
+    return str(value).strip()
+
+
+def parse_attempt_line(text: str, lineno: int) -> AttemptLine | None:
+    """Parse one JSON line (None for a blank line); raise AttemptLineError naming the line on any fault."""
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AttemptLineError(f"line {lineno}: not JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise AttemptLineError(f"line {lineno}: expected a JSON object")
+    try:
+        pupil = _text_field(data, "pupil")
+        name = _text_field(data, "pupil_name", required=False) or pupil
+        kp = _text_field(data, "knowledge_point")
+        item = _text_field(data, "item")
+        correct = data.get("correct")
+        if correct not in (True, False, 0, 1) or isinstance(correct, float):
+            raise AttemptLineError('"correct" must be true or false')
+        try:
+            ts = _parse_ts(data.get("ts"))
+        except (ValueError, OverflowError, OSError):
+            raise AttemptLineError('"ts" must be an ISO 8601 time or seconds since 1970') from None
+        difficulty = data.get("difficulty")
+        if difficulty is not None and (isinstance(difficulty, bool) or difficulty not in (1, 2, 3)):
+            raise AttemptLineError('"difficulty" must be 1, 2 or 3')
+    except AttemptLineError as exc:
+        raise AttemptLineError(f"line {lineno}: {exc}") from None
+    return AttemptLine(pupil, name, kp, item, bool(correct), ts, difficulty)  # type: ignore[arg-type]
+
+
+def parse_attempt_lines(lines: Iterable[str]) -> list[AttemptLine]:
+    """Parse a whole file; the first malformed line rejects it."""
+    parsed = []
+    for lineno, text in enumerate(lines, start=1):
+        line = parse_attempt_line(text, lineno)
+        if line is not None:
+            parsed.append(line)
+    return parsed
+
+
+def _ensure_pupil(db: sqlite_utils.Database, ref: str, name: str) -> tuple[int, bool]:
+    """The id of the pupil with this ref, creating them without a class (inside the caller's transaction)."""
+    found = one(db, "SELECT id FROM pupils WHERE ref = ?", (ref,))
+    if found:
+        return found["id"], False
+    cur = db.execute("INSERT INTO pupils (ref, class_id, name, created) VALUES (?, NULL, ?, ?)", (ref, name, now_iso()))
+    return cur.lastrowid, True
+
+
+def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterable[str]) -> dict[str, Any]:
+    """Import an attempts file in one transaction: all lines or none (AttemptLineError names the bad line)."""
+    parsed = parse_attempt_lines(lines)
+    box = _identity(settings)
+    known_kps = {r["id"] for r in rows(db, "SELECT id FROM knowledge_points")}
+    items = {r["id"]: r for r in rows(db, "SELECT id, difficulty, kind FROM exercises")}
+
+    def _write(db: sqlite_utils.Database) -> dict[str, Any]:
+        created = imported = duplicates = 0
+        pupil_ids: dict[str, int] = {}
+        touched: set[tuple[int, str]] = set()
+        new_ids: set[int] = set()
+        for line in parsed:
+            if line.pupil not in pupil_ids:
+                pupil_ids[line.pupil], was_created = _ensure_pupil(db, line.pupil, line.pupil_name)
+                created += was_created
+            pupil_id = pupil_ids[line.pupil]
+            if one(db, "SELECT 1 AS x FROM attempts WHERE pupil_id = ? AND knowledge_point = ? AND ts = ? "
+                       "AND item = ? AND correct = ?", (pupil_id, line.knowledge_point, line.ts, line.item,
+                                                         int(line.correct))):
+                duplicates += 1  # the same file imported twice adds nothing
+                continue
+            difficulty = line.difficulty or (items[line.item]["difficulty"] if line.item in items else None)
+            attempt_id = db.execute(
+                "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source) "
+                "VALUES (?, ?, ?, ?, NULL, ?, ?, 'import')",
+                (pupil_id, line.knowledge_point, line.item, int(line.correct), difficulty, line.ts)).lastrowid
+            outbox.enqueue(db, statements.answered(
+                box[0], box[1], pupil_id=pupil_id, attempt_id=attempt_id, item_id=line.item,
+                knowledge_point=line.knowledge_point, correct=line.correct, ts=line.ts, difficulty=difficulty))
+            touched.add((pupil_id, line.knowledge_point))
+            new_ids.add(attempt_id)
+            imported += 1
+        for pupil_id, kp in sorted(touched):
+            for attempt_id, p in _recompute(db, pupil_id, kp, kp_params(db, kp)):
+                if attempt_id in new_ids:
+                    ts = one(db, "SELECT ts FROM attempts WHERE id = ?", (attempt_id,))["ts"]
+                    outbox.enqueue(db, statements.mastered(box[0], box[1], pupil_id=pupil_id,
+                                                           attempt_id=attempt_id, knowledge_point=kp,
+                                                           p_mastery=p, ts=ts))
+        return {"imported": imported, "duplicates": duplicates, "pupils_created": created,
+                "unknown_knowledge_points": len({ln.knowledge_point for ln in parsed} - known_kps),
+                "unknown_items": len({ln.item for ln in parsed} - set(items))}
+
+    return write(db, _write)
+
+
+# ---------------------------------------------------------------- nightly fit
+
+def fit_all(settings: Settings, spec: mastery.ModelSpec = mastery.EXTENDED) -> dict[str, Any]:
+    """Fit every KP's parameters from all attempts (EM), store them, and recompute every mastery row."""
+    from edge_server.db import open_box_db
+
+    db = open_box_db(settings.db_path)
+    try:
+        history = rows(db, "SELECT pupil_id, knowledge_point, correct, difficulty, ts FROM attempts "
+                           "WHERE knowledge_point != '' ORDER BY pupil_id, knowledge_point, ts, id")
+        by_kp: dict[str, dict[int, list[mastery.Attempt]]] = {}
+        for a in history:
+            by_kp.setdefault(a["knowledge_point"], {}).setdefault(a["pupil_id"], []).append(
+                mastery.Attempt(bool(a["correct"]), mastery.clamp_difficulty(a["difficulty"]), ts_days(a["ts"])))
+        fitted = mastery.fit_sequences({kp: list(seqs.values()) for kp, seqs in by_kp.items()}, spec)
+        counts = {kp: sum(len(s) for s in seqs.values()) for kp, seqs in by_kp.items()}
+        stamp = now_iso()
+
+        def _store(db: sqlite_utils.Database) -> int:
+            for kp, params in fitted.items():
+                db.execute("INSERT OR REPLACE INTO kp_params (knowledge_point, params, n_attempts, fitted_at) "
+                           "VALUES (?, ?, ?, ?)", (kp, json.dumps(params.to_dict()), counts[kp], stamp))
+            recomputed = 0
+            for kp, seqs in by_kp.items():
+                for pupil_id in seqs:
+                    _recompute(db, pupil_id, kp, fitted[kp])
+                    recomputed += 1
+            return recomputed
+
+        recomputed = write(db, _store)
+        return {"knowledge_points": len(fitted), "attempts": len(history), "mastery_rows": recomputed}
+    finally:
+        db.conn.close()
