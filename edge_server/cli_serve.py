@@ -1,9 +1,138 @@
-"""CLI commands: serve."""
+"""CLI commands: serve (gunicorn with threads, plus the one background scheduler process)."""
 
 from __future__ import annotations
 
+import errno
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+from gunicorn.app.base import BaseApplication
+
+from edge_server.cli import data_option, fail, info
+from edge_server.settings import Settings, load_settings
+
+GRACEFUL_TIMEOUT_S = 10
+KEEPALIVE_S = 5
+
+
+def _bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def public_url(host: str, port: int) -> str:
+    """The URL to print: a wildcard address becomes localhost."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail in one line when the port is taken, instead of gunicorn's retries and tracebacks."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use: stop the other server or pass --port")
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+class BoxServer(BaseApplication):
+    """gunicorn, configured in code: gthread workers over the already-built Flask app."""
+
+    def __init__(self, app: Any, settings: Settings, options: dict[str, Any]) -> None:
+        self.application = app
+        self.settings = settings
+        self.options = options
+        self.scheduler: Any = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        options = {**self.options, "when_ready": self.when_ready, "on_exit": self.on_exit}
+        for key, value in options.items():
+            # Skip options this gunicorn does not know (control_socket_disable is new in 24).
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.application
+
+    def when_ready(self, server: Any) -> None:
+        """In the master, once listening: print the URL, then start the one scheduler process."""
+        host, port = server.LISTENERS[0].sock.getsockname()[:2]
+        settings = self.settings.with_overrides(port=port)
+        url = public_url(self.settings.host, port)
+        click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid}))
+        sys.stdout.flush()
+        info(f"classroom box serving {settings.data_dir} on {url} "
+             f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)")
+        if settings.scheduler_enabled or settings.announce:
+            from edge_server.scheduler import SchedulerProcess
+
+            self.scheduler = SchedulerProcess(settings)
+            self.scheduler.start()
+
+    def on_exit(self, server: Any) -> None:
+        """In the master, on the way out: stop the scheduler process."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        info("classroom box stopped")
+
+
+def run_server(settings: Settings, *, workers: int | None = None, threads: int | None = None,
+               access_log: bool = False) -> None:
+    """Open and migrate box.db, build the app, and serve it until SIGTERM/SIGINT (blocks)."""
+    from edge_server.app import create_app
+    from edge_server.db import open_box_db
+
+    # Migrate once here, in the master, before any worker is forked.
+    open_box_db(settings.db_path).conn.close()
+    app = create_app(settings)
+    options = {
+        "bind": [_bind_address(settings.host, settings.port)],
+        "workers": workers or settings.workers,
+        "threads": threads or settings.threads,
+        "worker_class": "gthread",
+        "preload_app": True,
+        "sendfile": True,
+        "keepalive": KEEPALIVE_S,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": f"edge-server {settings.box_name}",
+        # gunicorn >= 24 opens a control socket in $HOME by default; several boxes on one machine would collide.
+        "control_socket_disable": True,
+    }
+    BoxServer(app, settings, options).run()
 
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
+
+    @main.command()
+    @data_option
+    @click.option("--host", help="Address to listen on (default from config, 0.0.0.0).")
+    @click.option("--port", type=int, help="Port to listen on (default from config, 8080; 0 picks a free one).")
+    @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default from config, 1).")
+    @click.option("--threads", type=click.IntRange(1, 1024), help="Threads per worker (default from config, 32).")
+    @click.option("--announce/--no-announce", default=None, help="Announce the box on the LAN with mDNS.")
+    @click.option("--mdns-interface", "mdns_interfaces", multiple=True, help="Limit mDNS to this address.")
+    @click.option("--access-log", is_flag=True, help="Log every request on stderr.")
+    def serve(data_dir: Path, host: str | None, port: int | None, workers: int | None, threads: int | None,
+              announce: bool | None, mdns_interfaces: tuple[str, ...], access_log: bool) -> None:
+        """Serve the box on the LAN with a production WSGI server (gunicorn, threads)."""
+        if not (data_dir / "box.db").exists():
+            fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
+        settings = load_settings(data_dir, host=host, port=port, workers=workers, threads=threads,
+                                 announce=announce, mdns_interfaces=tuple(mdns_interfaces) or None)
+        _check_port_free(settings.host, settings.port)
+        run_server(settings, access_log=access_log)
