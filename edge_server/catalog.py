@@ -109,3 +109,76 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[
     return rows(db, "SELECT kind, ref, lesson_id, title, snippet(catalog_fts, 4, '[', ']', '…', 12) AS snippet "
                     "FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY bm25(catalog_fts) LIMIT ?",
                 (match, limit))
+
+
+def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Full-text search over lesson transcripts (filled by the AI pipeline), with the time span of each hit."""
+    terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
+    if not terms:
+        return []
+    match = " OR ".join(f'"{t}"' for t in terms)
+    return rows(db, "SELECT 'transcript' AS kind, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, "
+                    "snippet(chunks_fts, 0, '[', ']', '…', 12) AS snippet FROM chunks_fts "
+                    "JOIN transcript_chunks c ON c.id = chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id "
+                    "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?", (match, limit))
+
+
+def ai_outputs(db: sqlite_utils.Database, media_sha256: str | None) -> dict[str, dict[str, Any]]:
+    """AI outputs of one medium by kind (chapters, summary, captions_vtt, chapters_vtt, ...)."""
+    if not media_sha256:
+        return {}
+    return {r["kind"]: r for r in rows(db, "SELECT kind, content, model_id, model_sha256, params, "
+                                           "pipeline_version, source, created FROM ai_outputs "
+                                           "WHERE media_sha256 = ?", (media_sha256,))}
+
+
+def ai_text(db: sqlite_utils.Database, lesson_id: str, kind: str) -> str | None:
+    """One stored AI output of a lesson's medium as text (e.g. captions_vtt), or None."""
+    row = one(db, "SELECT o.content FROM ai_outputs o JOIN lessons l ON l.media_sha256 = o.media_sha256 "
+                  "WHERE l.id = ? AND o.kind = ?", (lesson_id, kind))
+    return row["content"] if row else None
+
+
+def _json_or(value: str, fallback: Any) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def public_lesson(db: sqlite_utils.Database, lesson_id: str, api_prefix: str = "/api/v1") -> dict[str, Any] | None:
+    """The lesson document of GET /api/v1/lessons/<id>: medium, chapters, summary, exercises without answers."""
+    lesson = get_lesson(db, lesson_id)
+    if lesson is None:
+        return None
+    media = lesson["media"]
+    outputs = ai_outputs(db, media["sha256"] if media else None)
+    chapters: Any = _json_or(outputs["chapters"]["content"], []) if "chapters" in outputs else []
+    if isinstance(chapters, dict):  # tolerate {"chapters": [...]} as well as a bare list
+        chapters = chapters.get("chapters", [])
+    summary_doc: Any = _json_or(outputs["summary"]["content"], None) if "summary" in outputs else None
+    if isinstance(summary_doc, str):
+        summary_doc = {"summary": summary_doc}
+    if summary_doc is None and "summary" in outputs:
+        summary_doc = {"summary": outputs["summary"]["content"]}
+    base = f"{api_prefix}/lessons/{lesson_id}"
+    return {
+        "id": lesson["id"], "title": lesson["title"], "channel_id": lesson["channel_id"],
+        "course_id": lesson["course_id"],
+        "media": {k: media[k] for k in ("url", "kind", "sha256", "size")} if media else None,
+        "chapters": chapters if isinstance(chapters, list) else [],
+        "summary": (summary_doc or {}).get("summary"),
+        "summary_model": (summary_doc or {}).get("model") or (outputs.get("summary") or {}).get("model_id"),
+        "notes": lesson["text"],
+        "knowledge_points": lesson["knowledge_points"],
+        "exercises": [public_exercise(ex) for ex in lesson["exercises"]],
+        "captions_url": f"{base}/captions.vtt" if "captions_vtt" in outputs else None,
+        "chapters_url": f"{base}/chapters.vtt" if "chapters_vtt" in outputs else None,
+    }
+
+
+def box_facts(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Counts and identity for the health endpoint."""
+    meta = {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM meta WHERE key IN ('box_id', 'box_name')")}
+    counts = one(db, "SELECT (SELECT COUNT(*) FROM channels) AS channels, (SELECT COUNT(*) FROM lessons) AS lessons")
+    return {"box_id": meta.get("box_id"), **(counts or {})}

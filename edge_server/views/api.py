@@ -1,10 +1,84 @@
-"""Views: api."""
+"""Views: the JSON API under /api/v1 (health, catalog, lessons, captions and chapters tracks, search, OpenAPI)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from datetime import UTC, datetime
+from typing import Any
 
-bp = Blueprint("api", __name__)
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from edge_server import __version__, catalog, openapi
+from edge_server.app import get_db, get_settings
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+MAX_QUERY_CHARS = 200
+
+
+@bp.errorhandler(HTTPException)
+def _json_error(exc: HTTPException) -> tuple[Response, int]:
+    return jsonify({"error": exc.description or exc.name}), exc.code or 500
+
+
+def _not_found(what: str) -> tuple[Response, int]:
+    return jsonify({"error": what}), 404
+
+
+@bp.get("/health")
+def health() -> Any:
+    """The box is up: version, identity and catalog size."""
+    facts = catalog.box_facts(get_db())
+    return jsonify({"status": "ok", "version": __version__, "box_name": get_settings().box_name, **facts,
+                    "time": datetime.now(UTC).isoformat(timespec="seconds")})
+
+
+@bp.get("/catalog")
+def catalog_index() -> Any:
+    """Every active channel with its courses and lessons."""
+    return jsonify(catalog.catalog_tree(get_db()))
+
+
+@bp.get("/lessons/<lesson_id>")
+def lesson(lesson_id: str) -> Any:
+    """One lesson: medium, chapters, summary, knowledge points, exercises without answers."""
+    found = catalog.public_lesson(get_db(), lesson_id, PREFIX)
+    return jsonify(found) if found else _not_found(f"no lesson {lesson_id!r}")
+
+
+def _vtt(lesson_id: str, kind: str) -> Any:
+    text = catalog.ai_text(get_db(), lesson_id, kind)
+    if text is None:
+        return _not_found(f"no {kind.removesuffix('_vtt')} track for lesson {lesson_id!r} yet")
+    return Response(text, mimetype="text/vtt", headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/lessons/<lesson_id>/captions.vtt")
+def captions(lesson_id: str) -> Any:
+    """WebVTT captions made by the AI pipeline (or shipped in the pack)."""
+    return _vtt(lesson_id, "captions_vtt")
+
+
+@bp.get("/lessons/<lesson_id>/chapters.vtt")
+def chapters(lesson_id: str) -> Any:
+    """WebVTT chapters track (<track kind="chapters">)."""
+    return _vtt(lesson_id, "chapters_vtt")
+
+
+@bp.get("/search")
+def search() -> Any:
+    """Lessons by title and notes, then transcript passages with their time spans."""
+    query = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    db = get_db()
+    hits = [{k: hit[k] for k in ("kind", "lesson_id", "title", "snippet")} for hit in catalog.search(db, query)]
+    hits += catalog.search_transcripts(db, query)
+    return jsonify({"query": query, "results": hits})
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Any:
+    """The OpenAPI 3.1 document of /api/v1."""
+    return jsonify(openapi.document())
 
 
 def init_app(app: Flask) -> None:

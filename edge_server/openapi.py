@@ -1,0 +1,155 @@
+"""The OpenAPI 3.1 document of /api/v1, as a dict; other modules add their endpoints with add_path()."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from edge_server import __version__
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def ref(name: str) -> dict[str, str]:
+    """A $ref to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+NOT_FOUND = _json(ref("Error"), "No such item")
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Health": {
+        "type": "object", "required": ["status", "version", "channels", "lessons"],
+        "properties": {"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"},
+                       "box_id": _NULLABLE_STR, "box_name": {"type": "string"},
+                       "channels": {"type": "integer"}, "lessons": {"type": "integer"},
+                       "time": {"type": "string", "format": "date-time"}},
+    },
+    "Media": {
+        "type": ["object", "null"], "required": ["url", "kind"],
+        "properties": {"url": {"type": "string", "pattern": "^/"}, "kind": {"type": "string",
+                                                                           "enum": ["video", "audio"]},
+                       "sha256": _NULLABLE_STR, "size": {"type": ["integer", "null"]}},
+    },
+    "KnowledgePoint": {
+        "type": "object", "required": ["id", "name"],
+        "properties": {"id": {"type": "string"}, "channel_id": {"type": "string"}, "name": {"type": "string"},
+                       "description": _NULLABLE_STR},
+    },
+    "LessonSummary": {
+        "type": "object", "required": ["id", "title", "media", "knowledge_points"],
+        "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "media": ref("Media"),
+                       "knowledge_points": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Course": {
+        "type": "object", "required": ["id", "title", "lessons"],
+        "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "subject": _NULLABLE_STR,
+                       "grade": _NULLABLE_STR, "lessons": {"type": "array", "items": ref("LessonSummary")}},
+    },
+    "Channel": {
+        "type": "object", "required": ["id", "title", "version", "courses"],
+        "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "language": _NULLABLE_STR,
+                       "level": _NULLABLE_STR, "version": {"type": "integer"},
+                       "courses": {"type": "array", "items": ref("Course")}},
+    },
+    "Catalog": {
+        "type": "object", "required": ["channels", "knowledge_points"],
+        "properties": {"channels": {"type": "array", "items": ref("Channel")},
+                       "knowledge_points": {"type": "array", "items": ref("KnowledgePoint")}},
+    },
+    "Chapter": {
+        "type": "object", "required": ["start", "end", "title"],
+        "properties": {"start": {"type": "number"}, "end": {"type": "number"}, "title": {"type": "string"},
+                       "knowledge_point": _NULLABLE_STR},
+    },
+    "Exercise": {
+        "type": "object", "required": ["id", "kind", "prompt", "difficulty"],
+        "description": "An exercise as a pupil sees it: never the answer.",
+        "properties": {"id": {"type": "string"}, "knowledge_point": _NULLABLE_STR,
+                       "kind": {"type": "string", "enum": ["choice", "number", "text"]},
+                       "prompt": {"type": "string"},
+                       "choices": {"type": ["array", "null"], "items": {"type": "string"}},
+                       "difficulty": {"type": "integer", "minimum": 1, "maximum": 3}, "hint": _NULLABLE_STR},
+        "not": {"anyOf": [{"required": ["answer"]}, {"required": ["tolerance"]}]},
+    },
+    "Lesson": {
+        "type": "object",
+        "required": ["id", "title", "media", "chapters", "summary", "knowledge_points", "exercises",
+                     "captions_url", "chapters_url"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "channel_id": {"type": "string"},
+            "course_id": {"type": "string"}, "media": ref("Media"),
+            "chapters": {"type": "array", "items": ref("Chapter")},
+            "summary": _NULLABLE_STR, "summary_model": _NULLABLE_STR,
+            "notes": {"type": ["string", "null"], "description": "Lesson notes (Markdown)"},
+            "knowledge_points": {"type": "array", "items": ref("KnowledgePoint")},
+            "exercises": {"type": "array", "items": ref("Exercise")},
+            "captions_url": _NULLABLE_STR, "chapters_url": _NULLABLE_STR,
+        },
+    },
+    "SearchHit": {
+        "type": "object", "required": ["kind", "lesson_id", "title", "snippet"],
+        "properties": {"kind": {"type": "string", "enum": ["lesson", "transcript"]},
+                       "lesson_id": {"type": "string"}, "title": {"type": "string"}, "snippet": {"type": "string"},
+                       "start": {"type": "number"}, "end": {"type": "number"}, "knowledge_point": _NULLABLE_STR},
+    },
+    "SearchResults": {
+        "type": "object", "required": ["query", "results"],
+        "properties": {"query": {"type": "string"}, "results": {"type": "array", "items": ref("SearchHit")}},
+    },
+}
+
+LESSON_ID = {"name": "lesson_id", "in": "path", "required": True, "schema": {"type": "string"}}
+VTT = {"text/vtt": {"schema": {"type": "string"}}}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/health": {"get": {"operationId": "health", "summary": "Box status",
+                               "responses": {"200": _json(ref("Health"), "The box is up")}}},
+    "/api/v1/catalog": {"get": {"operationId": "catalog", "summary": "Channels, courses and lessons",
+                                "responses": {"200": _json(ref("Catalog"), "The active catalog")}}},
+    "/api/v1/lessons/{lesson_id}": {"get": {
+        "operationId": "lesson", "summary": "One lesson with medium, chapters, summary and exercises",
+        "parameters": [LESSON_ID],
+        "responses": {"200": _json(ref("Lesson"), "The lesson"), "404": NOT_FOUND}}},
+    "/api/v1/lessons/{lesson_id}/captions.vtt": {"get": {
+        "operationId": "lessonCaptions", "summary": "WebVTT captions of the lesson medium", "parameters": [LESSON_ID],
+        "responses": {"200": {"description": "Captions", "content": VTT}, "404": NOT_FOUND}}},
+    "/api/v1/lessons/{lesson_id}/chapters.vtt": {"get": {
+        "operationId": "lessonChapters", "summary": "WebVTT chapters track of the lesson medium",
+        "parameters": [LESSON_ID],
+        "responses": {"200": {"description": "Chapters", "content": VTT}, "404": NOT_FOUND}}},
+    "/api/v1/search": {"get": {
+        "operationId": "search", "summary": "Full-text search over lesson titles, notes and transcripts",
+        "parameters": [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": _json(ref("SearchResults"), "Hits, best first")}}},
+    "/api/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                     "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+}
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Classroom box API", "version": __version__,
+             "description": "The JSON API of a classroom box, served on the school LAN."},
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS},
+}
+
+
+def add_path(path: str, spec: dict[str, Any]) -> None:
+    """Add (or extend) a path item, e.g. add_path("/api/v1/companion/ask", {"post": {...}})."""
+    _DOCUMENT["paths"].setdefault(path, {}).update(copy.deepcopy(spec))
+
+
+def add_schema(name: str, schema: dict[str, Any]) -> None:
+    """Add a component schema that paths can reference with ref(name)."""
+    _DOCUMENT["components"]["schemas"][name] = copy.deepcopy(schema)
+
+
+def document() -> dict[str, Any]:
+    """A copy of the whole document, as served at /api/v1/openapi.json."""
+    return copy.deepcopy(_DOCUMENT)
