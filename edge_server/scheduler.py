@@ -228,6 +228,7 @@ def _heartbeat_seconds(settings: Settings) -> int:
 # --- the jobs of the box: one line each -----------------------------------------------------------
 register_job(heartbeat, id="heartbeat", trigger="interval", seconds=_heartbeat_seconds,
              next_run_time=lambda s: datetime.now(UTC))
+register_job("edge_server.attempts:fit_all", id="mastery-fit", trigger="cron", hour=2, minute=30)
 
 
 if __name__ == "__main__":
