@@ -1,16 +1,36 @@
-"""The job queue in box.db: AI pipeline runs and other long work, surviving restarts."""
+"""The job queue in box.db: AI pipeline runs and other long work, surviving restarts.
+
+One worker at a time per data directory: a process runs jobs only while it holds an exclusive lock on
+DATA/jobs.lock (flock, released by the kernel when the process dies). So whoever takes the lock knows that a job
+still marked 'running' was left by a crash, and puts it back in the queue before claiming the oldest queued job.
+The scheduler process calls `run_pending` every few seconds; `edge-server jobs wait` calls it too, and when the
+server already holds the lock it only watches the queue drain.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import rows
+from edge_server.db import connect, one, open_box_db, rows, write
+from edge_server.settings import Settings
+
+log = logging.getLogger("edge_server.jobs")
 
 PIPELINE = "pipeline"
+LOCK_NAME = "jobs.lock"
+
+Progress = Callable[[dict[str, Any]], None]
 
 
 def now_iso() -> str:
@@ -26,11 +46,284 @@ def enqueue(db: sqlite_utils.Database, kind: str, key: str, payload: dict[str, A
     return cur.rowcount == 1
 
 
+def _media_file(db: sqlite_utils.Database, lesson_id: str) -> Path | None:
+    found = one(db, "SELECT l.media_path, c.path FROM lessons l JOIN channels c ON c.id = l.channel_id "
+                    "WHERE l.id = ?", (lesson_id,))
+    if not found or not found["media_path"]:
+        return None
+    return Path(found["path"]) / found["media_path"]
+
+
 def queue_pipeline_jobs(db: sqlite_utils.Database, channel_id: str) -> int:
-    """Queue the AI pipeline for each lesson medium of a channel that has no outputs yet."""
+    """Queue the AI pipeline for each lesson medium of a channel that has no outputs yet.
+
+    Outputs a pack ships precomputed next to the medium (models.pipeline documents the `.ai.json` format) are
+    stored as they are instead, in the caller's transaction, and no job is queued for that medium.
+    """
+    from models.pipeline import PrecomputedError, load_precomputed
+
     queued = 0
     for lesson in rows(db, "SELECT id, media_sha256 FROM lessons WHERE channel_id = ? AND media_sha256 IS NOT NULL "
                            "AND media_sha256 NOT IN (SELECT media_sha256 FROM ai_outputs WHERE kind = 'chapters')",
                        (channel_id,)):
+        media = _media_file(db, lesson["id"])
+        try:
+            shipped = load_precomputed(media, lesson["media_sha256"]) if media else None
+        except PrecomputedError as exc:
+            log.warning("lesson %s: precomputed AI outputs ignored (%s); queuing the pipeline", lesson["id"], exc)
+            shipped = None
+        if shipped is not None:
+            store_outputs(db, lesson["media_sha256"], shipped)
+            continue
         queued += enqueue(db, PIPELINE, lesson["media_sha256"], {"lesson_id": lesson["id"]})
     return queued
+
+
+# -- storing outputs -------------------------------------------------------------------------------------------
+
+def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[str, Any]) -> None:
+    """Write outputs and the transcript chunks (with their FTS rows) of every lesson using this medium.
+
+    Runs inside the caller's transaction, so outputs, chunks and index change together or not at all.
+    """
+    from models.asr import Transcript
+    from models.pipeline import chapters_from_json, chunks_for
+
+    created = now_iso()
+    for out in outputs.values():
+        db.execute("INSERT OR REPLACE INTO ai_outputs (media_sha256, kind, content, model_id, model_sha256, params, "
+                   "pipeline_version, source, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (media_sha256, out.kind, out.content, out.model_id, out.model_sha256,
+                    json.dumps(out.params, ensure_ascii=False), out.pipeline_version, out.source, created))
+    transcript = Transcript.from_json(json.loads(outputs["transcript"].content))
+    chapters = chapters_from_json(json.loads(outputs["chapters"].content))
+    chunks = chunks_for(transcript.segments, chapters)
+    # external-content FTS5: old rows must be deleted from the index with their old text before they go
+    for old in rows(db, "SELECT id, text FROM transcript_chunks WHERE media_sha256 = ?", (media_sha256,)):
+        db.execute("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)", (old["id"], old["text"]))
+    db.execute("DELETE FROM transcript_chunks WHERE media_sha256 = ?", (media_sha256,))
+    for lesson in rows(db, "SELECT id FROM lessons WHERE media_sha256 = ?", (media_sha256,)):
+        for chunk in chunks:
+            cur = db.execute("INSERT INTO transcript_chunks (media_sha256, lesson_id, knowledge_point, start, end, "
+                             "text) VALUES (?, ?, ?, ?, ?, ?)",
+                             (media_sha256, lesson["id"], chunk.knowledge_point, chunk.start, chunk.end, chunk.text))
+            db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, chunk.text))
+
+
+# -- the queue -------------------------------------------------------------------------------------------------
+
+def requeue_interrupted(db: sqlite_utils.Database) -> int:
+    """Put jobs a crashed worker left 'running' back in the queue (call only while holding the worker lock)."""
+    return write(db, lambda tx: tx.execute(
+        "UPDATE jobs SET status = 'queued', message = 'interrupted; queued again', progress = 0 "
+        "WHERE status = 'running'").rowcount)
+
+
+def claim_next(db: sqlite_utils.Database, kinds: tuple[str, ...] = (PIPELINE,)) -> dict[str, Any] | None:
+    """Mark the oldest queued job running and return it (None when the queue is empty)."""
+    marks = ",".join("?" * len(kinds))
+
+    def claim(tx: sqlite_utils.Database) -> dict[str, Any] | None:
+        job = one(tx, f"SELECT * FROM jobs WHERE status = 'queued' AND kind IN ({marks}) ORDER BY id LIMIT 1",
+                  kinds)
+        if job is None:
+            return None
+        tx.execute("UPDATE jobs SET status = 'running', tries = tries + 1, started = ?, progress = 0, "
+                   "message = 'starting', error = NULL WHERE id = ?", (now_iso(), job["id"]))
+        return {**job, "status": "running", "payload": json.loads(job["payload"])}
+
+    return write(db, claim)
+
+
+def set_progress(db: sqlite_utils.Database, job_id: int, fraction: float, message: str) -> None:
+    """Record how far a running job is (0..1) and what it is doing."""
+    write(db, lambda tx: tx.execute("UPDATE jobs SET progress = ?, message = ? WHERE id = ? AND status = 'running'",
+                                    (max(0.0, min(1.0, fraction)), message, job_id)))
+
+
+def finish(db: sqlite_utils.Database, job_id: int, media_sha256: str, outputs: dict[str, Any]) -> None:
+    """Store a job's outputs and mark it done, in one transaction."""
+    def done(tx: sqlite_utils.Database) -> None:
+        store_outputs(tx, media_sha256, outputs)
+        tx.execute("UPDATE jobs SET status = 'done', progress = 1, message = 'done', finished = ? WHERE id = ?",
+                   (now_iso(), job_id))
+
+    write(db, done)
+
+
+def fail(db: sqlite_utils.Database, job_id: int, error: str) -> None:
+    """Mark a job failed with a message a teacher can read."""
+    write(db, lambda tx: tx.execute("UPDATE jobs SET status = 'failed', error = ?, message = 'failed', finished = ? "
+                                    "WHERE id = ?", (error, now_iso(), job_id)))
+
+
+def list_jobs(db: sqlite_utils.Database, limit: int = 100, lesson_ids: list[str] | None = None) -> list[dict]:
+    """Recent jobs, newest first, with their lesson id and title."""
+    found = rows(db, "SELECT j.id, j.kind, j.key, j.payload, j.status, j.progress, j.message, j.error, j.tries, "
+                     "j.created, j.started, j.finished FROM jobs j ORDER BY j.id DESC LIMIT ?", (limit,))
+    titles = {r["id"]: r["title"] for r in rows(db, "SELECT id, title FROM lessons")}
+    out = []
+    for job in found:
+        payload = json.loads(job.pop("payload") or "{}")
+        job["lesson_id"] = payload.get("lesson_id")
+        job["lesson_title"] = titles.get(job["lesson_id"])
+        if lesson_ids is None or job["lesson_id"] in lesson_ids:
+            out.append(job)
+    return out
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many jobs are in each status."""
+    return {r["status"]: r["n"] for r in rows(db, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+
+
+def pending(db: sqlite_utils.Database) -> int:
+    """Jobs queued or running."""
+    found = one(db, "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')")
+    return int(found["n"]) if found else 0
+
+
+# -- the worker ------------------------------------------------------------------------------------------------
+
+@contextmanager
+def worker_lock(settings: Settings, blocking: bool = False) -> Iterator[bool]:
+    """Hold DATA/jobs.lock; yields False when another process is the worker (and blocking is False)."""
+    path = settings.data_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+class Runners:
+    """The model runners of one process, loaded lazily and once, shared by every job it runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._transcriber: Any = None
+        self._generator: Any = None
+        self._lock = threading.Lock()
+
+    def _models_dir(self) -> Path | None:
+        # a box uses the models installed in its data dir; a dev checkout without them falls back to the packages
+        models_dir = self.settings.box_models_dir
+        return models_dir if (models_dir / "models.json").exists() or self.settings.models_dir else None
+
+    @property
+    def transcriber(self) -> Any:
+        with self._lock:
+            if self._transcriber is None:
+                from models.asr import Transcriber
+
+                self._transcriber = Transcriber.from_settings(self.settings, self._models_dir())
+            return self._transcriber
+
+    @property
+    def generator(self) -> Any:
+        with self._lock:
+            if self._generator is None:
+                from models.llm import TextGenerator
+
+                self._generator = TextGenerator.from_settings(self.settings, self._models_dir())
+            return self._generator
+
+
+_RUNNERS: dict[Path, Runners] = {}
+
+
+def runners_for(settings: Settings) -> Runners:
+    """This process's runners for a data directory (models load once per process)."""
+    key = settings.data_dir.resolve()
+    if key not in _RUNNERS:
+        _RUNNERS[key] = Runners(settings)
+    return _RUNNERS[key]
+
+
+def _lesson_kps(db: sqlite_utils.Database, lesson_id: str) -> list[Any]:
+    from models.types import KnowledgePoint
+
+    return [KnowledgePoint(r["id"], r["name"], r["description"] or "") for r in rows(
+        db, "SELECT kp.id, kp.name, kp.description FROM lesson_knowledge_points lkp "
+            "JOIN knowledge_points kp ON kp.id = lkp.knowledge_point_id WHERE lkp.lesson_id = ? "
+            "ORDER BY lkp.position", (lesson_id,))]
+
+
+def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
+            progress: Progress | None = None) -> None:
+    """Run one claimed pipeline job to done or failed."""
+    from models.pipeline import PrecomputedError, load_precomputed, run_pipeline
+    from models.registry import ModelError
+
+    lesson_id = job["payload"].get("lesson_id")
+    media_sha = job["key"]
+    try:
+        media = _media_file(db, lesson_id)
+        if media is None or not media.is_file():
+            raise FileNotFoundError(f"the medium of lesson {lesson_id} is missing on disk: import its pack again")
+        try:
+            outputs = load_precomputed(media, media_sha)
+        except PrecomputedError:
+            outputs = None
+        if outputs is None:
+            def report(fraction: float, message: str) -> None:
+                set_progress(db, job["id"], fraction, message)
+                if progress:
+                    progress({**job, "progress": fraction, "message": message})
+
+            generator = runners.generator
+            try:
+                generator.model  # noqa: B018 - resolve now: a missing text model means extractive text, not failure
+            except ModelError as exc:
+                log.warning("no text model (%s); chapters and summary stay extractive", exc)
+                generator = None
+            outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report)
+        finish(db, job["id"], media_sha, outputs)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job for teachers to see
+        log.exception("job %s failed", job["id"])
+        fail(db, job["id"], f"{type(exc).__name__}: {exc}" if not isinstance(exc, ModelError | FileNotFoundError)
+             else str(exc))
+
+
+def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progress | None = None) -> int | None:
+    """Run queued pipeline jobs one at a time; return how many ran, or None when another process is the worker."""
+    with worker_lock(settings) as mine:
+        if not mine:
+            return None
+        db = open_box_db(settings.db_path)
+        try:
+            requeue_interrupted(db)
+            ran = 0
+            runners = runners_for(settings)
+            while max_jobs is None or ran < max_jobs:
+                job = claim_next(db)
+                if job is None:
+                    break
+                run_job(db, job, runners, progress)
+                ran += 1
+            return ran
+        finally:
+            db.conn.close()
+
+
+def scheduled_run(settings: Settings) -> None:
+    """The scheduler's entry: drain the queue if no other process is doing it."""
+    run_pending(settings)
+
+
+def watch(settings: Settings) -> dict[str, Any]:
+    """A snapshot of the queue for a progress display: counts and the running job."""
+    db = connect(settings.db_path, readonly=True)
+    try:
+        running = one(db, "SELECT id, key, progress, message FROM jobs WHERE status = 'running' ORDER BY id LIMIT 1")
+        return {"pending": pending(db), "counts": counts(db), "running": running}
+    finally:
+        db.conn.close()

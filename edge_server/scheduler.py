@@ -229,6 +229,8 @@ def _heartbeat_seconds(settings: Settings) -> int:
 register_job(heartbeat, id="heartbeat", trigger="interval", seconds=_heartbeat_seconds,
              next_run_time=lambda s: datetime.now(UTC))
 register_job("edge_server.attempts:fit_all", id="mastery-fit", trigger="cron", hour=2, minute=30)
+register_job("edge_server.jobs:scheduled_run", id="ai-jobs", trigger="interval", seconds=5,
+             when=lambda s: s.ai_jobs_enabled)
 
 
 if __name__ == "__main__":
