@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import ifaddr
@@ -78,18 +77,30 @@ def _zeroconf(interfaces: list[str] | tuple[str, ...] | None) -> Zeroconf:
     return Zeroconf(ip_version=IPVersion.V4Only)
 
 
-@dataclass
 class Announcement:
-    """This box's registrations on the LAN; close() withdraws them."""
+    """This box's registrations on the LAN; re-published when its channels change; close() withdraws them."""
 
-    zc: Zeroconf
-    infos: list[ServiceInfo]
-    host: str
-    closed: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, zc: Zeroconf, infos: list[ServiceInfo], host: str, settings: Settings | None = None,
+                 refresh_s: float = 0.0) -> None:
+        self.zc, self.infos, self.host = zc, infos, host
+        self.closed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if settings is not None and refresh_s > 0:
+            # A pack imported by another process changes the channel list; poll box.db rather than couple to it.
+            self._thread = threading.Thread(target=self._watch, args=(settings, refresh_s), daemon=True,
+                                            name="mdns-refresh")
+            self._thread.start()
+
+    def _watch(self, settings: Settings, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            with contextlib.suppress(Exception):  # a busy database or a dropped link: try again next round
+                self.update(settings)
 
     def close(self) -> None:
         """Send goodbye packets for every service, then stop zeroconf."""
+        self._stop.set()
         with self._lock:
             if self.closed:
                 return
@@ -100,16 +111,17 @@ class Announcement:
                     self.zc.unregister_service(info)
             self.zc.close()
 
-    def update(self, settings: Settings) -> None:
-        """Re-publish the TXT records (after a channel was imported)."""
+    def update(self, settings: Settings) -> bool:
+        """Re-publish the TXT records when they changed (after a channel was imported); True when they did."""
+        props = txt_properties(settings)
         with self._lock:
-            if self.closed:
-                return
-            props = txt_properties(settings)
+            if self.closed or _decode(self.infos[0].properties) == props:
+                return False
             for i, info in enumerate(self.infos):
                 new = _service_info(info.type, info.name, info.server, info.port, info.addresses, props)
                 self.zc.update_service(new)
                 self.infos[i] = new
+            return True
 
 
 def txt_properties(settings: Settings) -> dict[str, str]:
@@ -126,8 +138,11 @@ def _service_info(type_: str, name: str, server: str | None, port: int, addresse
     return ServiceInfo(type_, name, addresses=addresses, port=port, properties=props, server=server)
 
 
-def announce(settings: Settings) -> Announcement:
-    """Register `_http._tcp` and `_edge-server._tcp` for this box, with host name <box-name>.local."""
+def announce(settings: Settings, refresh_s: float = 30.0) -> Announcement:
+    """Register `_http._tcp` and `_edge-server._tcp` for this box, with host name <box-name>.local.
+
+    Every refresh_s seconds the TXT records are re-read from box.db and re-published when they changed.
+    """
     label = dns_label(settings.box_name)
     host = f"{label}.local."
     addresses = [socket.inet_aton(a) for a in announced_addresses(settings)]
@@ -145,7 +160,7 @@ def announce(settings: Settings) -> Announcement:
     except BaseException:
         Announcement(zc, infos, host).close()
         raise
-    return Announcement(zc, infos, host)
+    return Announcement(zc, infos, host, settings, refresh_s)
 
 
 class _Collector(ServiceListener):

@@ -1,0 +1,124 @@
+"""Box-to-box sharing: one box serves its active packs over HTTP, another imports them with every pack check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from edge_server.app import create_app
+from edge_server.db import open_box_db
+from edge_server.packs_import import active_version
+from edge_server.sample import SAMPLE_CHANNEL
+from edge_server.settings import load_settings
+from provisioning.box import init_data_dir
+from sync.trust import generate_keys
+
+CLI = [str(Path(sys.executable).with_name("edge-server"))]
+
+
+@pytest.fixture
+def source_box(sample_data_dir: Path) -> Iterator[str]:
+    """The sample-course box served by a real threaded HTTP server on 127.0.0.1."""
+    settings = load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False)
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def _pull(url: str, data: Path, channel: str = SAMPLE_CHANNEL) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([*CLI, "share", "pull", "--from", url, "--channel", channel, "--data", str(data)],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def _version(data: Path) -> int | None:
+    db = open_box_db(data / "box.db")
+    try:
+        return active_version(db, SAMPLE_CHANNEL)
+    finally:
+        db.conn.close()
+
+
+def test_a_box_imports_a_channel_from_a_nearby_box_and_refuses_the_same_version_again(
+        tmp_path, source_box, signing_key):
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Valley")
+
+    done = _pull(source_box, target)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["channel"] == SAMPLE_CHANNEL and result["version"] == 1
+    assert _version(target) == 1
+    assert not list((target / "content" / ".staging").iterdir())
+
+    again = _pull(source_box, target)
+    assert again.returncode != 0
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert "rollback" in again.stderr or "not newer" in again.stderr
+    assert _version(target) == 1
+
+
+def test_a_pack_signed_by_a_key_this_box_does_not_trust_is_refused_before_any_media_is_fetched(
+        tmp_path, source_box):
+    _priv, other_pub, _kid = generate_keys(tmp_path / "other-keys")
+    target = tmp_path / "target"
+    init_data_dir(target, other_pub)
+
+    refused = _pull(source_box, target)
+
+    assert refused.returncode != 0
+    assert "untrusted key" in refused.stderr
+    assert _version(target) is None
+    assert not list((target / "content" / ".staging").iterdir())
+
+
+def test_a_tampered_file_on_the_serving_box_is_refused_and_changes_nothing(
+        tmp_path, source_box, sample_data_dir, signing_key):
+    pack = next((sample_data_dir / "content" / SAMPLE_CHANNEL).glob("v*"))
+    catalog = pack / "catalog.json"
+    catalog.write_bytes(catalog.read_bytes().replace(b"water", b"wine!", 1))
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public)
+
+    refused = _pull(source_box, target)
+
+    assert refused.returncode != 0
+    assert "catalog.json" in refused.stderr and "sha256" in refused.stderr
+    assert _version(target) is None
+
+
+def test_the_share_endpoints_list_channels_and_serve_only_files_the_manifest_lists(source_box, sample_data_dir):
+    listing = requests.get(f"{source_box}/share/v1/channels", timeout=10).json()
+    assert [(c["id"], c["version"]) for c in listing["channels"]] == [(SAMPLE_CHANNEL, 1)]
+    base = f"{source_box}/share/v1/channels/{SAMPLE_CHANNEL}"
+    manifest = requests.get(f"{base}/manifest.json", timeout=10)
+    assert manifest.status_code == 200
+    media = next(f["path"] for f in manifest.json()["files"] if f["path"].startswith("media/"))
+    part = requests.get(f"{base}/{media}", headers={"Range": "bytes=0-99"}, timeout=10)
+    assert part.status_code == 206 and len(part.content) == 100
+    pack = next((sample_data_dir / "content" / SAMPLE_CHANNEL).glob("v*"))
+    (pack / "unlisted.txt").write_text("not part of the signed pack")
+    for path in ("unlisted.txt", "../../../keys/box.key", "..%2F..%2F..%2Fkeys%2Fbox.key", "%2E%2E/box.db"):
+        assert requests.get(f"{base}/{path}", timeout=10).status_code == 404, path
+    assert requests.get(f"{source_box}/share/v1/channels/no.such.channel/manifest.json",
+                        timeout=10).status_code == 404
+
+
+def test_pulling_from_an_address_where_no_box_answers_fails_in_one_line(tmp_path, signing_key):
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public)
+    refused = _pull("http://127.0.0.1:9", target)
+    assert refused.returncode != 0
+    assert refused.stderr.count("\n") == 1 and "cannot reach" in refused.stderr
