@@ -74,8 +74,19 @@
     return found;
   }
 
+  var lastChapter = -1;
   function markChapter() {
     var i = currentChapter();
+    // A chapter played through to the next one counts as watched (pupils only; teachers have no data-watched).
+    if (player.dataset.watched && media && !media.paused && i === lastChapter + 1 && lastChapter >= 0) {
+      var c = chapters[lastChapter];
+      fetch(player.dataset.watched, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ knowledge_point: c.knowledge_point || null, start: c.start, end: c.end || chapters[i].start })
+      }).catch(function () {});
+    }
+    lastChapter = i;
     chapterList && chapterList.querySelectorAll("button").forEach(function (b) {
       b.setAttribute("aria-current", String(Number(b.dataset.index) === i));
     });
@@ -139,7 +150,7 @@
       }).then(function (result) {
         form.classList.remove("right", "wrong");
         form.classList.add(result.correct ? "right" : "wrong");
-        feedback.textContent = (result.correct ? text.correct : text.wrong) + (result.feedback ? " " + result.feedback : "");
+        feedback.textContent = result.feedback || (result.correct ? text.correct : text.wrong);
         var hint = form.querySelector(".hint");
         if (hint) hint.hidden = result.correct;
       }).catch(function () { feedback.textContent = text.offline; });

@@ -6,12 +6,21 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from edge_server import auth, catalog, people
 from edge_server.app import LANGUAGES, get_db, get_settings
 
 bp = Blueprint("pupil", __name__)
+
+# The grader's fixed English feedback, translated for the page (anything else is shown as it comes).
+FEEDBACK = {
+    "Well done, that is right!": lazy_gettext("Well done, that is right!"),
+    "Not quite. Have another look and try again.": lazy_gettext("Not quite. Have another look and try again."),
+    "Pick one of the answers.": lazy_gettext("Pick one of the answers."),
+    "Type a number, like 12, 3.5 or 1/2.": lazy_gettext("Type a number, like 12, 3.5 or 1/2."),
+    "Type your answer first.": lazy_gettext("Type your answer first."),
+}
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "zh": "中文"}
 HTML_LANG = {"en": "en", "fr": "fr", "zh": "zh-Hans"}
@@ -168,11 +177,33 @@ def answer(lesson_id: str) -> Any:
         abort(400)
     pupil = auth.current_pupil()
     result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response)
+    correct = bool(result.get("correct"))
+    feedback = str(FEEDBACK.get(result.get("feedback") or "", result.get("feedback") or ""))
+    feedback = feedback or (gettext("Well done!") if correct else gettext("Not yet. Try again!"))
     if request.is_json:
-        return jsonify({"correct": bool(result.get("correct")), "feedback": result.get("feedback") or "",
-                        "hint": result.get("hint"), "p_mastery": result.get("p_mastery")})
-    flash(gettext("Well done!") if result.get("correct") else gettext("Not yet. Try again!"))
+        return jsonify({"correct": correct, "feedback": feedback, "hint": result.get("hint"),
+                        "p_mastery": result.get("p_mastery")})
+    flash(feedback, "ok" if correct else "error")
     return redirect(url_for("pupil.lesson", lesson_id=lesson_id) + f"#ex-{exercise_id}")
+
+
+@bp.post("/lesson/<lesson_id>/watched")
+@auth.pupil_required
+def watched(lesson_id: str) -> Any:
+    """Record that the logged-in pupil played one chapter of a lesson through."""
+    from edge_server.attempts import record_chapter_view
+
+    payload = request.get_json(silent=True) or {}
+    lesson = catalog.get_lesson(get_db(), lesson_id) or abort(404)
+    kp = payload.get("knowledge_point")
+    if kp is not None and kp not in {k["id"] for k in lesson["knowledge_points"]}:
+        abort(400)
+    try:
+        start, end = float(payload.get("start", 0)), float(payload.get("end", 0))
+    except (TypeError, ValueError):
+        abort(400)
+    view_id = record_chapter_view(get_db(), get_settings(), auth.current_pupil()["id"], lesson_id, kp, start, end)
+    return jsonify({"id": view_id}), 201
 
 
 def init_app(app: Flask) -> None:
