@@ -1,9 +1,86 @@
-"""CLI commands: sync."""
+"""CLI commands: sync push / pull / status."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from edge_server.cli import data_option, emit_json, fail, info
+
+
+def _require_box(data_dir: Path) -> None:
+    if not (data_dir / "box.db").is_file():
+        fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
 
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
+
+    @main.group()
+    def sync() -> None:
+        """Progress to the province's LRS, content from the pack origin."""
+
+    @sync.command("push")
+    @data_option
+    @click.option("--lrs", "lrs_url", help="The LRS's xAPI base URL (statements go to URL/statements).")
+    @click.option("--lrs-user", help="HTTP basic auth user (default: lrs_user in config.toml).")
+    @click.option("--lrs-password", help="HTTP basic auth password (default: lrs_password in config.toml).")
+    @click.option("--batch-size", type=click.IntRange(min=1), help="Statements per request (default: settings).")
+    @click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True,
+                  help="Retries with backoff and jitter after a dropped link, before giving up until next time.")
+    def push(data_dir: Path, lrs_url: str | None, lrs_user: str | None, lrs_password: str | None,
+             batch_size: int | None, retries: int) -> None:
+        """Send unsent statements, oldest first; exit 0 only when nothing is left unsent."""
+        from edge_server.settings import load_settings
+        from edge_server.sync_jobs import SyncError, lrs_config, run_push
+
+        _require_box(data_dir)
+        settings = load_settings(data_dir, push_batch_size=batch_size)
+        try:
+            lrs = lrs_config(settings, lrs_url, lrs_user, lrs_password)
+        except SyncError as exc:
+            fail(str(exc))
+        result = run_push(settings, lrs, retries=retries)
+        info(f"pushed {result['sent']} statements in {result['batches']} batches; {result['pending']} left unsent")
+        emit_json(result)
+        if result["error"]:
+            fail(f"push stopped with {result['pending']} statements unsent: {result['error']}")
+        if result["pending"]:
+            fail(f"{result['pending']} statements left unsent: run `edge-server sync push` again")
+
+    @sync.command("pull")
+    @data_option
+    @click.option("--origin", help="rsync://HOST:PORT/MODULE or USER@HOST:PATH (default: pack_origin).")
+    def pull(data_dir: Path, origin: str | None) -> None:
+        """Pull new packs from the origin, then verify and activate them like `pack import`."""
+        from edge_server.settings import load_settings
+        from edge_server.sync_jobs import SyncError, run_pull
+
+        _require_box(data_dir)
+        try:
+            result = run_pull(load_settings(data_dir), origin)
+        except SyncError as exc:
+            fail(str(exc))
+        for channel in result["channels"]:
+            info(f"{channel['channel']}: {channel['status']}"
+                 + (f" v{channel['version']}" if channel.get("version") else "")
+                 + (f" ({channel['reason']})" if channel.get("reason") else ""))
+        emit_json(result)
+        if result["error"]:
+            fail(result["error"])
+
+    @sync.command("status")
+    @data_option
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout (the default output too).")
+    def status(data_dir: Path, as_json: bool) -> None:
+        """Last push and pull, statements pending, active versions, last error."""
+        from edge_server.db import connect
+        from edge_server.sync_state import summary
+
+        _require_box(data_dir)
+        db = connect(data_dir / "box.db", readonly=True)
+        try:
+            emit_json(summary(db))
+        finally:
+            db.conn.close()

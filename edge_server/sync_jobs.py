@@ -1,0 +1,195 @@
+"""Sync runs for the CLI and the scheduler: push the outbox, pull and activate packs, decide when to run next."""
+
+from __future__ import annotations
+
+import errno
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from edge_server import sync_state
+from edge_server.db import open_box_db
+from edge_server.settings import Settings
+from sync import content, progress, schedule
+from sync.rsync import RsyncOptions
+
+SSH_KEY_NAME = "box_ssh_ed25519"
+PUSH_BACKOFF_BASE_S = 30.0
+PULL_BACKOFF_BASE_S = 60.0
+
+
+class SyncError(Exception):
+    """A sync run cannot start (missing configuration); the message says what to set."""
+
+
+def lrs_config(settings: Settings, url: str | None = None, user: str | None = None,
+               password: str | None = None) -> progress.LrsConfig:
+    """The LRS to push to: explicit values first, then the box's settings."""
+    url = url or settings.lrs_url
+    if not url:
+        raise SyncError("no LRS configured: set lrs_url in config.toml or pass --lrs URL")
+    return progress.LrsConfig(url=url, user=user if user is not None else settings.lrs_user,
+                              password=password if password is not None else settings.lrs_password)
+
+
+def run_push(settings: Settings, lrs: progress.LrsConfig, *, retries: int | None = None,
+             max_batches: int | None = None) -> dict[str, Any]:
+    """Push the outbox once (until empty, the link drops, or max_batches) and record the outcome."""
+    db = open_box_db(settings.db_path)
+    try:
+        backoff = progress.Backoff() if retries is None else progress.Backoff(retries=retries)
+        result = progress.push(db, lrs, batch_size=settings.push_batch_size, backoff=backoff,
+                               max_batches=max_batches).as_dict()
+        sync_state.record_push(db, result)
+        return result
+    finally:
+        db.conn.close()
+
+
+def rsync_options(settings: Settings, origin: str) -> RsyncOptions:
+    """Timeouts and bandwidth from settings; the box's own key for SSH origins."""
+    key = None
+    box_key = settings.keys_dir / "box.key"
+    if content.rsync.is_ssh(origin) and box_key.is_file():
+        key = content.ssh_key_file(box_key, settings.keys_dir / SSH_KEY_NAME)
+    return RsyncOptions(timeout_s=settings.rsync_timeout_s, bwlimit_kbps=settings.rsync_bwlimit_kbps, ssh_key=key,
+                        contimeout_s=min(settings.rsync_timeout_s, 30))
+
+
+def _same_manifest(staged: Path, active: str | None) -> bool:
+    if not active:
+        return False
+    mine, theirs = staged / "manifest.json", Path(active) / "manifest.json"
+    return mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes()
+
+
+def _staged_version(staged: Path) -> int | None:
+    try:
+        return int(json.loads((staged / "manifest.json").read_bytes())["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.StagedPack) -> dict[str, Any]:
+    """Verify and activate one staged pack exactly like `pack import`; never raises for a refused pack."""
+    from edge_server.packs_import import import_pack
+    from sync.packs import PackError
+
+    outcome: dict[str, Any] = {"channel": staged.channel, "bytes_received": staged.stats.bytes_received,
+                               "files_transferred": staged.stats.files_transferred,
+                               "literal_data": staged.stats.literal_data, "matched_data": staged.stats.matched_data,
+                               "version": _staged_version(staged.path)}
+    if _same_manifest(staged.path, sync_state.active_path(db, staged.channel)):
+        return {**outcome, "status": "unchanged"}
+    try:
+        imported = import_pack(settings, staged.path)
+    except PackError as exc:
+        return {**outcome, "status": "refused", "reason": f"pack refused: {exc}"}
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return {**outcome, "status": "failed", "disk_full": True,
+                    "reason": f"disk full while activating the pack: {exc.strerror}; free space and pull again"}
+        return {**outcome, "status": "failed", "reason": f"activation failed: {exc}"}
+    return {**outcome, "status": "activated", "version": imported["version"],
+            "previous_version": imported.get("previous_version")}
+
+
+def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
+    """Pull every channel from the origin, then verify and activate each new pack; record the outcome."""
+    origin = origin or settings.pack_origin
+    if not origin:
+        raise SyncError("no pack origin configured: set pack_origin in config.toml or pass --origin")
+    db = open_box_db(settings.db_path)
+    try:
+        opts = rsync_options(settings, origin)
+
+        def basis(channel: str) -> Path | None:
+            path = sync_state.active_path(db, channel)
+            return Path(path) if path else None
+
+        pulled = content.pull(origin, settings.staging_dir, opts, basis=basis)
+        channels = [_activate(settings, db, staged) for staged in pulled.staged]
+        for channel, reason in pulled.errors.items():
+            channels.append({"channel": channel, "status": "failed", "reason": reason})
+        problems = [c for c in channels if c["status"] in ("refused", "failed")]
+        disk_full = pulled.disk_full or any(c.get("disk_full") for c in problems)
+        error = None
+        if problems:
+            first = problems[0]
+            where = "" if first["channel"] == "*" else f"channel {first['channel']}: "
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            error = f"{where}{first['reason']}{more}"
+            if disk_full:
+                error += "; the active version keeps serving"
+        result = {"origin": origin, "channels": channels, "bytes_received": pulled.bytes_received,
+                  "disk_full": disk_full, "link_down": pulled.link_down, "error": error}
+        sync_state.record_pull(db, result)
+        return result
+    finally:
+        db.conn.close()
+
+
+# --- scheduling -----------------------------------------------------------------------------------------
+
+def _when(db: sqlite_utils.Database, key: str) -> datetime | None:
+    value = sync_state.get_value(db, key)
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def push_tick(settings: Settings, now: datetime | None = None) -> str:
+    """Scheduler job: push when due and the LRS answers; back off with jitter after failures."""
+    if not settings.lrs_url:
+        return "off"
+    now = now or datetime.now(UTC)
+    db = open_box_db(settings.db_path)
+    try:
+        if not schedule.due(now, _when(db, sync_state.NEXT_PUSH_AT)):
+            return "waiting"
+        up = schedule.probe(settings.lrs_url)
+        sync_state.set_value(db, sync_state.LINK, "up" if up else "down")
+        if up:
+            ok = run_push(settings, lrs_config(settings), retries=2)["error"] is None
+        else:
+            sync_state.record_error(db, "push", "link down: the LRS does not answer")
+            sync_state.set_value(db, sync_state.PUSH_FAILURES,
+                                 int(sync_state.get_value(db, sync_state.PUSH_FAILURES, 0) or 0) + 1)
+            ok = False
+        failures = int(sync_state.get_value(db, sync_state.PUSH_FAILURES, 0) or 0)
+        # Pending statements after a complete push (outbox still filling) wait for the next interval.
+        nxt = schedule.next_attempt(now, ok, failures, settings.push_interval_s, PUSH_BACKOFF_BASE_S)
+        sync_state.set_value(db, sync_state.NEXT_PUSH_AT, nxt.isoformat())
+        return "pushed" if ok else "failed"
+    finally:
+        db.conn.close()
+
+
+def pull_tick(settings: Settings, now: datetime | None = None) -> str:
+    """Scheduler job: pull on schedule and as soon as the link to the origin comes back."""
+    if not settings.pack_origin:
+        return "off"
+    now = now or datetime.now(UTC)
+    db = open_box_db(settings.db_path)
+    try:
+        was = sync_state.get_value(db, "origin_link")
+        up = schedule.probe(settings.pack_origin)
+        sync_state.set_value(db, "origin_link", "up" if up else "down")
+        if not schedule.pull_due(now, _when(db, sync_state.NEXT_PULL_AT), None if was is None else was == "up", up):
+            return "waiting" if up else "link down"
+    finally:
+        db.conn.close()
+    result = run_pull(settings)
+    db = open_box_db(settings.db_path)
+    try:
+        ok = result["error"] is None
+        failures = int(sync_state.get_value(db, sync_state.PULL_FAILURES, 0) or 0)
+        nxt = schedule.next_attempt(now, ok, failures, settings.pull_interval_s, PULL_BACKOFF_BASE_S)
+        sync_state.set_value(db, sync_state.NEXT_PULL_AT, nxt.isoformat())
+        return "pulled" if ok else "failed"
+    finally:
+        db.conn.close()

@@ -1,0 +1,106 @@
+"""The sync_state table: when the box last pushed and pulled, the last error, and a summary for the pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from edge_server.db import one, rows
+
+LAST_PUSH, LAST_PULL, LAST_ERROR = "last_push", "last_pull", "last_error"
+LAST_PUSH_RESULT, LAST_PULL_RESULT = "last_push_result", "last_pull_result"
+LINK, PUSH_FAILURES, PULL_FAILURES = "link", "push_failures", "pull_failures"
+NEXT_PUSH_AT, NEXT_PULL_AT = "next_push_at", "next_pull_at"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def set_value(db: sqlite_utils.Database, key: str, value: Any) -> None:
+    """Store one value (JSON-encoded unless it is a string or None)."""
+    text = value if value is None or isinstance(value, str) else json.dumps(value, sort_keys=True)
+    db.execute("INSERT OR REPLACE INTO sync_state (key, value, updated) VALUES (?, ?, ?)", (key, text, now_iso()))
+
+
+def get_value(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
+    """Read one value back (decoding JSON where it was stored as JSON)."""
+    row = one(db, "SELECT value FROM sync_state WHERE key = ?", (key,))
+    if row is None or row["value"] is None:
+        return default
+    try:
+        return json.loads(row["value"])
+    except ValueError:
+        return row["value"]
+
+
+def updated_at(db: sqlite_utils.Database, key: str) -> str | None:
+    """When a key was last written."""
+    row = one(db, "SELECT updated FROM sync_state WHERE key = ?", (key,))
+    return row["updated"] if row else None
+
+
+def record_error(db: sqlite_utils.Database, where: str, message: str) -> None:
+    """Remember the last sync error, prefixed by what failed (push, pull, ...)."""
+    set_value(db, LAST_ERROR, f"{where}: {message}")
+
+
+def record_push(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
+    """Remember a push attempt; a complete one clears the push failure count."""
+    set_value(db, LAST_PUSH_RESULT, result)
+    if result.get("error"):
+        record_error(db, "push", result["error"])
+        set_value(db, PUSH_FAILURES, int(get_value(db, PUSH_FAILURES, 0) or 0) + 1)
+    else:
+        set_value(db, LAST_PUSH, now_iso())
+        set_value(db, PUSH_FAILURES, 0)
+
+
+def record_pull(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
+    """Remember a pull attempt (per-channel outcome), and its error if any."""
+    set_value(db, LAST_PULL_RESULT, result)
+    if result.get("error"):
+        record_error(db, "pull", result["error"])
+        set_value(db, PULL_FAILURES, int(get_value(db, PULL_FAILURES, 0) or 0) + 1)
+    else:
+        set_value(db, LAST_PULL, now_iso())
+        set_value(db, PULL_FAILURES, 0)
+
+
+def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Statements pending, sent, and refused for good by the LRS."""
+    row = one(db, "SELECT COUNT(*) AS total, SUM(sent_at IS NULL) AS pending, "
+                  "SUM(sent_at IS NULL AND last_error LIKE 'rejected:%') AS rejected FROM outbox") or {}
+    total, pending = row.get("total") or 0, row.get("pending") or 0
+    return {"pending": pending, "sent": total - pending, "rejected": row.get("rejected") or 0}
+
+
+def active_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Each channel's active version and when it was activated."""
+    return rows(db, "SELECT id AS channel, title, version, activated_at, expires FROM channels ORDER BY id")
+
+
+def active_path(db: sqlite_utils.Database, channel: str) -> str | None:
+    """The folder of a channel's active version, if any."""
+    row = one(db, "SELECT path FROM channels WHERE id = ?", (channel,))
+    return row["path"] if row else None
+
+
+def summary(db: sqlite_utils.Database) -> dict[str, Any]:
+    """What teacher and admin pages show: last sync, pending statements, active versions, last error."""
+    counts = outbox_counts(db)
+    return {
+        "last_push": get_value(db, LAST_PUSH),
+        "last_pull": get_value(db, LAST_PULL),
+        "last_error": get_value(db, LAST_ERROR),
+        "last_error_at": updated_at(db, LAST_ERROR),
+        "link": get_value(db, LINK),
+        "link_checked": updated_at(db, LINK),
+        "statements_pending": counts["pending"],
+        "statements_sent": counts["sent"],
+        "statements_rejected": counts["rejected"],
+        "channels": active_channels(db),
+    }

@@ -1,0 +1,219 @@
+"""Push the outbox of xAPI statements to the province's LRS: oldest first, batched, exactly once as the LRS sees it.
+
+A row is marked sent only after the LRS acknowledged it. A resend after a lost acknowledgement is the same
+statement (same id, same bytes), which an LRS stores once. Takes a plain sqlite3 (or sqlite-utils) connection.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+XAPI_VERSION = "1.0.3"
+REJECTED = "rejected:"  # last_error prefix of rows the LRS refused for good; skipped so they never block the queue
+CONFLICT = "conflict:"  # last_error prefix of rows whose id the LRS holds with other content; counted as delivered
+
+
+class PushError(Exception):
+    """A push stopped before the outbox was empty."""
+
+
+@dataclass(frozen=True)
+class LrsConfig:
+    """Where and how to reach the LRS; url is the xAPI base (statements go to url/statements)."""
+
+    url: str
+    user: str = ""
+    password: str = ""
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+
+    @property
+    def statements_url(self) -> str:
+        return self.url.rstrip("/") + "/statements"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: sleep a random time up to min(cap, base * 2**attempt)."""
+
+    base_s: float = 0.5
+    cap_s: float = 30.0
+    retries: int = 4
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number `attempt` (0-based)."""
+        return (rng or random).uniform(0, min(self.cap_s, self.base_s * (2 ** attempt)))
+
+
+@dataclass
+class PushResult:
+    """What a push did and what is left."""
+
+    sent: int = 0
+    batches: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    retries: int = 0
+    pending: int = 0
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.pending == 0 and self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "batches": self.batches, "duplicates": self.duplicates,
+                "conflicts": self.conflicts, "rejected": self.rejected, "retries": self.retries,
+                "pending": self.pending, "error": self.error, "complete": self.complete}
+
+
+class _LinkDown(Exception):
+    """The request did not get an answer (connection refused, reset, timeout, 5xx)."""
+
+
+def _conn(db: Any) -> sqlite3.Connection:
+    return getattr(db, "conn", db)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def pending_count(db: Any) -> int:
+    """Statements not yet acknowledged by the LRS (rejected ones included: they still need a person)."""
+    return _conn(db).execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+
+def rejected_count(db: Any) -> int:
+    """Statements the LRS refused for good (malformed); kept unsent and skipped."""
+    return _conn(db).execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND last_error LIKE ?",
+                             (REJECTED + "%",)).fetchone()[0]
+
+
+def _oldest_unsent(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
+    return [tuple(r) for r in conn.execute(
+        "SELECT id, statement_id, statement FROM outbox WHERE sent_at IS NULL "
+        "AND (last_error IS NULL OR last_error NOT LIKE ?) ORDER BY id LIMIT ?", (REJECTED + "%", limit)).fetchall()]
+
+
+def _mark_sent(conn: sqlite3.Connection, ids: list[int], note: str | None = None) -> None:
+    # One statement: atomic even on an autocommit connection; a crash before it means a harmless resend.
+    marks = ",".join("?" * len(ids))
+    conn.execute(f"UPDATE outbox SET sent_at = ?, tries = tries + 1, last_error = ? WHERE id IN ({marks})",
+                 (_now(), note, *ids))
+
+
+def _mark_failed(conn: sqlite3.Connection, ids: list[int], error: str) -> None:
+    marks = ",".join("?" * len(ids))
+    conn.execute(f"UPDATE outbox SET tries = tries + 1, last_error = ? WHERE id IN ({marks})", (error[:500], *ids))
+
+
+def _session(lrs: LrsConfig) -> requests.Session:
+    session = requests.Session()
+    if lrs.user:
+        session.auth = (lrs.user, lrs.password)
+    session.headers.update({"X-Experience-API-Version": XAPI_VERSION, "Content-Type": "application/json"})
+    return session
+
+
+def _request(session: requests.Session, lrs: LrsConfig, method: str, url: str, body: bytes,
+             params: dict[str, str] | None = None) -> requests.Response:
+    try:
+        response = session.request(method, url, data=body, params=params,
+                                   timeout=(lrs.connect_timeout_s, lrs.read_timeout_s))
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _LinkDown(f"link down: {type(exc).__name__}") from exc
+    except requests.RequestException as exc:  # e.g. a body cut mid-chunk: the link, not the statement
+        raise _LinkDown(f"link down: {type(exc).__name__}") from exc
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise _LinkDown(f"LRS busy or failing: HTTP {response.status_code}")
+    return response
+
+
+def _fatal(response: requests.Response) -> str | None:
+    if response.status_code in (401, 403):
+        return f"the LRS refused our credentials (HTTP {response.status_code}): check lrs_user and lrs_password"
+    if response.status_code == 404:
+        return f"no xAPI statements endpoint at {response.url} (HTTP 404): check lrs_url (the xAPI base)"
+    return None
+
+
+def _one_by_one(session: requests.Session, lrs: LrsConfig, conn: sqlite3.Connection,
+                batch: list[tuple[int, str, str]], result: PushResult) -> None:
+    """PUT each statement of a refused batch to learn which are known, conflicting or malformed."""
+    for row_id, statement_id, text in batch:
+        response = _request(session, lrs, "PUT", lrs.statements_url, text.encode(),
+                            params={"statementId": statement_id})
+        fatal = _fatal(response)
+        if fatal:
+            raise PushError(fatal)
+        code = response.status_code
+        if code in (200, 204):
+            _mark_sent(conn, [row_id])
+            result.sent += 1
+        elif code == 409:
+            # The LRS holds this id with other content: resending can never succeed, so it must not block.
+            _mark_sent(conn, [row_id], f"{CONFLICT} the LRS holds a different statement with this id")
+            result.conflicts += 1
+        else:
+            _mark_failed(conn, [row_id], f"{REJECTED} HTTP {code}: {response.text[:300]}")
+            result.rejected += 1
+
+
+def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, backoff: Backoff | None = None,
+         max_batches: int | None = None, sleep: Callable[[float], None] = time.sleep,
+         session: requests.Session | None = None) -> PushResult:
+    """Send the oldest unsent statements in batches until none are left, the link drops or max_batches is hit."""
+    conn = _conn(db)
+    backoff = backoff or Backoff()
+    own_session = session is None
+    session = session or _session(lrs)
+    result = PushResult()
+    attempt = 0
+    try:
+        while max_batches is None or result.batches < max_batches:
+            batch = _oldest_unsent(conn, max(1, batch_size))
+            if not batch:
+                break
+            # Rows already hold canonical JSON: join the exact bytes, so a resend is byte-for-byte the same.
+            body = ("[" + ",".join(text for _, _, text in batch) + "]").encode()
+            try:
+                response = _request(session, lrs, "POST", lrs.statements_url, body)
+                fatal = _fatal(response)
+                if fatal:
+                    raise PushError(fatal)
+                if response.status_code in (200, 204):
+                    _mark_sent(conn, [row_id for row_id, _, _ in batch])
+                    stored = response.json() if response.status_code == 200 and response.content else []
+                    result.sent += len(batch)
+                    result.duplicates += len(batch) - len(stored)
+                else:
+                    # 409 (some id known with other content) or 400 (a malformed one): find which, one by one.
+                    _one_by_one(session, lrs, conn, batch, result)
+                result.batches += 1
+                attempt = 0
+            except _LinkDown as exc:
+                _mark_failed(conn, [row_id for row_id, _, _ in batch], str(exc))
+                if attempt >= backoff.retries:
+                    raise PushError(str(exc)) from exc
+                sleep(backoff.delay(attempt))
+                attempt += 1
+                result.retries += 1
+    except PushError as exc:
+        result.error = str(exc)
+    finally:
+        if own_session:
+            session.close()
+    result.pending = pending_count(conn)
+    if result.error is None and rejected_count(conn):
+        result.error = f"{rejected_count(conn)} statements were refused by the LRS as malformed: see outbox.last_error"
+    return result

@@ -1,0 +1,241 @@
+"""A thin wrapper around the rsync binary: build its arguments, run it, parse its --stats."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PARTIAL_DIR = ".rsync-partial"
+DISK_FULL_CODES = {11, 23}  # file I/O error; partial transfer due to error (ENOSPC shows up as either)
+LINK_CODES = {5, 10, 12, 30, 35}  # protocol start, socket I/O, data stream, timeout, daemon connect timeout
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
+_STAT_LINE = re.compile(r"^(?P<label>[A-Za-z ]+): (?P<value>[\d,.]+)")
+_LIST_LINE = re.compile(r"^(?P<mode>[dl-][rwxsStT-]{9})\s+[\d,.]+\s+\S+\s+\S+\s+(?P<name>.+)$")
+
+
+class RsyncError(Exception):
+    """rsync failed; `code` is its exit status and `stderr` its last words."""
+
+    def __init__(self, code: int, stderr: str) -> None:
+        self.code = code
+        self.stderr = stderr.strip()
+        super().__init__(self.reason())
+
+    @property
+    def disk_full(self) -> bool:
+        """True when the receiving disk ran out of space."""
+        return "No space left on device" in self.stderr or "Disk quota exceeded" in self.stderr
+
+    @property
+    def link_down(self) -> bool:
+        """True when the origin could not be reached or the link dropped."""
+        return self.code in LINK_CODES
+
+    def reason(self) -> str:
+        """One line: what went wrong, with rsync's own last error line."""
+        last = next((line for line in reversed(self.stderr.splitlines()) if line.strip()), "")
+        if self.disk_full:
+            return f"disk full while pulling (rsync exit {self.code}): {last}"
+        if self.link_down:
+            return f"link to the origin failed (rsync exit {self.code}): {last}"
+        return f"rsync exit {self.code}: {last}"
+
+
+@dataclass(frozen=True)
+class RsyncOptions:
+    """How to reach the origin and how hard to pull."""
+
+    timeout_s: int = 60
+    contimeout_s: int = 20
+    bwlimit_kbps: int = 0
+    ssh_key: Path | None = None
+    ssh_options: tuple[str, ...] = ("BatchMode=yes", "StrictHostKeyChecking=accept-new", "ConnectTimeout=20")
+    delete: bool = True
+    rsync_bin: str = "rsync"
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RsyncStats:
+    """What one rsync run moved, from its --stats output (bytes)."""
+
+    files_transferred: int = 0
+    total_file_size: int = 0
+    transferred_file_size: int = 0
+    literal_data: int = 0
+    matched_data: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+@dataclass(frozen=True)
+class RsyncResult:
+    """A finished rsync run."""
+
+    args: list[str]
+    stats: RsyncStats
+    stdout: str = ""
+    stderr: str = ""
+    salvaged: list[str] = field(default_factory=list)
+
+
+def is_daemon(origin: str) -> bool:
+    """True for rsync://HOST[:PORT]/MODULE origins."""
+    return origin.startswith("rsync://") or "::" in origin
+
+
+def is_ssh(origin: str) -> bool:
+    """True for [USER@]HOST:PATH origins (a colon before any slash, and not a daemon URL)."""
+    if is_daemon(origin):
+        return False
+    head = origin.split("/", 1)[0]
+    return ":" in head
+
+
+def join(origin: str, *parts: str) -> str:
+    """Append path parts to an origin, whatever its form."""
+    base = origin.rstrip("/")
+    return "/".join([base, *[p.strip("/") for p in parts if p]])
+
+
+def ssh_command(opts: RsyncOptions) -> str:
+    """The -e argument that makes rsync use the box's own key."""
+    words = ["ssh"]
+    if opts.ssh_key is not None:
+        words += ["-i", str(opts.ssh_key), "-o", "IdentitiesOnly=yes"]
+    for option in opts.ssh_options:
+        words += ["-o", option]
+    return shlex.join(words)
+
+
+def build_args(source: str, dest: str | Path, opts: RsyncOptions, *, copy_dest: Path | None = None,
+               dry_run: bool = False) -> list[str]:
+    """The full rsync argument list for pulling source (a folder, trailing slash added) into dest."""
+    args = [opts.rsync_bin, "-a", f"--partial-dir={PARTIAL_DIR}", f"--timeout={int(opts.timeout_s)}", "--stats",
+            "--no-human-readable"]
+    if opts.delete:
+        args.append("--delete")
+    if opts.bwlimit_kbps > 0:
+        args.append(f"--bwlimit={int(opts.bwlimit_kbps)}")
+    if is_daemon(source):
+        args.append(f"--contimeout={int(opts.contimeout_s)}")
+    elif is_ssh(source):
+        args += ["-e", ssh_command(opts)]
+    if copy_dest is not None:
+        # An absolute basis so unchanged files are copied locally rather than pulled again.
+        args.append(f"--copy-dest={Path(copy_dest).resolve()}")
+    if dry_run:
+        args.append("--dry-run")
+    args += list(opts.extra)
+    args += [source.rstrip("/") + "/", str(dest).rstrip("/") + "/"]
+    return args
+
+
+def _number(text: str) -> int:
+    digits = re.sub(r"[^\d]", "", text.split(" ")[0])
+    return int(digits) if digits else 0
+
+
+def parse_stats(output: str) -> RsyncStats:
+    """Parse the --stats block rsync prints (thousands separators and all)."""
+    values: dict[str, int] = {}
+    for line in output.splitlines():
+        match = _STAT_LINE.match(line.strip())
+        if match:
+            values[match["label"].strip().lower()] = _number(match["value"])
+    transferred = values.get("number of regular files transferred", values.get("number of files transferred", 0))
+    return RsyncStats(
+        files_transferred=transferred,
+        total_file_size=values.get("total file size", 0),
+        transferred_file_size=values.get("total transferred file size", 0),
+        literal_data=values.get("literal data", 0),
+        matched_data=values.get("matched data", 0),
+        bytes_sent=values.get("total bytes sent", 0),
+        bytes_received=values.get("total bytes received", 0),
+    )
+
+
+def salvage_temp_files(dest: Path) -> list[str]:
+    """Move temp files left by a killed rsync into the partial dir, so the next run resumes from them.
+
+    rsync moves an interrupted file into --partial-dir only when it gets the chance to clean up; after
+    kill -9 or a power cut its `.NAME.XXXXXX` temp file is left behind and would be ignored (and resent).
+    """
+    moved: list[str] = []
+    if not dest.is_dir():
+        return moved
+    for folder, dirs, files in os.walk(dest):
+        dirs[:] = [d for d in dirs if d != PARTIAL_DIR]
+        for name in files:
+            match = _TEMP_NAME.match(name)
+            if not match:
+                continue
+            temp = Path(folder) / name
+            partial = Path(folder) / PARTIAL_DIR / match["name"]
+            if temp.is_symlink() or not temp.is_file():
+                continue
+            if partial.exists() and partial.stat().st_size >= temp.stat().st_size:
+                temp.unlink()
+                continue
+            partial.parent.mkdir(exist_ok=True)
+            os.replace(temp, partial)
+            moved.append(str(partial.relative_to(dest)))
+    return moved
+
+
+def drop_partials(dest: Path) -> None:
+    """Delete partial and temp files under dest (after a full disk, space matters more than resuming)."""
+    if not dest.is_dir():
+        return
+    for folder, _dirs, files in os.walk(dest, topdown=False):
+        here = Path(folder)
+        for name in files:
+            if here.name == PARTIAL_DIR or _TEMP_NAME.match(name):
+                (here / name).unlink(missing_ok=True)
+        if here.name == PARTIAL_DIR:
+            here.rmdir()
+
+
+def _env() -> dict[str, str]:
+    # C locale: stable --stats labels and number formats to parse.
+    return {**os.environ, "LC_ALL": "C", "LANG": "C"}
+
+
+def run(source: str, dest: Path, opts: RsyncOptions, *, copy_dest: Path | None = None, dry_run: bool = False,
+        on_start: Callable[[subprocess.Popen], None] | None = None) -> RsyncResult:
+    """Pull source into dest (created if needed); raise RsyncError on failure."""
+    dest.mkdir(parents=True, exist_ok=True)
+    salvaged = [] if dry_run else salvage_temp_files(dest)
+    args = build_args(source, dest, opts, copy_dest=copy_dest, dry_run=dry_run)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                            stdin=subprocess.DEVNULL)
+    if on_start is not None:
+        on_start(proc)
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RsyncError(proc.returncode, stderr)
+    return RsyncResult(args=args, stats=parse_stats(stdout), stdout=stdout, stderr=stderr, salvaged=salvaged)
+
+
+def list_dirs(origin: str, opts: RsyncOptions) -> list[str]:
+    """The names of the folders at the top of an origin (rsync --list-only)."""
+    args = [opts.rsync_bin, "--list-only", "--no-human-readable", f"--timeout={int(opts.timeout_s)}"]
+    if is_daemon(origin):
+        args.append(f"--contimeout={int(opts.contimeout_s)}")
+    elif is_ssh(origin):
+        args += ["-e", ssh_command(opts)]
+    args.append(origin.rstrip("/") + "/")
+    proc = subprocess.run(args, capture_output=True, text=True, env=_env(), stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise RsyncError(proc.returncode, proc.stderr)
+    names = []
+    for line in proc.stdout.splitlines():
+        match = _LIST_LINE.match(line)
+        if match and match["mode"].startswith("d") and match["name"] not in (".", ".."):
+            names.append(match["name"])
+    return sorted(names)
