@@ -28,11 +28,13 @@ def install_models(models_dir: Path, roles: tuple[str, ...] = registry.ROLES) ->
     """Install the default model of each role unless an intact copy is there; then verify them all."""
     models_dir.mkdir(parents=True, exist_ok=True)
     before = _installed(models_dir)
+    # A repaired model keeps its sha256, so "changed" also counts a copy that failed its check before.
+    intact_before = not registry.verify(models_dir, roles)
     entries = registry.install_defaults(models_dir, roles)
     problems = registry.verify(models_dir, roles)
     if problems:
         raise registry.ModelError(problems[0])
-    return {"changed": _installed(models_dir) != before,
+    return {"changed": _installed(models_dir) != before or not intact_before,
             "models": [{"role": e.role, "id": e.id, "sha256": e.sha256} for e in entries if e.role in roles]}
 
 

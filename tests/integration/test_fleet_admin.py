@@ -1,0 +1,111 @@
+"""The teacher's admin page: this box, nearby boxes found over mDNS (loopback), channels, sync, jobs; pulls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from edge_server import auth, people
+from edge_server.app import create_app
+from edge_server.db import open_box_db
+from edge_server.discovery import announce
+from edge_server.sample import SAMPLE_CHANNEL
+from edge_server.settings import load_settings
+from provisioning.box import init_data_dir, load_identity
+
+LOOPBACK = "127.0.0.1"
+
+
+def _teacher_client(app):
+    db = open_box_db(app.extensions["settings"].db_path)
+    people.add_teacher(db, "ms.li", auth.hash_password("correct horse"))
+    db.conn.close()
+    client = app.test_client()
+    response = client.post("/teacher/login", data={"username": "ms.li", "password": "correct horse"})
+    assert response.status_code == 302
+    return client
+
+
+def _app(data: Path, **overrides):
+    settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, **overrides)
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    return app
+
+
+def test_the_admin_page_is_for_teachers_only(data_dir):
+    client = _app(data_dir).test_client()
+    response = client.get("/teacher/admin")
+    assert response.status_code == 302 and "/teacher/login" in response.headers["Location"]
+    assert client.get("/teacher/admin/status.json", headers={"Accept": "application/json"}).status_code in (302, 401)
+
+
+def test_the_admin_page_shows_the_box_its_channels_and_its_job_queue(sample_data_dir):
+    app = _app(sample_data_dir, mdns_interfaces=(LOOPBACK,))
+    client = _teacher_client(app)
+    page = client.get("/teacher/admin")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert load_identity(sample_data_dir / "keys").box_id in html
+    assert SAMPLE_CHANNEL in html
+    status = client.get("/teacher/admin/status.json").get_json()
+    assert [(c["id"], c["version"]) for c in status["channels"]] == [(SAMPLE_CHANNEL, 1)]
+    assert sum(status["jobs"].values()) >= 1  # the import queued the AI pipeline for the sample media
+    assert isinstance(status["sync"], dict)
+
+
+@pytest.fixture
+def neighbour(sample_data_dir):
+    """A second box with the sample course, serving HTTP and announcing itself, both on loopback only."""
+    settings = load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False, box_name="Valley")
+    server = make_server(LOOPBACK, 0, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    announcement = announce(settings.with_overrides(port=server.server_port, mdns_interfaces=(LOOPBACK,)))
+    yield load_identity(settings.keys_dir).box_id
+    announcement.close()
+    server.shutdown()
+    thread.join(5)
+
+
+def test_a_teacher_sees_a_nearby_box_without_waiting_and_imports_its_channel(tmp_path, neighbour, signing_key):
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    app = _app(target, mdns_interfaces=(LOOPBACK,))
+    client = _teacher_client(app)
+
+    started = time.monotonic()
+    first = client.get("/teacher/admin/status.json").get_json()
+    assert time.monotonic() - started < 1.5, "the page waited for mDNS"
+    assert first["nearby"]["searching"]
+    app.extensions["nearby_boxes"].wait(10)
+    nearby = client.get("/teacher/admin/status.json").get_json()["nearby"]["boxes"]
+    valley = next(b for b in nearby if b["box_id"] == neighbour)
+    assert valley["name"] == "Valley" and valley["channels"] == [SAMPLE_CHANNEL]
+    assert "Valley" in client.get("/teacher/admin").get_data(as_text=True)
+
+    response = client.post("/teacher/admin/pull", data={"box_id": neighbour, "channel": SAMPLE_CHANNEL})
+    assert response.status_code == 302
+    deadline = time.monotonic() + 60
+    pulls = []
+    while time.monotonic() < deadline:
+        pulls = client.get("/teacher/admin/status.json").get_json()["pulls"]
+        if pulls and pulls[0]["status"] != "running":
+            break
+        time.sleep(0.2)
+    assert pulls[0]["status"] == "done", pulls
+    channels = client.get("/teacher/admin/status.json").get_json()["channels"]
+    assert [(c["id"], c["version"]) for c in channels] == [(SAMPLE_CHANNEL, 1)]
+
+
+def test_a_pull_request_for_a_box_that_was_not_discovered_is_refused(data_dir):
+    app = _app(data_dir, mdns_interfaces=(LOOPBACK,))
+    client = _teacher_client(app)
+    response = client.post("/teacher/admin/pull", data={"box_id": "evil", "channel": SAMPLE_CHANNEL,
+                                                        "url": "http://169.254.169.254/"})
+    assert response.status_code == 302
+    assert client.get("/teacher/admin/status.json").get_json()["pulls"] == []
