@@ -102,7 +102,7 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
         "threads": threads or settings.threads,
         "worker_class": "gthread",
         "preload_app": True,
-        "sendfile": True,
+        # No "sendfile" key: gunicorn treats ANY value of that setting as --no-sendfile; unset means enabled.
         "keepalive": KEEPALIVE_S,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "accesslog": "-" if access_log else None,
