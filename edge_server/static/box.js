@@ -21,51 +21,16 @@
 
   var player = document.getElementById("player");
   var media = document.getElementById("media");
-  var chapterList = document.getElementById("chapters");
-  var chapters = [];
+  var links = Array.prototype.slice.call(document.querySelectorAll("#chapters a.chapter"));
+  var chapters = links.map(function (a) {
+    return { start: parseFloat(a.dataset.start), end: parseFloat(a.dataset.end), knowledge_point: a.dataset.kp || null };
+  });
   var text = player ? JSON.parse(player.dataset.i18n) : {};
-
-  function fmt(s) {
-    s = Math.floor(s);
-    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-  }
 
   function seek(seconds, play) {
     if (!media) return;
     media.currentTime = seconds;
     if (play) media.play().catch(function () {});
-  }
-
-  function addTrack(kind, src, label, lang) {
-    var t = document.createElement("track");
-    t.kind = kind; t.src = src; t.label = label; if (lang) t.srclang = lang;
-    media.appendChild(t);
-    return t;
-  }
-
-  function showChapters(list, kpNames) {
-    chapters = list.filter(function (c) { return typeof c.start === "number"; });
-    if (!chapters.length || !chapterList) return;
-    chapterList.textContent = "";
-    chapters.forEach(function (c, i) {
-      var li = document.createElement("li");
-      var b = document.createElement("button");
-      b.type = "button";
-      b.dataset.index = i;
-      var time = document.createElement("span");
-      time.className = "time"; time.textContent = fmt(c.start);
-      b.appendChild(time);
-      b.appendChild(document.createTextNode(c.title || kpNames[c.knowledge_point] || ""));
-      var kp = kpNames[c.knowledge_point];
-      if (kp && kp !== c.title) {
-        var small = document.createElement("span");
-        small.className = "kp"; small.textContent = kp;
-        b.appendChild(small);
-      }
-      b.addEventListener("click", function () { seek(c.start, true); });
-      li.appendChild(b);
-      chapterList.appendChild(li);
-    });
   }
 
   function currentChapter() {
@@ -78,58 +43,39 @@
   function markChapter() {
     var i = currentChapter();
     // A chapter played through to the next one counts as watched (pupils only; teachers have no data-watched).
-    if (player.dataset.watched && media && !media.paused && i === lastChapter + 1 && lastChapter >= 0) {
+    if (player.dataset.watched && !media.paused && lastChapter >= 0 && i === lastChapter + 1) {
       var c = chapters[lastChapter];
       fetch(player.dataset.watched, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ knowledge_point: c.knowledge_point || null, start: c.start, end: c.end || chapters[i].start })
+        body: JSON.stringify({ knowledge_point: c.knowledge_point, start: c.start, end: chapters[i].start })
       }).catch(function () {});
     }
     lastChapter = i;
-    chapterList && chapterList.querySelectorAll("button").forEach(function (b) {
-      b.setAttribute("aria-current", String(Number(b.dataset.index) === i));
-    });
+    links.forEach(function (a, n) { a.setAttribute("aria-current", String(n === i)); });
   }
 
   if (player && media) {
     var start = parseFloat(player.dataset.start) || 0;
     if (start > 0) {
-      if (media.readyState >= 1) seek(start); else media.addEventListener("loadedmetadata", function () { seek(start); }, { once: true });
+      if (media.readyState >= 1) seek(start);
+      else media.addEventListener("loadedmetadata", function () { seek(start); }, { once: true });
     }
     media.addEventListener("timeupdate", markChapter);
-    var kpNames = JSON.parse(player.dataset.kpNames || "{}");
-    fetch(player.dataset.api, { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.ok ? r.json() : null;
-    }).then(function (lesson) {
-      if (!lesson) return;
-      var list = Array.isArray(lesson.chapters) ? lesson.chapters : [];
-      var base = player.dataset.api;
-      var captions = lesson.captions_url || (typeof lesson.captions === "string" && lesson.captions.charAt(0) === "/" ? lesson.captions : null) ||
-        (lesson.captions || list.length ? base + "/captions.vtt" : null);
-      if (captions) {
-        var track = addTrack("captions", captions, text.captions_lang, document.documentElement.lang);
-        track.track.mode = "hidden";
-        var toggle = document.getElementById("captions-toggle");
-        toggle.hidden = false;
-        toggle.addEventListener("click", function () {
-          var on = track.track.mode !== "showing";
-          track.track.mode = on ? "showing" : "hidden";
-          toggle.setAttribute("aria-pressed", String(on));
-          toggle.textContent = on ? text.captions_on : text.captions_off;
+    links.forEach(function (a, n) {
+      a.addEventListener("click", function (e) { e.preventDefault(); seek(chapters[n].start, true); });
+    });
+    var toggle = document.getElementById("captions-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        var on = toggle.getAttribute("aria-pressed") !== "true";
+        Array.prototype.forEach.call(media.textTracks, function (t) {
+          if (t.kind === "captions" || t.kind === "subtitles") t.mode = on ? "showing" : "hidden";
         });
-      }
-      if (list.length) {
-        addTrack("chapters", lesson.chapters_url || base + "/chapters.vtt", "Chapters").track.mode = "hidden";
-        showChapters(list, kpNames);
-        markChapter();
-      }
-      var summary = lesson.summary && (lesson.summary.text || lesson.summary);
-      if (typeof summary === "string" && summary.trim()) {
-        document.getElementById("summary").textContent = summary;
-        document.getElementById("summary-panel").hidden = false;
-      }
-    }).catch(function () {});
+        toggle.setAttribute("aria-pressed", String(on));
+        toggle.textContent = on ? text.captions_on : text.captions_off;
+      });
+    }
   }
 
   // Exercises: answer in place, show feedback at once.

@@ -128,21 +128,24 @@ def notes_blocks(text: str, title: str = "") -> list[dict[str, Any]]:
 
 
 def lesson_context(lesson_id: str) -> dict[str, Any]:
-    """What the lesson player and presenter pages show about a lesson (answers stripped)."""
-    lesson = catalog.get_lesson(get_db(), lesson_id) or abort(404)
-    exercises = [catalog.public_exercise(ex) for ex in lesson["exercises"]]
-    notes = notes_blocks(lesson.get("text") or "", lesson["title"])
+    """What the lesson player and presenter pages show about a lesson (the API's document: no answers)."""
+    lesson = catalog.public_lesson(get_db(), lesson_id) or abort(404)
+    kp_names = {kp["id"]: kp["name"] for kp in lesson["knowledge_points"]}
+    chapters = [
+        {"start": float(c["start"]), "end": float(c.get("end") or c["start"]), "title": c.get("title") or "",
+         "knowledge_point": c.get("knowledge_point"), "kp_name": kp_names.get(c.get("knowledge_point") or "")}
+        for c in lesson["chapters"] if isinstance(c, dict) and isinstance(c.get("start"), int | float)
+    ]
     try:
         start = max(0.0, float(request.args.get("t", "0")))
     except ValueError:
         start = 0.0
     return {
         "lesson": lesson,
-        "exercises": exercises,
-        "notes": notes,
-        "kp_names": {kp["id"]: kp["name"] for kp in lesson["knowledge_points"]},
-        "start": start,
-        "api_url": f"/api/v1/lessons/{lesson['id']}",
+        "exercises": lesson["exercises"],
+        "chapters": chapters,
+        "notes": notes_blocks(lesson.get("notes") or "", lesson["title"]),
+        "start": start if start == start and start < 86_400 else 0.0,  # drop NaN and absurd values
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from edge_server.app import create_app
 from edge_server.db import connect, rows
 from edge_server.settings import load_settings
-from tests.e2e.pages_data import TEACHER, populate
+from tests.e2e.pages_data import TEACHER, add_ai_outputs, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -68,11 +68,24 @@ def test_the_lesson_player_links_the_medium_tracks_api_start_time_and_exercises_
     pupil_login(client, people["pupils"]["Amina"]["ref"], "1234")
     page = client.get("/lesson/water-cycle?t=21.5").get_data(as_text=True)
     assert '<audio id="media"' in page and 'src="/media/demo.science.primary/media/water-cycle.ogg"' in page
-    assert 'data-api="/api/v1/lessons/water-cycle"' in page and 'data-start="21.5"' in page
-    assert "Evaporation" in page and "Condensation" in page  # knowledge points before chapters load
+    assert 'data-start="21.5"' in page and "<track" not in page  # no AI outputs yet: no tracks
+    assert "Evaporation" in page and "Condensation" in page  # the knowledge points stand in for chapters
     assert 'name="response" value="0"' in page
     assert '"answer"' not in page and "answer&#34;" not in page
     assert "<strong>Evaporation</strong>" in page  # notes' Markdown bold, escaped otherwise
+
+
+def test_with_ai_outputs_the_player_has_caption_and_chapter_tracks_a_timed_chapter_list_and_a_summary(box):
+    app, people, data = box
+    assert add_ai_outputs(data) == 3
+    client = app.test_client()
+    pupil_login(client, people["pupils"]["Amina"]["ref"], "1234")
+    page = client.get("/lesson/water-cycle").get_data(as_text=True)
+    assert '<track kind="captions" src="/api/v1/lessons/water-cycle/captions.vtt"' in page
+    assert '<track kind="chapters" src="/api/v1/lessons/water-cycle/chapters.vtt"' in page
+    assert 'href="?t=21.3" data-start="21.301"' in page and '<span class="time">0:21</span>Condensation' in page
+    assert 'id="captions-toggle"' in page and 'id="summary"' in page
+    assert client.get("/api/v1/lessons/water-cycle/captions.vtt").data.startswith(b"WEBVTT")
 
 
 def test_a_right_and_a_wrong_answer_get_feedback_and_the_teacher_sees_them_on_the_class_page(box):
