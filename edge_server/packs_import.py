@@ -121,7 +121,9 @@ def _stream(root: Path, entry: FileEntry, bar: tqdm, dest: Path | None = None) -
 
 
 def _progress(total: int, desc: str, show: bool) -> tqdm:
-    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, disable=not show, leave=False)
+    # disable=None: a bar on a terminal only, so logs and the one-line refusal stay clean when piped
+    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
+                disable=None if show else True, leave=False)
 
 
 def check_header(pack: Path, trusted: dict[str, Ed25519PublicKey],
