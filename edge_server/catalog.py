@@ -120,6 +120,7 @@ def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20) -
     return rows(db, "SELECT 'transcript' AS kind, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, "
                     "snippet(chunks_fts, 0, '[', ']', '…', 12) AS snippet FROM chunks_fts "
                     "JOIN transcript_chunks c ON c.id = chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id "
+                    "AND l.media_sha256 = c.media_sha256 "
                     "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?", (match, limit))
 
 
