@@ -2,11 +2,15 @@
 
 Method: every transcript segment becomes a TF-IDF vector of stemmed content words. Two signals are combined:
 lexical cohesion between neighbouring blocks (TextTiling depth scores: topic shifts where vocabulary changes) and
-the similarity of each segment (with its neighbours) to each knowledge point's name and description. A dynamic
-programme finds the best monotone alignment: contiguous chapters, knowledge points in their listed order, any of
-them possibly absent, each chapter at least a fraction of the expected chapter length. The alignment is then
-refined a few times by adding to each knowledge point the words of the segments aligned to it (leave-one-out, so a
-segment never votes for itself), which lets the transcript's own vocabulary take over from the short descriptions.
+the similarity of each segment (with a little of its neighbours) to each knowledge point's name and description,
+taken relative to the segment's mean over all knowledge points. A dynamic programme finds the best monotone
+alignment: contiguous chapters, knowledge points in their listed order, any of them possibly absent, each chapter at
+least a fraction of the expected chapter length. A chapter start earns a bonus for a cohesion dip and for a generic
+discourse cue ("Now let us...", "Finally,...", a question), and a weak prior keeps chapter lengths near the duration
+divided by the number of knowledge points (a teacher gives each point similar time; evidence overrules it).
+The alignment is then refined a few times by adding to each knowledge point the words of the segments aligned to it
+(leave-one-out, so a segment never votes for itself), which lets the transcript's own vocabulary take over from the
+short descriptions.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ BLOCK = 4  # segments per TextTiling block (about 15-20 s of speech)
 BOUNDARY_WEIGHT = 1.0  # how much a cohesion dip counts against the similarity evidence of one segment
 MIN_CHAPTER_SHARE = 0.3  # shortest chapter, as a share of the duration divided by the number of knowledge points
 REFINE_ROUNDS = 3
-CENTROID_WEIGHT = 0.7  # weight of the aligned transcript words against the knowledge point's own text
+NEIGHBOUR_WEIGHT = 0.25  # share of each neighbouring segment's words in a segment's window
+CUE_WEIGHT = 1.0  # bonus for a chapter starting on a discourse cue ("Now let us...", "Finally,...")
+LENGTH_WEIGHT = 1.0  # weak prior: chapters near the lesson's duration divided by the number of knowledge points
+CENTROID_WEIGHT = 0.5  # weight of the aligned transcript words against the knowledge point's own text
 NAME_WEIGHT = 2.0  # a knowledge point's name says more about it than its description
 
 
@@ -44,7 +51,7 @@ def segment_chapters(segments: Sequence[Segment], kps: Sequence[KnowledgePoint])
     kp_vectors = [normalized(tfidf(t, weights)) for t in kp_terms]
     windows, members = _windows(vectors)
     cuts, labels = _align(units, _relative(_similarity(windows, kp_vectors)), depth)
-    for _ in range(REFINE_ROUNDS):
+    for _ in range(int(REFINE_ROUNDS)):
         sim = _refined_similarity(vectors, windows, members, kp_vectors, _owner(len(units), cuts, labels))
         new_cuts, new_labels = _align(units, _relative(sim), depth)
         if (new_cuts, new_labels) == (cuts, labels):
@@ -118,7 +125,7 @@ def _windows(vectors: Sequence[Counter[str]]) -> tuple[list[Counter[str]], list[
     """Each segment's vector with half of each neighbour's (short segments say little alone), and its members."""
     n = len(vectors)
     members = [list(range(max(0, i - 1), min(n, i + 2))) for i in range(n)]
-    windows = [add_vectors((vectors[m] for m in ms), [1.0 if m == i else 0.5 for m in ms])
+    windows = [add_vectors((vectors[m] for m in ms), [1.0 if m == i else NEIGHBOUR_WEIGHT for m in ms])
                for i, ms in enumerate(members)]
     return windows, members
 
@@ -172,7 +179,9 @@ def _align(units: Sequence[Segment], rel: np.ndarray, depth: Sequence[float]) ->
     ends = np.array([u.end for u in units])
     duration = ends[-1] - starts[0]
     min_len = MIN_CHAPTER_SHARE * duration / k
-    bonus = np.array([0.0] + [BOUNDARY_WEIGHT * d for d in depth[1:]])
+    bonus = np.array([0.0] + [BOUNDARY_WEIGHT * d + CUE_WEIGHT * starts_with_cue(u.text)
+                              for d, u in zip(depth[1:], units[1:], strict=True)])
+    expected = duration / k
     neg = -np.inf
     best = np.full((n + 1, k), neg)  # best[j, c]: units [0, j) covered, last chapter labelled c
     back = np.zeros((n + 1, k), dtype=int)
@@ -185,7 +194,9 @@ def _align(units: Sequence[Segment], rel: np.ndarray, depth: Sequence[float]) ->
         long_enough = (ends[j - 1] - starts[:j]) >= min_len
         long_enough[0] = long_enough[0] or j == n  # a lesson shorter than one chapter is still one chapter
         for c in range(k):
-            cand = before[:j, c] + (prefix[j, c] - prefix[:j, c]) + bonus[:j]
+            lengths = np.maximum(ends[j - 1] - starts[:j], 1e-3)
+            prior = LENGTH_WEIGHT * np.log(lengths / expected) ** 2
+            cand = before[:j, c] + (prefix[j, c] - prefix[:j, c]) + bonus[:j] - prior
             cand = np.where(long_enough, cand, neg)
             i = int(np.argmax(cand))
             best[j, c] = cand[i]
@@ -207,6 +218,19 @@ def _align(units: Sequence[Segment], rel: np.ndarray, depth: Sequence[float]) ->
             cuts.append(i)
         c, j = int(back_label[j, c]), i
     return sorted(cuts), labels[::-1]
+
+
+_CUES = ("now", "next", "finally", "lastly", "first", "firstly", "secondly", "let us", "let's", "what if",
+         "what about", "another", "moving on", "turning to", "here is", "so far", "maintenant", "ensuite", "enfin",
+         "d'abord", "passons", "voyons", "regardons", "puis")
+
+
+def starts_with_cue(text: str) -> float:
+    """1 when a segment opens with a generic discourse cue that often starts a new topic, 0.5 for a question."""
+    head = " ".join(words(text)[:3])
+    if any(head == cue or head.startswith(cue + " ") for cue in _CUES):
+        return 1.0
+    return 0.5 if text.strip().endswith("?") else 0.0
 
 
 def _chapters(units: Sequence[Segment], cuts: list[int], kp_ids: list[str | None], vectors: Sequence[Counter[str]],
