@@ -136,12 +136,25 @@ def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, conte
     # Unparsable ranges, other units and multiple ranges are ignored: the full file is a valid answer.
     if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
         return Plan(200, [*body, ("Content-Length", str(info.size))], 0, info.size)
-    span = parsed.range_for_length(info.size)
+    span = _span(parsed.ranges[0], info.size)
     if span is None:
         return _unsatisfiable(common, info)
     start, stop = span
     return Plan(206, [*body, ("Content-Length", str(stop - start)),
                       ("Content-Range", f"bytes {start}-{stop - 1}/{info.size}")], start, stop - start)
+
+
+def _span(spec: tuple[int, int | None], size: int) -> tuple[int, int] | None:
+    """[start, stop) of one parsed byte range for a file of `size`, or None if unsatisfiable."""
+    first, stop = spec
+    if first < 0:
+        # Suffix range: a suffix longer than the file means the whole file (werkzeug would refuse it).
+        first = max(0, size + first)
+        stop = size
+    stop = size if stop is None else min(stop, size)
+    if first >= size or first >= stop:
+        return None
+    return first, stop
 
 
 def _unsatisfiable(common: list[tuple[str, str]], info: FileInfo) -> Plan:
@@ -263,7 +276,8 @@ def _store() -> MediaStore:
     return current_app.extensions["media_store"]
 
 
-@bp.route("/media/<channel>/<path:path>", methods=["GET", "HEAD"])
+# merge_slashes=False: "//etc/passwd" must reach the path check and be refused, not be redirected.
+@bp.route("/media/<channel>/<path:path>", methods=["GET", "HEAD"], merge_slashes=False)
 def serve_media(channel: str, path: str) -> Response:
     """One media file of a channel's active version, with ranges and conditional requests."""
     rel = clean_relative_path(path)
