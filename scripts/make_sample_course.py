@@ -6,6 +6,7 @@ edge_server/sample_course/ (committed to git; about 1 MB). Needs the Debian pack
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -212,19 +213,22 @@ def catalog() -> dict:
     return {"channel": CHANNEL, "knowledge_points": kp_list, "courses": courses}
 
 
-def main() -> int:
-    """Regenerate edge_server/sample_course/."""
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate edge_server/sample_course/ (or the folder given with --out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    out = parser.parse_args(argv).out
     for tool in ("espeak-ng", "sox", "soxi"):
         if shutil.which(tool) is None:
             print(f"error: {tool} not found: apt-get install espeak-ng sox libsox-fmt-all", file=sys.stderr)
             return 1
-    media = OUT / "media"
+    media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for lesson in LESSONS:
             chapters = narrate(lesson, Path(tmp), media)
             print(f"{lesson['id']}: {chapters[-1]['end']:.1f} s, {len(chapters)} chapters", file=sys.stderr)
-    (OUT / "catalog.json").write_text(json.dumps(catalog(), indent=1, ensure_ascii=False) + "\n")
+    (out / "catalog.json").write_text(json.dumps(catalog(), indent=1, ensure_ascii=False) + "\n")
     return 0
 
 
