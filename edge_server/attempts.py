@@ -349,3 +349,107 @@ def fit_all(settings: Settings, spec: mastery.ModelSpec = mastery.EXTENDED) -> d
         return {"knowledge_points": len(fitted), "attempts": len(history), "mastery_rows": recomputed}
     finally:
         db.conn.close()
+
+
+# ---------------------------------------------------------------- queries behind the progress pages
+
+def pupil_mastery(db: sqlite_utils.Database, pupil_id: int) -> list[dict[str, Any]]:
+    """A pupil's mastery rows with knowledge point names, by name."""
+    return rows(db, "SELECT m.knowledge_point, COALESCE(kp.name, m.knowledge_point) AS name, m.p_mastery, "
+                    "m.attempts, m.stuck, m.mastered, m.updated FROM mastery m "
+                    "LEFT JOIN knowledge_points kp ON kp.id = m.knowledge_point WHERE m.pupil_id = ? "
+                    "ORDER BY name COLLATE NOCASE", (pupil_id,))
+
+
+def class_mastery(db: sqlite_utils.Database, class_id: int) -> list[dict[str, Any]]:
+    """Every mastery row of a class's pupils."""
+    return rows(db, "SELECT m.pupil_id, m.knowledge_point, m.p_mastery, m.attempts, m.stuck, m.mastered, m.updated "
+                    "FROM mastery m JOIN pupils p ON p.id = m.pupil_id WHERE p.class_id = ?", (class_id,))
+
+
+def knowledge_point_names(db: sqlite_utils.Database) -> dict[str, str]:
+    """Names of the catalog's knowledge points by id."""
+    return {r["id"]: r["name"] for r in rows(db, "SELECT id, name FROM knowledge_points")}
+
+
+def class_knowledge_points(db: sqlite_utils.Database, class_id: int) -> list[str]:
+    """Knowledge points of the lessons assigned to a class (in lesson order)."""
+    return [r["knowledge_point_id"] for r in rows(
+        db, "SELECT DISTINCT lk.knowledge_point_id FROM assignments a "
+            "JOIN lesson_knowledge_points lk ON lk.lesson_id = a.lesson_id WHERE a.class_id = ? "
+            "ORDER BY lk.lesson_id, lk.position", (class_id,))]
+
+
+def _chapter_list(content: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(content)
+    except (TypeError, ValueError):
+        return []
+    if isinstance(data, dict):  # both {"chapters": [...]} and a bare list are in use
+        data = data.get("chapters", [])
+    return [c for c in data if isinstance(c, dict) and isinstance(c.get("start"), int | float)] \
+        if isinstance(data, list) else []
+
+
+def teaching_material(db: sqlite_utils.Database, kps: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """For some KPs: lessons teaching them, their AI chapters tagged with them, and their exercises."""
+    wanted = sorted(set(kps))
+    if not wanted:
+        return {"lessons": [], "chapters": [], "exercises": []}
+    marks = ",".join("?" * len(wanted))
+    lessons = rows(db, f"SELECT lk.lesson_id, l.title AS lesson_title, lk.knowledge_point_id AS knowledge_point, "
+                       f"l.media_sha256 FROM lesson_knowledge_points lk JOIN lessons l ON l.id = lk.lesson_id "
+                       f"WHERE lk.knowledge_point_id IN ({marks}) ORDER BY l.course_id, l.position", wanted)
+    chapters = []
+    shas = sorted({lesson["media_sha256"] for lesson in lessons if lesson["media_sha256"]})
+    if shas:
+        outputs = rows(db, f"SELECT media_sha256, content FROM ai_outputs WHERE kind = 'chapters' "
+                           f"AND media_sha256 IN ({','.join('?' * len(shas))})", shas)
+        by_sha = {o["media_sha256"]: _chapter_list(o["content"]) for o in outputs}
+        seen = set()
+        for lesson in lessons:
+            if lesson["lesson_id"] in seen:
+                continue
+            seen.add(lesson["lesson_id"])
+            for c in by_sha.get(lesson["media_sha256"], []):
+                if c.get("knowledge_point") in wanted:
+                    chapters.append({"lesson_id": lesson["lesson_id"], "lesson_title": lesson["lesson_title"],
+                                     "knowledge_point": c["knowledge_point"], "start": float(c["start"]),
+                                     "end": c.get("end"), "title": c.get("title") or ""})
+    exercises = rows(db, f"SELECT id, lesson_id, knowledge_point, difficulty, prompt FROM exercises "
+                         f"WHERE knowledge_point IN ({marks}) ORDER BY lesson_id, position", wanted)
+    return {"lessons": [{k: v for k, v in lesson.items() if k != "media_sha256"} for lesson in lessons],
+            "chapters": chapters, "exercises": exercises}
+
+
+def solved_items(db: sqlite_utils.Database, pupil_id: int) -> set[str]:
+    """Items a pupil has answered correctly at least once."""
+    return {r["item"] for r in rows(db, "SELECT DISTINCT item FROM attempts WHERE pupil_id = ? AND correct = 1",
+                                    (pupil_id,))}
+
+
+def pupil_recent_answers(db: sqlite_utils.Database, pupil_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """A pupil's latest answers, newest first, with prompts and KP names."""
+    return rows(db, "SELECT a.ts, a.item, a.correct, a.knowledge_point, a.source, e.prompt, "
+                    "COALESCE(kp.name, a.knowledge_point) AS knowledge_point_name FROM attempts a "
+                    "LEFT JOIN exercises e ON e.id = a.item LEFT JOIN knowledge_points kp ON kp.id = a.knowledge_point "
+                    "WHERE a.pupil_id = ? ORDER BY a.ts DESC, a.id DESC LIMIT ?", (pupil_id, limit))
+
+
+def next_for_pupil(db: sqlite_utils.Database, pupil_id: int, limit: int = 6) -> list[dict[str, Any]]:
+    """The pupil's "next for you" list: chapters and easier items for KPs not yet mastered (stuck first)."""
+    from edge_server.people import get_pupil
+
+    states = pupil_mastery(db, pupil_id)
+    pupil = get_pupil(db, pupil_id)
+    if pupil and pupil.get("class_id"):
+        names = knowledge_point_names(db)
+        seen = {s["knowledge_point"] for s in states}
+        for kp in class_knowledge_points(db, pupil["class_id"]):
+            if kp not in seen:
+                seen.add(kp)
+                states.append({"knowledge_point": kp, "name": names.get(kp, kp), "attempts": 0, "stuck": False,
+                               "p_mastery": kp_params(db, kp).prior})
+    material = teaching_material(db, [s["knowledge_point"] for s in states])
+    return mastery.recommend(states, material["chapters"], material["exercises"], solved_items(db, pupil_id),
+                             limit=limit, lessons=material["lessons"])

@@ -500,14 +500,19 @@ def _chapter_link(lesson_id: str, start: float) -> str:
 
 def recommend(states: Iterable[dict[str, Any]], chapters: Iterable[dict[str, Any]],
               exercises: Iterable[dict[str, Any]], solved: Iterable[str] = (), limit: int = 6,
-              items_per_kp: int = 2) -> list[dict[str, Any]]:
-    """The "next for you" list: for each unmastered KP (stuck first, then lowest mastery) the video chapter
-    tagged with it, then its easier unsolved items.
+              items_per_kp: int = 2, lessons: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The "next for you" list: for each unmastered KP (stuck first, then KPs in progress by lowest mastery,
+    then untouched ones) the video chapter tagged with it, then its easier unsolved items.
 
-    states: {"knowledge_point", "p_mastery", "stuck", "name"?}; chapters: {"lesson_id", "lesson_title"?,
-    "knowledge_point", "start", "end"?, "title"}; exercises: {"id", "lesson_id", "knowledge_point",
-    "difficulty", "prompt"?}; solved: ids of items already answered correctly.
+    states: {"knowledge_point", "p_mastery", "stuck", "attempts"?, "name"?}; chapters: {"lesson_id",
+    "lesson_title"?, "knowledge_point", "start", "end"?, "title"}; exercises: {"id", "lesson_id",
+    "knowledge_point", "difficulty", "prompt"?}; solved: ids of items already answered correctly;
+    lessons: {"lesson_id", "lesson_title", "knowledge_point"}, the whole lesson offered when no chapter is tagged.
     """
+    fallback_lessons: dict[str, dict[str, Any]] = {}
+    for lesson in lessons:
+        if lesson.get("knowledge_point"):
+            fallback_lessons.setdefault(lesson["knowledge_point"], lesson)
     done = set(solved)
     by_kp_chapters: dict[str, list[dict[str, Any]]] = {}
     for chapter in chapters:
@@ -518,7 +523,8 @@ def recommend(states: Iterable[dict[str, Any]], chapters: Iterable[dict[str, Any
         if ex.get("knowledge_point") and ex["id"] not in done:
             by_kp_items.setdefault(ex["knowledge_point"], []).append(ex)
     todo = [s for s in states if not is_mastered(float(s["p_mastery"]))]
-    todo.sort(key=lambda s: (not s.get("stuck"), float(s["p_mastery"]), s["knowledge_point"]))
+    todo.sort(key=lambda s: (not s.get("stuck"), int(s.get("attempts", 1)) == 0, float(s["p_mastery"]),
+                             s["knowledge_point"]))
     out: list[dict[str, Any]] = []
     for state in todo:
         kp = state["knowledge_point"]
@@ -530,9 +536,15 @@ def recommend(states: Iterable[dict[str, Any]], chapters: Iterable[dict[str, Any
             out.append({**base, "kind": "chapter", "lesson_id": c["lesson_id"], "title": c.get("title") or kp,
                         "lesson_title": c.get("lesson_title"), "start": float(c["start"]),
                         "url": _chapter_link(c["lesson_id"], float(c["start"]))})
+        elif kp in fallback_lessons:
+            lesson = fallback_lessons[kp]
+            out.append({**base, "kind": "lesson", "lesson_id": lesson["lesson_id"],
+                        "title": lesson.get("lesson_title") or lesson["lesson_id"],
+                        "lesson_title": lesson.get("lesson_title"), "start": 0.0,
+                        "url": f"/lesson/{lesson['lesson_id']}"})
         items = sorted(by_kp_items.get(kp, []), key=lambda e: (clamp_difficulty(e.get("difficulty")), e["id"]))
         for ex in items[:items_per_kp]:
             out.append({**base, "kind": "exercise", "exercise_id": ex["id"], "lesson_id": ex["lesson_id"],
                         "title": ex.get("prompt") or ex["id"], "difficulty": clamp_difficulty(ex.get("difficulty")),
-                        "url": f"/lesson/{ex['lesson_id']}#exercise-{ex['id']}"})
+                        "url": f"/lesson/{ex['lesson_id']}#ex-{ex['id']}"})
     return out[:limit]

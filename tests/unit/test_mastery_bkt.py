@@ -165,6 +165,7 @@ def test_a_stuck_pupil_is_sent_to_the_tagged_chapter_then_easier_items():
     recs = mastery.recommend(states, CHAPTERS, EXERCISES, solved={"e-easy"})
     assert recs[0]["kind"] == "chapter" and recs[0]["url"] == "/lesson/water?t=61"
     assert [r.get("exercise_id") for r in recs[1:3]] == ["e-mid", "e-hard"]
+    assert recs[1]["url"] == "/lesson/water#ex-e-mid"
     assert recs[3]["knowledge_point"] == "cond"
 
 
