@@ -183,3 +183,23 @@ def test_the_body_is_the_servers_file_wrapper_seeked_to_the_range_start(app, fol
         assert body.filelike.read(10_000) == BODY[5000:6000]
     finally:
         body.filelike.close()
+
+
+def test_the_media_url_of_an_imported_lesson_is_served_with_ranges_and_its_sha256_etag(sample_data_dir):
+    from edge_server.app import create_app
+    from edge_server.settings import load_settings
+
+    app = create_app(load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False))
+    client = app.test_client()
+    lessons = [lesson for channel in client.get("/api/v1/catalog").get_json()["channels"]
+               for course in channel["courses"] for lesson in course["lessons"] if lesson.get("media")]
+    assert lessons
+    lesson = client.get(f"/api/v1/lessons/{lessons[0]['id']}").get_json()
+    media_url = lesson["media"]["url"]
+    assert media_url.startswith("/media/")
+    whole = client.get(media_url)
+    assert whole.status_code == 200
+    part = client.get(media_url, headers={"Range": "bytes=10-19"})
+    assert (part.status_code, part.data) == (206, whole.data[10:20])
+    assert whole.headers["ETag"] == f'"{hashlib.sha256(whole.data).hexdigest()}"'
+    assert whole.headers["Content-Type"].startswith(("audio/", "video/"))
