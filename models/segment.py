@@ -64,9 +64,13 @@ def depth_scores(vectors: Sequence[Counter[str]], block: int = BLOCK) -> list[fl
     """TextTiling depth score at each gap (index g = boundary before segment g; index 0 unused), scaled to 0..1."""
     n = len(vectors)
     sims = [0.0] * n
+    # nearer segments weigh more, so that a plateau of equally low similarity still has its lowest point
+    decay = [1.0 - d / (block + 1) for d in range(block)]
     for g in range(1, n):
-        left = add_vectors(vectors[max(0, g - block):g])
-        right = add_vectors(vectors[g:g + block])
+        left_part = vectors[max(0, g - block):g][::-1]
+        right_part = vectors[g:g + block]
+        left = add_vectors(left_part, decay[:len(left_part)])
+        right = add_vectors(right_part, decay[:len(right_part)])
         sims[g] = cosine(left, right)
     # light smoothing, as in TextTiling, so that one odd segment does not make a valley
     smooth = sims[:]
