@@ -31,7 +31,8 @@ def kp_list(ids: list[str]) -> list[KnowledgePoint]:
     return [KnowledgePoint(i, TOPICS[i][0], TOPICS[i][1]) for i in ids]
 
 
-def lesson(plan: list[tuple[str | None, int]], seed: int = 1, seconds: float = 4.0) -> tuple[list[Segment], list[float]]:
+def lesson(plan: list[tuple[str | None, int]], seed: int = 1, seconds: float = 4.0
+           ) -> tuple[list[Segment], list[float]]:
     """Segments for (topic id or None for intro talk, number of segments) parts; returns segments and part starts."""
     rng = random.Random(seed)
     segments, starts, t = [], [], 0.0
