@@ -256,6 +256,13 @@ def _import_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -381,8 +388,10 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
                 packs.check_file(entry, _stream(pack, entry, bar, dest))
                 if i == 0:
                     _crash_point("copying")
-        for sig_name in (MANIFEST, SIGNATURE):
-            shutil.copyfile(pack / sig_name, staging / sig_name)
+        for name, cap in ((MANIFEST, packs.MAX_MANIFEST_BYTES), (SIGNATURE, packs.MAX_SIGNATURE_BYTES)):
+            _write_synced(staging / name, _read_capped(pack, name, cap))
+        if packs.parse_manifest((staging / MANIFEST).read_bytes()) != manifest:
+            raise PackError("manifest.json changed during the import: try again")
         catalog = packs.parse_catalog((staging / CATALOG).read_bytes(), {f.path for f in manifest.files})
         packs.check_channel_match(manifest, catalog)
         _check_ids(db, catalog, cid)

@@ -252,3 +252,41 @@ def test_keys_generate_writes_a_private_key_only_its_owner_can_read(tmp_path):
     assert os.stat(tmp_path / "k" / "signing.key").st_mode & 0o077 == 0
     again = cli("keys", "generate", "--out", str(tmp_path / "k"))
     assert again.returncode != 0 and "already exists" in again.stderr
+
+
+def test_files_not_listed_in_the_manifest_are_not_copied_into_the_box(box):
+    pack = make_pack(box)
+    (pack / "media" / "unlisted.ogg").write_bytes(b"smuggled")
+    assert cli("pack", "import", str(pack), "--data", str(box.data)).returncode == 0
+    active = box.data / "content" / TINY_CHANNEL / "v2"
+    assert (active / "media" / "tiny-1.ogg").is_file()
+    assert not (active / "media" / "unlisted.ogg").exists()
+
+
+def test_pack_import_shows_a_progress_bar_on_a_terminal(box):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    pack = make_pack(box)
+    leader, follower = pty.openpty()
+    # a real terminal has a size; tqdm draws nothing on a 0-column one
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([EDGE_SERVER, "pack", "import", str(pack), "--data", str(box.data)],
+                            stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"importing test.tiny" in seen and b"%|" in seen
+    assert json.loads(out)["version"] == 2
