@@ -8,6 +8,8 @@
 Stuck truth: the pupil is not in the learned state at their last attempt.
 
     python -m bench.mastery_eval [--seeds 1 2 3] [--pupils-a 200] [--pupils-b 40] [--json] [--tune]
+                                 [--dashboard-pupils 40 --dashboard-kps 30]
+Also times the teacher dashboard page for a class of 40 pupils x 30 knowledge points (target < 300 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TARGET_A_GAP = 0.01
 TARGET_A_F1 = 0.80
 TARGET_B_GAIN = 0.02
 TARGET_B_F1 = 0.78
+TARGET_DASHBOARD_MS = 300.0
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -221,6 +224,74 @@ def tune(seeds: list[int]) -> list[dict]:
     return sorted(grid, key=lambda g: -(g["f1_a"] + g["f1_b"]))
 
 
+def bench_dashboard(n_pupils: int = 40, n_kps: int = 30, repeats: int = 15, seed: int = 1) -> dict:
+    """Render /teacher/dashboard/<class> for a full class in a real data dir; time the requests."""
+    import json as _json
+    import tempfile
+    from pathlib import Path
+
+    from edge_server import attempts, people
+    from edge_server.app import create_app
+    from edge_server.db import open_box_db
+    from edge_server.settings import load_settings
+    from provisioning.box import init_data_dir
+
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "var"
+        init_data_dir(data, trust=None, name="bench")
+        settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+        db = open_box_db(settings.db_path)
+        class_id = people.add_class(db, "Bench class")
+        refs = [people.add_pupil(db, class_id, f"Pupil {i:02d}", None)["ref"] for i in range(n_pupils)]
+        chapters = []
+        for k in range(n_kps):
+            kp = f"kp.{k:02d}"
+            db.execute("INSERT INTO knowledge_points (id, channel_id, name) VALUES (?, 'ch', ?)", (kp, f"Topic {k}"))
+            db.execute("INSERT INTO lesson_knowledge_points VALUES (?, ?, 0)", (f"lesson-{k // 3}", kp))
+            chapters.append({"start": 60.0 * (k % 3), "end": 60.0 * (k % 3 + 1), "title": f"Part {k}",
+                             "knowledge_point": kp})
+            for d in (1, 2, 3):
+                db.execute("INSERT INTO exercises (id, lesson_id, channel_id, knowledge_point, kind, prompt, answer, "
+                           "difficulty) VALUES (?, ?, 'ch', ?, 'choice', 'Q', '0', ?)",
+                           (f"ex-{k}-{d}", f"lesson-{k // 3}", kp, d))
+        for lesson in range((n_kps + 2) // 3):
+            sha = f"sha-{lesson}"
+            db.execute("INSERT INTO lessons (id, channel_id, course_id, title, media_path, media_kind, media_sha256) "
+                       "VALUES (?, 'ch', 'c', ?, 'm.mp4', 'video', ?)", (f"lesson-{lesson}", f"Lesson {lesson}", sha))
+            db.execute("INSERT INTO ai_outputs (media_sha256, kind, content, created) VALUES (?, 'chapters', ?, 'x')",
+                       (sha, _json.dumps(chapters[lesson * 3:lesson * 3 + 3])))
+        lines = []
+        for i, ref in enumerate(refs):
+            for k in range(n_kps):
+                skill = rng.uniform(0.1, 0.95)
+                for t in range(int(rng.integers(3, 9))):
+                    lines.append(_json.dumps({"pupil": ref, "knowledge_point": f"kp.{k:02d}", "item": f"ex-{k}-2",
+                                              "correct": bool(rng.random() < skill), "ts": 1.7e9 + 3600 * t + i}))
+        attempts.import_attempts(db, settings, lines)
+        n_stuck = db.execute("SELECT COUNT(*) FROM mastery WHERE stuck = 1").fetchone()[0]
+        people.add_teacher(db, "bench", "x")
+        db.conn.close()
+        app = create_app(settings)
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["teacher_id"] = 1
+        url = f"/teacher/dashboard/{class_id}"
+        assert client.get(url).status_code == 200  # warm-up: template compilation
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200
+        csv_t0 = time.perf_counter()
+        client.get(url + ".csv")
+        csv_ms = (time.perf_counter() - csv_t0) * 1000
+    return {"pupils": n_pupils, "knowledge_points": n_kps, "attempts": len(lines), "stuck_cells": n_stuck,
+            "median_ms": float(np.median(times)), "max_ms": float(np.max(times)), "csv_ms": csv_ms,
+            "html_bytes": len(response.data)}
+
+
 def _mean(results: list[dict], key: str, sub: str | None = None) -> float:
     return float(np.mean([r[key][sub] if sub else r[key] for r in results]))
 
@@ -233,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kps-b", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--tune", action="store_true", help="grid-search the stuck rule on these seeds")
+    parser.add_argument("--dashboard-pupils", type=int, default=40)
+    parser.add_argument("--dashboard-kps", type=int, default=30)
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard timing")
     args = parser.parse_args(argv)
     if args.tune:
         for row in tune(args.seeds)[:10]:
@@ -251,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
               "stuck_precision": _mean(b, "stuck_ours", "precision"), "stuck_recall": _mean(b, "stuck_ours", "recall"),
               "stuck_f1_plain_bkt": _mean(b, "stuck_plain_bkt", "f1")},
     }
+    dash = None if args.no_dashboard else bench_dashboard(args.dashboard_pupils, args.dashboard_kps)
     worst_gap = max(r["auc_ceiling_true_params"] - r["auc_ours"] for r in a)
     worst_gain = min(r["auc_ours"] - r["auc_plain_bkt"] for r in b)
     targets = {
@@ -259,8 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         "b_auc_0.02_above_plain": worst_gain >= TARGET_B_GAIN,
         "b_stuck_f1_at_least_0.78": min(r["stuck_ours"]["f1"] for r in b) >= TARGET_B_F1,
     }
+    if dash is not None:
+        targets["dashboard_under_300_ms"] = dash["median_ms"] < TARGET_DASHBOARD_MS
     report = {"seeds": args.seeds, "per_seed_a": a, "per_seed_b": b, "recovery": rec, "summary": summary,
-              "worst_a_gap_to_ceiling": worst_gap, "worst_b_gain_over_plain": worst_gain, "targets_met": targets}
+              "dashboard": dash, "worst_a_gap_to_ceiling": worst_gap, "worst_b_gain_over_plain": worst_gain,
+              "targets_met": targets}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0 if all(targets.values()) else 1
@@ -287,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in rec:
         cells = "  ".join(f"{k} {r['true'][k]:.3f}->{r['fitted'][k]:.3f}" for k in ("prior", "learn", "guess", "slip"))
         print(f"  {r['knowledge_point']:6} {cells}", file=out)
+    if dash is not None:
+        print(f"dashboard {dash['pupils']} pupils x {dash['knowledge_points']} KPs ({dash['attempts']} attempts, "
+              f"{dash['stuck_cells']} stuck): median {dash['median_ms']:.1f} ms, max {dash['max_ms']:.1f} ms "
+              f"(target < {TARGET_DASHBOARD_MS:.0f} ms); CSV {dash['csv_ms']:.1f} ms", file=out)
     print("targets: " + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()), file=out)
     return 0 if all(targets.values()) else 1
 

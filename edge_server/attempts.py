@@ -428,6 +428,15 @@ def solved_items(db: sqlite_utils.Database, pupil_id: int) -> set[str]:
                                     (pupil_id,))}
 
 
+def class_solved_items(db: sqlite_utils.Database, class_id: int) -> dict[int, set[str]]:
+    """Items each pupil of a class has answered correctly at least once."""
+    solved: dict[int, set[str]] = {}
+    for r in rows(db, "SELECT DISTINCT a.pupil_id, a.item FROM attempts a JOIN pupils p ON p.id = a.pupil_id "
+                      "WHERE p.class_id = ? AND a.correct = 1", (class_id,)):
+        solved.setdefault(r["pupil_id"], set()).add(r["item"])
+    return solved
+
+
 def pupil_recent_answers(db: sqlite_utils.Database, pupil_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """A pupil's latest answers, newest first, with prompts and KP names."""
     return rows(db, "SELECT a.ts, a.item, a.correct, a.knowledge_point, a.source, e.prompt, "

@@ -77,17 +77,39 @@ def dashboard_data(db: Any, class_id: int) -> dict[str, Any]:
                         "n": len(values)} if values else None
     stuck_cells = [c for c in cells.values() if c["stuck"]]
     material = attempts.teaching_material(db, {c["knowledge_point"] for c in stuck_cells})
+    # Grouped once by KP so each stuck cell's recommendation looks only at its own material.
+    per_kp: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for key in ("chapters", "exercises", "lessons"):
+        for entry in material[key]:
+            per_kp.setdefault(entry["knowledge_point"], {"chapters": [], "exercises": [], "lessons": []})[key].append(
+                entry)
+    solved = attempts.class_solved_items(db, class_id)
     by_id = {p["id"]: p for p in pupils}
     stuck = []
+    empty: dict[str, list[dict[str, Any]]] = {"chapters": [], "exercises": [], "lessons": []}
     for c in sorted(stuck_cells, key=lambda c: (by_id[c["pupil_id"]]["name"].lower(), c["knowledge_point"])):
         state = {**c, "name": names.get(c["knowledge_point"], c["knowledge_point"])}
-        recs = mastery.recommend([state], material["chapters"], material["exercises"],
-                                 attempts.solved_items(db, c["pupil_id"]), limit=2, lessons=material["lessons"])
+        own = per_kp.get(c["knowledge_point"], empty)
+        recs = mastery.recommend([state], own["chapters"], own["exercises"], solved.get(c["pupil_id"], set()),
+                                 limit=2, lessons=own["lessons"])
         stuck.append({"pupil": by_id[c["pupil_id"]], "knowledge_point": c["knowledge_point"],
                       "knowledge_point_name": state["name"], "p_mastery": c["p_mastery"], "attempts": c["attempts"],
                       "actions": recs})
+    # Cells as ready (css class, label, attempts) triples: 1200 cells render several times faster than with
+    # lookups and filters inside the template.
+    matrix = []
+    for p in pupils:
+        row = []
+        for kp in kps:
+            c = cells.get((p["id"], kp))
+            if c is None:
+                row.append(("none", "–", 0))
+            else:
+                label = f"{round(c['p_mastery'] * 100)}{'!' if c['stuck'] else ''}"
+                row.append((c["band"] + (" stuck" if c["stuck"] else ""), label, c["attempts"]))
+        matrix.append({"pupil": p, "cells": row})
     return {"pupils": pupils, "kps": [{"id": kp, "name": names.get(kp, kp)} for kp in kps], "cells": cells,
-            "averages": averages, "stuck": stuck}
+            "matrix": matrix, "averages": averages, "stuck": stuck}
 
 
 @bp.get("/teacher/dashboard/<int:class_id>")
