@@ -145,7 +145,7 @@ def lesson_titles(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def recent_attempts(db: sqlite_utils.Database, class_id: int, limit: int = 50) -> list[dict[str, Any]]:
     """A class's latest attempts with pupil names and exercise prompts, newest first."""
     return rows(db, "SELECT a.id, a.ts, a.correct, a.response, a.item, a.knowledge_point, p.name AS pupil, "
-                    "p.picture, e.prompt, e.lesson_id, kp.name AS knowledge_point_name "
+                    "p.picture, e.prompt, e.choices, e.lesson_id, kp.name AS knowledge_point_name "
                     "FROM attempts a JOIN pupils p ON p.id = a.pupil_id "
                     "LEFT JOIN exercises e ON e.id = a.item "
                     "LEFT JOIN knowledge_points kp ON kp.id = a.knowledge_point "

@@ -53,6 +53,8 @@
     }
     lastChapter = i;
     links.forEach(function (a, n) { a.setAttribute("aria-current", String(n === i)); });
+    var now = document.getElementById("now-chapter");
+    if (now) now.textContent = i >= 0 ? links[i].dataset.title : "";
   }
 
   if (player && media) {
@@ -66,12 +68,22 @@
       a.addEventListener("click", function (e) { e.preventDefault(); seek(chapters[n].start, true); });
     });
     var toggle = document.getElementById("captions-toggle");
+    var line = document.getElementById("caption-line");
     if (toggle) {
+      // <audio> draws no captions, so the current cue is written under the player instead.
+      var audio = media.tagName === "AUDIO";
+      var showCue = function () {
+        var cues = this.activeCues || [];
+        line.textContent = cues.length ? cues[cues.length - 1].text : "";
+      };
       toggle.addEventListener("click", function () {
         var on = toggle.getAttribute("aria-pressed") !== "true";
         Array.prototype.forEach.call(media.textTracks, function (t) {
-          if (t.kind === "captions" || t.kind === "subtitles") t.mode = on ? "showing" : "hidden";
+          if (t.kind !== "captions" && t.kind !== "subtitles") return;
+          t.mode = on ? (audio ? "hidden" : "showing") : "disabled";
+          if (audio) t.oncuechange = on ? showCue : null;
         });
+        if (line) line.hidden = !(on && audio);
         toggle.setAttribute("aria-pressed", String(on));
         toggle.textContent = on ? text.captions_on : text.captions_off;
       });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -91,6 +92,18 @@ def add_class() -> Any:
     return redirect(url_for("teacher.class_page", class_id=class_id))
 
 
+def answer_text(attempt: dict[str, Any]) -> str:
+    """What the pupil answered, with a choice index shown as the choice's words."""
+    response = attempt.get("response") or ""
+    try:
+        choices = json.loads(attempt.get("choices") or "null")
+    except ValueError:
+        choices = None
+    if isinstance(choices, list) and response.strip().isdigit() and int(response) < len(choices):
+        return str(choices[int(response)])
+    return response
+
+
 def _class_or_404(class_id: int) -> dict[str, Any]:
     return people.get_class(get_db(), class_id) or abort(404)
 
@@ -104,7 +117,8 @@ def class_page(class_id: int) -> Any:
     return render_template(
         "teacher/class.html", klass=klass, pupils=people.pupils_in_class(db, class_id),
         lessons=people.lesson_titles(db), assigned=people.assigned_lesson_ids(db, class_id),
-        attempts=people.recent_attempts(db, class_id), pictures=people.PICTURES,
+        attempts=[{**a, "answer": answer_text(a)} for a in people.recent_attempts(db, class_id)],
+        pictures=people.PICTURES,
     )
 
 

@@ -1,0 +1,129 @@
+"""`make screenshots`: the main pages at tablet (800x1280) and projector (1920x1080) sizes, in English and Chinese.
+
+Runs a real `edge-server serve` over a fresh data dir with the sample course and drives Debian's Chromium.
+PNGs go to screenshots/ (or --out); --docs also copies the ones docs/pages.md shows into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
+from tests.e2e.pages_data import CLASS_NAME, TEACHER
+
+SIZES = {"tablet": (800, 1280), "projector": (1920, 1080)}
+LOCALES = {"en": "en-GB", "zh": "zh-CN"}
+DOC_SHOTS = {("pupil-home", "tablet", "en"), ("lesson-player", "tablet", "en"), ("exercise", "tablet", "zh"),
+             ("teacher-class", "projector", "en"), ("presenter", "projector", "en"),
+             ("lesson-player", "projector", "zh")}
+
+
+def _pupil_shots(browser, base: str, ref: str, size: str, lang: str, out: Path) -> list[Path]:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=LOCALES[lang])
+    page = context.new_page()
+    shots = []
+
+    def shot(name: str, full: bool = False) -> None:
+        path = out / f"{name}-{size}-{lang}.png"
+        page.screenshot(path=str(path), full_page=full)
+        shots.append(path)
+
+    page.goto(f"{base}/")
+    shot("pupil-home")
+    page.get_by_role("link", name=CLASS_NAME).click()
+    shot("pupil-names")
+    page.goto(f"{base}/login/{ref}")
+    page.locator('.key[data-key="1"]').click()
+    page.locator('.key[data-key="2"]').click()
+    shot("pupil-pin")
+    page.locator('.key[data-key="3"]').click()
+    page.locator('.key[data-key="4"]').click()
+    page.wait_for_url("**/lessons")
+    shot("pupil-lessons")
+    page.goto(f"{base}/lesson/water-cycle?t=21.5")
+    page.wait_for_function("document.getElementById('media').readyState >= 1")
+    page.locator("#captions-toggle").click()
+    page.evaluate("document.getElementById('media').play()")
+    page.wait_for_function("document.getElementById('caption-line').textContent.length > 0", timeout=15_000)
+    page.evaluate("document.getElementById('media').pause()")
+    shot("lesson-player")
+    exercise = page.locator("#ex-water-cycle-1")
+    exercise.locator("button.choice").nth(2).click()
+    page.wait_for_function("document.querySelector('#ex-water-cycle-1 .feedback').textContent.length > 0")
+    exercise.locator("button.choice").nth(0).click()
+    page.wait_for_function("document.querySelector('#ex-water-cycle-1').classList.contains('right')")
+    page.locator("#ex-water-cycle-2 input[name=response]").fill("evaporation")
+    page.locator("#ex-water-cycle-2 button.go").click()
+    page.wait_for_function("document.querySelector('#ex-water-cycle-2 .feedback').textContent.length > 0")
+    page.locator("#ex-water-cycle-1").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('.exercises').scrollIntoView()")
+    shot("exercise")
+    context.close()
+    return shots
+
+
+def _teacher_shots(browser, base: str, class_id: int, size: str, lang: str, out: Path) -> list[Path]:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=LOCALES[lang])
+    page = context.new_page()
+    page.goto(f"{base}/teacher/login")
+    page.locator("input[name=username]").fill(TEACHER[0])
+    page.locator("input[name=password]").fill(TEACHER[1])
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/teacher/")
+    shots = []
+    page.goto(f"{base}/teacher/class/{class_id}")
+    path = out / f"teacher-class-{size}-{lang}.png"
+    page.screenshot(path=str(path))
+    shots.append(path)
+    page.goto(f"{base}/present/water-cycle?t=41")
+    page.wait_for_function("document.getElementById('media').readyState >= 1")
+    page.wait_for_function("document.querySelector('#chapters a[aria-current=true]') !== null || "
+                           "document.getElementById('media').currentTime > 40")
+    page.evaluate("document.getElementById('media').dispatchEvent(new Event('timeupdate'))")
+    path = out / f"presenter-{size}-{lang}.png"
+    page.screenshot(path=str(path))
+    shots.append(path)
+    context.close()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Capture every page at both sizes in both languages."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument("--docs", action="store_true", help="also copy the README's shots into docs/screenshots/")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="box-screenshots-") as tmp:
+        root = Path(tmp)
+        people = prepare(root / "var", root / "keys")
+        amina = people["pupils"]["Amina"]["ref"]
+        with serve(root / "var", root / "serve.log") as base, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for lang in LOCALES:
+                for size in SIZES:
+                    shots += _pupil_shots(browser, base, amina, size, lang, args.out)
+                    shots += _teacher_shots(browser, base, people["class_id"], size, lang, args.out)
+            browser.close()
+    if args.docs:
+        docs = Path("docs/screenshots")
+        docs.mkdir(parents=True, exist_ok=True)
+        for name, size, lang in sorted(DOC_SHOTS):
+            shutil.copyfile(args.out / f"{name}-{size}-{lang}.png", docs / f"{name}-{size}-{lang}.png")
+    for path in shots:
+        print(path, file=sys.stderr)
+    print(f"{len(shots)} screenshots in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
