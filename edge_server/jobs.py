@@ -293,7 +293,8 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
              else str(exc))
 
 
-def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progress | None = None) -> int | None:
+def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progress | None = None,
+                runners: Runners | None = None) -> int | None:
     """Run queued pipeline jobs one at a time; return how many ran, or None when another process is the worker."""
     with worker_lock(settings) as mine:
         if not mine:
@@ -302,7 +303,7 @@ def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progr
         try:
             requeue_interrupted(db)
             ran = 0
-            runners = runners_for(settings)
+            runners = runners or runners_for(settings)
             while max_jobs is None or ran < max_jobs:
                 job = claim_next(db)
                 if job is None:

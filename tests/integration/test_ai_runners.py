@@ -1,0 +1,76 @@
+"""The real tiny models behind our runners: Whisper hears spoken words, Gemma generates, streams and waits its turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from models.asr import Transcriber
+from models.llm import GenerationTimeout, TextGenerator
+from tests.ai_support import PLANTS, make_video, speak, spoken_words
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return Transcriber(threads=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return TextGenerator(threads=2, device="cpu", n_ctx=1024)
+
+
+def test_the_transcriber_hears_the_words_of_a_spoken_clip(tmp_path, transcriber):
+    transcript = transcriber.transcribe(speak(tmp_path / "plants.wav", PLANTS))
+    heard = spoken_words(transcript.text)
+    assert {"sunlight", "water", "grow", "animals"} <= heard
+    assert transcript.language == "en"
+    assert 4.0 < transcript.duration < 12.0
+    assert all(0 <= s.start < s.end <= transcript.duration + 0.5 for s in transcript.segments)
+    assert transcriber.sha256 and len(transcriber.sha256) == 64
+    assert transcriber.params["beam_size"] == 5 and transcriber.params["compute_type"] == "int8"
+
+
+def test_the_sound_of_a_video_file_is_decoded_without_a_system_ffmpeg(tmp_path, transcriber):
+    video = make_video(speak(tmp_path / "plants.wav", PLANTS), tmp_path / "plants.mp4")
+    assert {"sunlight", "water", "grow"} <= spoken_words(transcriber.transcribe(video).text)
+
+
+def test_the_generator_completes_deterministically_and_stops_at_a_stop_string(generator):
+    first = generator.generate("List of colours: red, green,", max_tokens=12, stop=["\n"])
+    again = generator.generate("List of colours: red, green,", max_tokens=12, stop=["\n"])
+    assert first == again and first.strip() and "\n" not in first
+    assert generator.model_id == "gemma-3-270m-q4_k_m" and generator.params["threads"] == 2
+
+
+def test_streaming_yields_pieces_as_they_come_and_honours_the_timeout(generator):
+    pieces = list(generator.stream("Once upon a time", max_tokens=12))
+    assert len(pieces) > 1
+    started = time.monotonic()
+    cut = list(generator.stream("Write a very long story about a river.", max_tokens=2000, timeout_s=0.4))
+    assert time.monotonic() - started < 3.0
+    assert 0 < len(cut) < 2000
+
+
+def test_streaming_stops_when_cancelled_and_releases_the_model(generator):
+    cancel = threading.Event()
+    got = []
+    for piece in generator.stream("Count: one, two, three,", max_tokens=500, cancel=cancel):
+        got.append(piece)
+        if len(got) == 3:
+            cancel.set()
+    assert 3 <= len(got) <= 5
+    assert generator.generate("Hello", max_tokens=2, timeout_s=5)  # lock released
+
+
+def test_one_generation_runs_at_a_time_and_a_waiting_caller_times_out(generator):
+    holder = generator.stream("Write a long story about the sea.", max_tokens=400)
+    next(holder)  # holds the model now
+    try:
+        with pytest.raises(GenerationTimeout):
+            generator.generate("Hi", max_tokens=2, timeout_s=0.2)
+    finally:
+        holder.close()
+    assert generator.generate("Hi", max_tokens=2, timeout_s=5) is not None
