@@ -1,7 +1,7 @@
 """`make screenshots`: the main pages at tablet (800x1280) and projector (1920x1080) sizes, in English and Chinese.
 
 Runs a real `edge-server serve` over a fresh data dir with the sample course and drives Debian's Chromium.
-PNGs go to screenshots/ (or --out); --docs also copies the ones docs/pages.md shows into docs/screenshots/.
+PNGs go to screenshots/ (or --out); --docs also copies the ones docs/pages.md shows into docs/img/.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     """Capture every page at both sizes in both languages."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
-    parser.add_argument("--docs", action="store_true", help="also copy the README's shots into docs/screenshots/")
+    parser.add_argument("--docs", action="store_true", help="also copy the README's shots into docs/img/")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     shots += _teacher_shots(browser, base, people["class_id"], size, lang, args.out)
             browser.close()
     if args.docs:
-        docs = Path("docs/screenshots")
+        docs = Path("docs/img")
         docs.mkdir(parents=True, exist_ok=True)
         for name, size, lang in sorted(DOC_SHOTS):
             shutil.copyfile(args.out / f"{name}-{size}-{lang}.png", docs / f"{name}-{size}-{lang}.png")
