@@ -16,18 +16,18 @@ import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Flask
 from werkzeug.http import http_date, parse_date, parse_etags, parse_if_range_header, parse_range_header
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.wsgi import FileWrapper
 
 from edge_server.db import connect, one
 from edge_server.settings import Settings
-
-bp = Blueprint("media", __name__)
 
 CHUNK = 64 * 1024
 # Pack folders are versioned but the URL is not, so keep browser caching short and revalidate by ETag.
@@ -105,7 +105,7 @@ def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, conte
     validators = [("ETag", f'"{info.etag}"'), ("Last-Modified", http_date(info.mtime)),
                   ("Cache-Control", cache_control)]
     common = [*validators, ("Accept-Ranges", "bytes")]
-    last_modified = parse_date(http_date(info.mtime))
+    last_modified = datetime.fromtimestamp(info.mtime, UTC)
 
     if_match = headers.get("If-Match")
     if if_match is not None:
@@ -206,8 +206,8 @@ def channel_folder(db: sqlite_utils.Database, data_dir: Path, channel: str) -> t
     row = one(db, "SELECT version, path, local FROM channels WHERE id = ?", (channel,))
     if row is None:
         return None
-    folder = Path(row["path"]) if row["path"] else Path("content") / channel / f"v{row['version']}"
-    return (folder if folder.is_absolute() else data_dir / folder), bool(row["local"])
+    folder = row["path"] or os.path.join("content", channel, f"v{row['version']}")
+    return Path(os.path.join(data_dir, folder)), bool(row["local"])
 
 
 class MediaStore:
@@ -258,73 +258,115 @@ class MediaStore:
         return stat_etag(st)
 
 
-def resolve(folder: Path, path: str) -> Path | None:
+_ROOTS: dict[str, str] = {}
+_ROOTS_MAX = 256
+
+
+def _real_root(folder: str) -> str:
+    """realpath of a channel folder, remembered: active folders change only when a pack is activated."""
+    root = _ROOTS.get(folder)
+    if root is None:
+        root = os.path.realpath(folder, strict=True)
+        if len(_ROOTS) >= _ROOTS_MAX:
+            _ROOTS.clear()
+        _ROOTS[folder] = root
+    return root
+
+
+def resolve(folder: Path | str, path: str) -> str | None:
     """The real file for a clean relative path, or None if missing or if it (or a link) leaves the folder."""
     try:
-        root = os.path.realpath(folder, strict=True)
-        target = os.path.realpath(os.path.join(root, path), strict=True)
+        root = _real_root(str(folder))
+        target = root
+        for part in path.split("/"):
+            target = os.path.join(target, part)
+            if stat.S_ISLNK(os.lstat(target).st_mode):
+                # Rare: a link inside the pack. Follow it all the way and check where it lands.
+                target = os.path.realpath(os.path.join(root, path), strict=True)
+                break
     except (OSError, ValueError):
         return None
-    if os.path.commonpath([root, target]) != root or target == root:
+    if target == root or os.path.commonpath([root, target]) != root:
         return None
-    return Path(target)
+    return target
 
 
-# --- the view -------------------------------------------------------------------------------------
+# --- the WSGI app mounted at /media ---------------------------------------------------------------
 
-def _store() -> MediaStore:
-    return current_app.extensions["media_store"]
+_STATUS = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 400: "400 Bad Request",
+           403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 412: "412 Precondition Failed",
+           416: "416 Range Not Satisfiable"}
+_CONDITIONAL = {"Range": "HTTP_RANGE", "If-Range": "HTTP_IF_RANGE", "If-None-Match": "HTTP_IF_NONE_MATCH",
+                "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE", "If-Match": "HTTP_IF_MATCH",
+                "If-Unmodified-Since": "HTTP_IF_UNMODIFIED_SINCE"}
 
 
-# merge_slashes=False: "//etc/passwd" must reach the path check and be refused, not be redirected.
-@bp.route("/media/<channel>/<path:path>", methods=["GET", "HEAD"], merge_slashes=False)
-def serve_media(channel: str, path: str) -> Response:
-    """One media file of a channel's active version, with ranges and conditional requests."""
-    rel = clean_relative_path(path)
-    if rel is None:
-        abort(404)
-    store = _store()
-    found = store.folder(channel)
-    if found is None:
-        abort(404)
-    folder, local = found
-    target = resolve(folder, rel)
-    if target is None:
-        abort(404)
-    if not can_read(channel, rel):
-        abort(403)
-    try:
-        fh = open(target, "rb", buffering=0)  # noqa: SIM115 - closed by the WSGI server via the wrapper
-    except OSError:
-        abort(404)
-    try:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            abort(404)
-        info = FileInfo(st.st_size, int(st.st_mtime), store.etag(folder, rel, st))
-        plan = plan_response(request.method, request.headers, info, mime_type(rel),
-                             LOCAL_CACHE_CONTROL if local else PACK_CACHE_CONTROL)
-        if plan.length == 0 or request.method == "HEAD":
+class MediaApp:
+    """The WSGI app behind /media/<channel>/<path>, mounted in front of Flask.
+
+    A media request needs none of what Flask adds per request (session, CSRF, locale, rate limits), and a
+    lesson video is hundreds of range requests, so this path is plain WSGI: one indexed lookup, one open,
+    one sendfile. The access decision is still the app's: can_read().
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = MediaStore(settings)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return _error(start_response, 405, [("Allow", "GET, HEAD")])
+        try:
+            # PEP 3333: PATH_INFO holds the URL-decoded bytes as latin-1; names on disk are UTF-8.
+            path_info = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return _error(start_response, 404)
+        channel, _, rest = path_info.removeprefix("/").partition("/")
+        rel = clean_relative_path(rest)
+        if not channel or rel is None:
+            return _error(start_response, 404)
+        found = self.store.folder(channel)
+        target = resolve(found[0], rel) if found is not None else None
+        if found is None or target is None:
+            return _error(start_response, 404)
+        if not can_read(channel, rel):
+            return _error(start_response, 403)
+        try:
+            fh = open(target, "rb", buffering=0)  # noqa: SIM115 - closed by the WSGI server via the wrapper
+        except OSError:
+            return _error(start_response, 404)
+        try:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                fh.close()
+                return _error(start_response, 404)
+            folder, local = found
+            headers = {name: environ[key] for name, key in _CONDITIONAL.items() if key in environ}
+            info = FileInfo(st.st_size, int(st.st_mtime), self.store.etag(folder, rel, st))
+            plan = plan_response(method, headers, info, mime_type(rel),
+                                 LOCAL_CACHE_CONTROL if local else PACK_CACHE_CONTROL)
+            start_response(_STATUS[plan.status], plan.headers)
+            if plan.length == 0 or method == "HEAD":
+                fh.close()
+                return []
+            # The server's own wrapper over an fd seeked to the first byte: gunicorn sendfiles exactly
+            # Content-Length bytes from there; any other server iterates it in CHUNK reads.
+            wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
+            return wrapper(_Slice(fh, plan.start, plan.length), CHUNK)
+        except BaseException:
             fh.close()
-            return _empty(plan)
-        wrapper = request.environ.get("wsgi.file_wrapper", FileWrapper)
-        body = wrapper(_Slice(fh, plan.start, plan.length), CHUNK)
-    except BaseException:
-        fh.close()
-        raise
-    # direct_passthrough hands the wrapper itself to the server, which then sendfiles it.
-    return current_app.response_class(body, status=plan.status, headers=plan.headers, direct_passthrough=True)
+            raise
 
 
-def _empty(plan: Plan) -> Response:
-    """A response without body whose headers (Content-Length included) are exactly the plan's."""
-    response = current_app.response_class(b"", status=plan.status)
-    for name, value in plan.headers:
-        response.headers[name] = value
-    return response
+def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    body = _STATUS[status].encode()
+    start_response(_STATUS[status], [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body))), *(extra or [])])
+    return [body]
 
 
 def init_app(app: Flask) -> None:
-    """Register this blueprint and the app's media store."""
-    app.extensions["media_store"] = MediaStore(app.extensions["settings"])
-    app.register_blueprint(bp)
+    """Mount the media app at /media in front of the Flask app."""
+    media = MediaApp(app.extensions["settings"])
+    app.extensions["media_app"] = media
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/media": media})  # type: ignore[method-assign]
