@@ -70,8 +70,12 @@ class SimClass:
 
 
 def simulate_a(rng: np.random.Generator, n_pupils: int = 200, n_kps: int = 6, never_learn: float = 0.15,
-               min_attempts: int = 6, max_attempts: int = 20) -> SimClass:
-    """Plain BKT pupils (one session per KP), a fraction of whom never learn a given KP."""
+               min_attempts: int = 6, max_attempts: int = 20,
+               params_in: dict[str, mastery.Params] | None = None) -> SimClass:
+    """Plain BKT pupils (one session per KP), a fraction of whom never learn a given KP.
+
+    params_in: the KPs' true parameters (a fresh class on the same KPs); drawn at random when None.
+    """
     lines: list[mastery.ReplayLine] = []
     truth: dict[tuple[str, str], bool] = {}
     params: dict[str, mastery.Params] = {}
@@ -80,6 +84,9 @@ def simulate_a(rng: np.random.Generator, n_pupils: int = 200, n_kps: int = 6, ne
         g, s = rng.uniform(0.1, 0.3), rng.uniform(0.05, 0.15)
         p = mastery.Params(prior=float(rng.uniform(0.05, 0.4)), learn=float(rng.uniform(0.08, 0.3)),
                            guess=(g, g, g), slip=(s, s, s))
+        if params_in is not None:
+            p = params_in[kp]
+            g, s = p.guess[1], p.slip[1]
         params[kp] = p
         for i in range(n_pupils):
             never = rng.random() < never_learn
@@ -97,7 +104,8 @@ def simulate_a(rng: np.random.Generator, n_pupils: int = 200, n_kps: int = 6, ne
     return SimClass([lines[j] for j in order], params, truth)
 
 
-def simulate_b(rng: np.random.Generator, n_pupils: int = 40, n_kps: int = 10, never_learn: float = 0.1) -> SimClass:
+def simulate_b(rng: np.random.Generator, n_pupils: int = 40, n_kps: int = 10, never_learn: float = 0.1,
+               params_in: dict[str, mastery.Params] | None = None) -> SimClass:
     """A class with item difficulty, pupil ability (on prior and learning) and forgetting between sessions."""
     lines: list[mastery.ReplayLine] = []
     truth: dict[tuple[str, str], bool] = {}
@@ -115,6 +123,8 @@ def simulate_b(rng: np.random.Generator, n_pupils: int = 40, n_kps: int = 10, ne
         p = mastery.Params(prior=float(rng.uniform(0.1, 0.35)), learn=float(rng.uniform(0.1, 0.25)),
                            guess=tuple(float(x) for x in guess), slip=tuple(float(x) for x in slip),
                            forget=float(rng.uniform(0.02, 0.06)))
+        if params_in is not None:
+            p = params_in[kp]
         params[kp] = p
         logit_prior, logit_learn = np.log(p.prior / (1 - p.prior)), np.log(p.learn / (1 - p.learn))
         for i in range(n_pupils):
@@ -169,7 +179,15 @@ def evaluate_a(seed: int, n_pupils: int) -> dict:
     ours = mastery.replay(sim.lines)
     fit_s = time.perf_counter() - t0
     ceiling = mastery.replay(sim.lines, params=sim.true_params)
+    # Held out: a new class on the same KPs, predicted with the parameters fitted on this one.
+    fresh = simulate_a(np.random.default_rng(seed + 100_000), n_pupils=n_pupils, params_in=sim.true_params)
+    fresh_labels = np.array([ln.correct for ln in fresh.lines])
+    held_ours = mastery.replay(fresh.lines, params=ours.params)
+    held_ceiling = mastery.replay(fresh.lines, params=fresh.true_params)
     return {"seed": seed, "pupils": n_pupils, "answers": len(sim.lines), "fit_seconds": round(fit_s, 3),
+            "heldout_auc_ours": auc(np.array(held_ours.predictions), fresh_labels),
+            "heldout_auc_ceiling": auc(np.array(held_ceiling.predictions), fresh_labels),
+            "heldout_stuck_ours": stuck_scores(held_ours, fresh),
             "auc_ours": auc(np.array(ours.predictions), labels),
             "auc_ceiling_true_params": auc(np.array(ceiling.predictions), labels),
             "auc_floor_kp_average": auc(per_kp_average(sim.lines), labels),
@@ -199,7 +217,15 @@ def evaluate_b(seed: int, n_pupils: int, n_kps: int = 10) -> dict:
     ours = mastery.replay(sim.lines, spec=mastery.EXTENDED)
     fit_s = time.perf_counter() - t0
     plain = mastery.replay(sim.lines, spec=mastery.PLAIN)
+    fresh = simulate_b(np.random.default_rng(seed + 100_000), n_pupils=n_pupils, n_kps=n_kps,
+                       params_in=sim.true_params)
+    fresh_labels = np.array([ln.correct for ln in fresh.lines])
+    held_ours = mastery.replay(fresh.lines, params=ours.params)
+    held_plain = mastery.replay(fresh.lines, params=plain.params)
     return {"seed": seed, "pupils": n_pupils, "answers": len(sim.lines), "fit_seconds": round(fit_s, 3),
+            "heldout_auc_ours": auc(np.array(held_ours.predictions), fresh_labels),
+            "heldout_auc_plain_bkt": auc(np.array(held_plain.predictions), fresh_labels),
+            "heldout_stuck_ours": stuck_scores(held_ours, fresh),
             "auc_ours": auc(np.array(ours.predictions), labels),
             "auc_plain_bkt": auc(np.array(plain.predictions), labels),
             "auc_floor_kp_average": auc(per_kp_average(sim.lines), labels),
@@ -319,11 +345,16 @@ def main(argv: list[str] | None = None) -> int:
         "a": {"auc_ours": _mean(a, "auc_ours"), "auc_ceiling": _mean(a, "auc_ceiling_true_params"),
               "auc_floor": _mean(a, "auc_floor_kp_average"), "stuck_f1": _mean(a, "stuck_ours", "f1"),
               "stuck_precision": _mean(a, "stuck_ours", "precision"), "stuck_recall": _mean(a, "stuck_ours", "recall"),
-              "stuck_f1_true_params": _mean(a, "stuck_true_params", "f1")},
+              "stuck_f1_true_params": _mean(a, "stuck_true_params", "f1"),
+              "heldout_auc_ours": _mean(a, "heldout_auc_ours"), "heldout_auc_ceiling": _mean(a, "heldout_auc_ceiling"),
+              "heldout_stuck_f1": _mean(a, "heldout_stuck_ours", "f1")},
         "b": {"auc_ours": _mean(b, "auc_ours"), "auc_plain_bkt": _mean(b, "auc_plain_bkt"),
               "auc_floor": _mean(b, "auc_floor_kp_average"), "stuck_f1": _mean(b, "stuck_ours", "f1"),
               "stuck_precision": _mean(b, "stuck_ours", "precision"), "stuck_recall": _mean(b, "stuck_ours", "recall"),
-              "stuck_f1_plain_bkt": _mean(b, "stuck_plain_bkt", "f1")},
+              "stuck_f1_plain_bkt": _mean(b, "stuck_plain_bkt", "f1"),
+              "heldout_auc_ours": _mean(b, "heldout_auc_ours"),
+              "heldout_auc_plain_bkt": _mean(b, "heldout_auc_plain_bkt"),
+              "heldout_stuck_f1": _mean(b, "heldout_stuck_ours", "f1")},
     }
     dash = None if args.no_dashboard else bench_dashboard(args.dashboard_pupils, args.dashboard_kps)
     worst_gap = max(r["auc_ceiling_true_params"] - r["auc_ours"] for r in a)
@@ -351,14 +382,23 @@ def main(argv: list[str] | None = None) -> int:
         ("(a) stuck F1", summary["a"]["stuck_f1"], summary["a"]["stuck_f1_true_params"], "same rule, true params"),
         ("(a) stuck precision / recall", summary["a"]["stuck_precision"], summary["a"]["stuck_recall"],
          "(recall in this column)"),
+        ("(a) held-out class AUC (params from fit)", summary["a"]["heldout_auc_ours"],
+         summary["a"]["heldout_auc_ceiling"], "BKT, true params (ceiling)"),
+        ("(a) held-out class stuck F1", summary["a"]["heldout_stuck_f1"], float("nan"), ""),
         ("(b) next-answer AUC", summary["b"]["auc_ours"], summary["b"]["auc_plain_bkt"], "plain BKT, same EM"),
         ("(b) next-answer AUC", summary["b"]["auc_ours"], summary["b"]["auc_floor"], "per-KP average (floor)"),
         ("(b) stuck F1", summary["b"]["stuck_f1"], summary["b"]["stuck_f1_plain_bkt"], "plain BKT"),
         ("(b) stuck precision / recall", summary["b"]["stuck_precision"], summary["b"]["stuck_recall"],
          "(recall in this column)"),
     ]
+    rows += [
+        ("(b) held-out class AUC (params from fit)", summary["b"]["heldout_auc_ours"],
+         summary["b"]["heldout_auc_plain_bkt"], "plain BKT params from the same fit"),
+        ("(b) held-out class stuck F1", summary["b"]["heldout_stuck_f1"], float("nan"), ""),
+    ]
     for name, ours, ref, what in rows:
-        print(f"{name:44} {ours:8.4f} {ref:10.4f}  {what}", file=out)
+        ref_cell = f"{ref:10.4f}" if ref == ref else f"{'-':>10}"
+        print(f"{name:44} {ours:8.4f} {ref_cell}  {what}", file=out)
     print(f"worst seed: (a) gap to ceiling {worst_gap:+.4f} (target <= {TARGET_A_GAP}); "
           f"(b) gain over plain {worst_gain:+.4f} (target >= {TARGET_B_GAIN})", file=out)
     print(f"EM recovery on plain BKT data (seed {args.seeds[0]}): true -> fitted", file=out)
