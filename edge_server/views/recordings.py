@@ -1,10 +1,64 @@
-"""Views: a teacher's own recorded lessons."""
+"""Views: a teacher's own recorded lessons (upload, knowledge points, processing status)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from typing import Any
 
-bp = Blueprint("recordings", __name__)
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from edge_server import recordings
+from edge_server.app import get_db, get_settings
+from edge_server.auth import teacher_required
+
+bp = Blueprint("recordings", __name__, url_prefix="/teacher/recordings")
+
+
+def _page(error: str | None = None, status: int = 200, title: str = "", chosen: list[str] | None = None) -> Any:
+    db = get_db()
+    return render_template("recordings/index.html", error=error, title=title, chosen=set(chosen or []),
+                           knowledge_points=recordings.knowledge_point_choices(db),
+                           items=recordings.recordings_status(db),
+                           max_mb=get_settings().max_upload_mb), status
+
+
+@bp.get("/")
+@teacher_required
+def index() -> Any:
+    """The upload form and the list of recordings with their processing progress."""
+    return _page()
+
+
+@bp.post("/")
+@teacher_required
+def upload() -> Any:
+    """Check and store an uploaded recording, then queue its AI pipeline."""
+    settings = get_settings()
+    title = request.form.get("title", "").strip()[:200]
+    kp_ids = request.form.getlist("knowledge_points")
+    medium = request.files.get("media")
+    if not title:
+        return _page(gettext("Give the recording a title."), 400, title, kp_ids)
+    if medium is None or not medium.filename:
+        return _page(gettext("Choose a video or audio file."), 400, title, kp_ids)
+    stored = None
+    try:
+        stored = recordings.save_upload(medium.stream, settings, request.content_length)
+        info = recordings.probe(stored.path)
+        lesson_id = recordings.add_recording(get_db(), settings, stored, info, title, kp_ids, settings.box_name)
+    except recordings.UploadError as exc:
+        if stored is not None:
+            stored.path.unlink(missing_ok=True)
+        return _page(gettext("Not saved: %(reason)s.", reason=str(exc)), exc.status, title, kp_ids)
+    flash(gettext("“%(title)s” is saved; captions, chapters and a summary are being prepared.", title=title), "ok")
+    return redirect(url_for("recordings.index", added=lesson_id), code=303)
+
+
+@bp.get("/status.json")
+@teacher_required
+def status() -> Any:
+    """Processing status of every recording, polled by the page."""
+    return jsonify({"recordings": recordings.recordings_status(get_db())})
 
 
 def init_app(app: Flask) -> None:

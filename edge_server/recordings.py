@@ -1,0 +1,216 @@
+"""A teacher's own recorded lessons: checks on an upload, the school's local channel, and their job status.
+
+An upload is checked by content, never by its name: the first bytes must be a known audio or video container
+(magic numbers) and PyAV must find an audio stream in it. It must fit settings.max_upload_mb and leave
+settings.min_free_disk_mb free. It is then stored in the local channel of the school ("local.school", folder
+content/local.school/v1/media/<sha256 prefix>.<ext>) as a lesson with its knowledge points, and the AI pipeline
+is queued for it like for any pack medium.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import sqlite_utils
+
+from edge_server.db import one, rows, write
+from edge_server.jobs import PIPELINE, enqueue
+from edge_server.settings import Settings
+
+LOCAL_CHANNEL = "local.school"
+LOCAL_COURSE = "local.school.recordings"
+LOCAL_VERSION = 1
+CHUNK = 1024 * 1024
+
+# container magic numbers: (offset, bytes, extension, kind when the container alone says it)
+MAGIC = (
+    (0, b"RIFF", "wav", None),  # checked for WAVE / AVI below
+    (0, b"OggS", "ogg", None),
+    (0, b"fLaC", "flac", "audio"),
+    (0, b"ID3", "mp3", "audio"),
+    (0, b"\x1aE\xdf\xa3", "webm", None),  # Matroska / WebM
+    (4, b"ftyp", "mp4", None),  # MP4, M4A, MOV, 3GP
+)
+
+
+class UploadError(Exception):
+    """An upload is refused; the message says why, for the teacher, and `status` is the HTTP code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """An upload saved to a temporary file, hashed on the way."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    kind: str  # "audio" | "video"
+    extension: str
+    duration: float
+
+
+def sniff(head: bytes) -> str | None:
+    """The container extension the first bytes announce, or None for anything that is not audio or video."""
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        return {b"WAVE": "wav", b"AVI ": "avi"}.get(head[8:12])
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG audio frame sync (MP3 without ID3)
+        return "mp3"
+    for offset, magic, ext, _kind in MAGIC:
+        if head[offset:offset + len(magic)] == magic and magic != b"RIFF":
+            return ext
+    return None
+
+
+def save_upload(stream: IO[bytes], settings: Settings, expected_size: int | None = None) -> StoredUpload:
+    """Copy an upload into DATA/uploads while hashing it, enforcing the size limit and the free-disk floor."""
+    limit = settings.max_upload_mb * 1024 * 1024
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    floor = settings.min_free_disk_mb * 1024 * 1024
+    if shutil.disk_usage(settings.uploads_dir).free - (expected_size or 0) < floor:
+        raise UploadError("the box's disk is too full for this recording: free some space and try again", 507)
+    fd, name = tempfile.mkstemp(prefix=".upload-", dir=settings.uploads_dir)
+    path, digest, size = Path(name), hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while block := stream.read(CHUNK):
+                size += len(block)
+                if size > limit:
+                    raise UploadError(f"the recording is larger than {settings.max_upload_mb} MB", 413)
+                if shutil.disk_usage(settings.uploads_dir).free - len(block) < floor:
+                    raise UploadError("the box's disk is too full for this recording: free some space and try again",
+                                      507)
+                digest.update(block)
+                out.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise UploadError("the file is empty: choose a recorded lesson")
+    return StoredUpload(path=path, sha256=digest.hexdigest(), size=size)
+
+
+def probe(path: Path) -> MediaInfo:
+    """Check by content that a file is audio or video (magic bytes, then PyAV finds a decodable audio stream)."""
+    with path.open("rb") as fh:
+        ext = sniff(fh.read(64))
+    if ext is None:
+        raise UploadError("this file is not a recording: upload a video or audio file (MP4, WebM, MP3, WAV, OGG…)",
+                          415)
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            audio = [s for s in container.streams if s.type == "audio"]
+            video = [s for s in container.streams if s.type == "video"
+                     and not (s.disposition & av.stream.Disposition.attached_pic)]
+            if not audio:
+                raise UploadError("this recording has no sound track: the lesson needs speech to be transcribed", 415)
+            duration = float(container.duration / 1_000_000) if container.duration else 0.0
+            next(container.decode(audio[0]))  # one frame decodes: the stream is usable
+    except UploadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many error kinds for damaged files
+        raise UploadError("this file could not be read as audio or video: it may be damaged", 415) from exc
+    kind = "video" if video else "audio"
+    if ext == "mp4" and kind == "audio":
+        ext = "m4a"
+    return MediaInfo(kind=kind, extension=ext, duration=duration)
+
+
+def local_channel_dir(settings: Settings) -> Path:
+    return settings.content_dir / LOCAL_CHANNEL / f"v{LOCAL_VERSION}"
+
+
+def ensure_local_channel(db: sqlite_utils.Database, settings: Settings, box_name: str) -> None:
+    """Create the school's local channel and its one course, once (call inside a transaction)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    db.execute("INSERT OR IGNORE INTO channels (id, title, language, level, version, path, activated_at, local) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+               (LOCAL_CHANNEL, f"Recordings of {box_name}", "en", "", LOCAL_VERSION,
+                str(local_channel_dir(settings).resolve()), now))
+    db.execute("INSERT OR IGNORE INTO courses (id, channel_id, title, subject, grade, position) "
+               "VALUES (?, ?, ?, '', '', 0)", (LOCAL_COURSE, LOCAL_CHANNEL, "Our recorded lessons"))
+
+
+def knowledge_point_choices(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every knowledge point of the catalog a teacher can tag a recording with."""
+    return rows(db, "SELECT kp.id, kp.name, kp.description, kp.channel_id, c.title AS channel_title "
+                    "FROM knowledge_points kp LEFT JOIN channels c ON c.id = kp.channel_id "
+                    "ORDER BY c.title, kp.rowid")
+
+
+def add_recording(db: sqlite_utils.Database, settings: Settings, upload: StoredUpload, media: MediaInfo,
+                  title: str, kp_ids: list[str], box_name: str) -> str:
+    """Move a checked upload into the local channel, create its lesson and queue its pipeline; return the lesson id."""
+    known = {r["id"] for r in rows(db, "SELECT id FROM knowledge_points")}
+    unknown = [k for k in kp_ids if k not in known]
+    if unknown:
+        raise UploadError(f"unknown knowledge point {unknown[0]}: pick from the list")
+    existing = one(db, "SELECT l.title FROM lessons l WHERE l.channel_id = ? AND l.media_sha256 = ?",
+                   (LOCAL_CHANNEL, upload.sha256))
+    if existing:
+        raise UploadError(f"this recording is already on the box as \u201c{existing['title']}\u201d", 409)
+    lesson_id = f"rec-{upload.sha256[:12]}"
+    rel = f"media/{upload.sha256[:16]}.{media.extension}"
+    target = local_channel_dir(settings) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(upload.path, target)
+
+    def insert(tx: sqlite_utils.Database) -> None:
+        ensure_local_channel(tx, settings, box_name)
+        position = one(tx, "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM lessons WHERE course_id = ?",
+                       (LOCAL_COURSE,))["n"]
+        tx.execute("INSERT INTO lessons (id, channel_id, course_id, title, text, media_path, media_kind, "
+                   "media_sha256, media_size, position) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+                   (lesson_id, LOCAL_CHANNEL, LOCAL_COURSE, title, rel, media.kind, upload.sha256, upload.size,
+                    position))
+        for pos, kp in enumerate(kp_ids):
+            tx.execute("INSERT INTO lesson_knowledge_points (lesson_id, knowledge_point_id, position) VALUES (?, ?, ?)",
+                       (lesson_id, kp, pos))
+        kp_names = {r["id"]: r["name"] for r in rows(tx, "SELECT id, name FROM knowledge_points")}
+        names = " ".join(kp_names[k] for k in kp_ids)
+        tx.execute("INSERT INTO catalog_fts (kind, ref, lesson_id, title, body) VALUES ('lesson', ?, ?, ?, ?)",
+                   (lesson_id, lesson_id, title, names))
+        if not one(tx, "SELECT 1 AS x FROM ai_outputs WHERE media_sha256 = ? AND kind = 'chapters'",
+                   (upload.sha256,)):
+            enqueue(tx, PIPELINE, upload.sha256, {"lesson_id": lesson_id})
+
+    try:
+        write(db, insert)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return lesson_id
+
+
+def recordings_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The school's recordings, newest first, each with its latest pipeline job (status, progress, message)."""
+    lessons = rows(db, "SELECT id, title, media_kind, media_sha256, media_size FROM lessons WHERE channel_id = ? "
+                       "ORDER BY position DESC", (LOCAL_CHANNEL,))
+    done = {r["media_sha256"] for r in rows(db, "SELECT media_sha256 FROM ai_outputs WHERE kind = 'chapters'")}
+    out = []
+    for lesson in lessons:
+        job = one(db, "SELECT status, progress, message, error FROM jobs WHERE kind = ? AND key = ? "
+                      "ORDER BY id DESC LIMIT 1", (PIPELINE, lesson["media_sha256"]))
+        if job is None:
+            job = {"status": "done" if lesson["media_sha256"] in done else "none", "progress": 1.0, "message": None,
+                   "error": None}
+        out.append({"lesson_id": lesson["id"], "title": lesson["title"], "kind": lesson["media_kind"],
+                    "size": lesson["media_size"], **job})
+    return out
