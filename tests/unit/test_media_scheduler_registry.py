@@ -1,0 +1,82 @@
+"""The scheduler's job registry: what gets scheduled, with which trigger, and failures that stay contained."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from edge_server import scheduler
+from edge_server.scheduler import Job, build_scheduler, register_job, resolve_target
+from edge_server.settings import Settings
+
+CALLS: list[str] = []
+
+
+def record(settings: Settings) -> None:
+    CALLS.append(settings.box_name)
+
+
+def test_a_job_is_scheduled_with_its_trigger_values_computed_from_settings():
+    settings = Settings(push_interval_s=123)
+    sched = build_scheduler(settings, [Job(record, {"trigger": "interval", "seconds": lambda s: s.push_interval_s},
+                                           id="push")])
+    (job,) = sched.get_jobs()
+    assert job.id == "push"
+    assert job.trigger.interval.total_seconds() == 123
+
+
+def test_a_job_whose_condition_is_false_for_this_box_is_left_out():
+    jobs = [Job(record, {"trigger": "interval", "seconds": 5}, when=lambda s: bool(s.lrs_url), id="push"),
+            Job(record, {"trigger": "cron", "hour": 2}, id="fit")]
+    assert [j.id for j in build_scheduler(Settings(), jobs).get_jobs()] == ["fit"]
+    assert [j.id for j in build_scheduler(Settings(lrs_url="http://lrs"), jobs).get_jobs()] == ["push", "fit"]
+
+
+def test_a_dotted_target_is_imported_and_a_malformed_one_is_refused():
+    assert resolve_target(f"{__name__}:record") is record
+    with pytest.raises(ValueError):
+        resolve_target("no_colon_here")
+    with pytest.raises(ModuleNotFoundError):
+        build_scheduler(Settings(), [Job("edge_server.no_such_module:run", {"trigger": "interval", "seconds": 1})])
+
+
+def test_a_failing_job_is_logged_and_does_not_raise(caplog):
+    def broken(_settings: Settings) -> None:
+        raise RuntimeError("disk full")
+
+    with caplog.at_level(logging.ERROR, logger="edge_server.scheduler"):
+        scheduler._run("broken", broken, Settings())
+    assert "broken failed" in caplog.text and "disk full" in caplog.text
+
+
+def test_jobs_run_with_the_box_settings_when_the_scheduler_fires():
+    CALLS.clear()
+    from datetime import UTC, datetime
+
+    sched = build_scheduler(Settings(box_name="school-7"),
+                            [Job(record, {"trigger": "date", "run_date": datetime.now(UTC)}, id="once")])
+    sched.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 5
+        while not CALLS and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sched.shutdown(wait=True)
+    assert CALLS == ["school-7"]
+
+
+def test_register_job_adds_one_line_worth_of_job_to_the_registry(monkeypatch):
+    monkeypatch.setattr(scheduler, "JOBS", [])
+    job = register_job("edge_server.jobs:scheduled_run", trigger="interval", seconds=5, when=lambda s: True)
+    assert len(scheduler.JOBS) == 1 and scheduler.JOBS[0] is job
+    assert job.name == "edge_server.jobs:scheduled_run"
+    assert dict(job.trigger) == {"trigger": "interval", "seconds": 5}
+
+
+def test_the_box_registry_builds_for_default_settings():
+    names = [j.id for j in build_scheduler(Settings()).get_jobs()]
+    assert "heartbeat" in names
+    assert len(names) == len(set(names))
