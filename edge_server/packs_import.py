@@ -386,6 +386,7 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
                 dest = staging / entry.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 packs.check_file(entry, _stream(pack, entry, bar, dest))
+                os.chmod(dest, 0o444)  # activated pack files are read-only (DESIGN: data directory)
                 if i == 0:
                     _crash_point("copying")
         for name, cap in ((MANIFEST, packs.MAX_MANIFEST_BYTES), (SIGNATURE, packs.MAX_SIGNATURE_BYTES)):

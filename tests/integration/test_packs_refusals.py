@@ -290,3 +290,9 @@ def test_pack_import_shows_a_progress_bar_on_a_terminal(box):
     assert proc.returncode == 0
     assert b"importing test.tiny" in seen and b"%|" in seen
     assert json.loads(out)["version"] == 2
+
+
+def test_activated_pack_files_are_read_only(box):
+    active = box.data / "content" / TINY_CHANNEL / "v1"
+    for path in (active / "catalog.json", active / "media" / "tiny-1.ogg"):
+        assert path.stat().st_mode & 0o222 == 0
