@@ -285,39 +285,27 @@ def _map(x: np.ndarray, n: np.ndarray, ab: tuple[float, float]) -> np.ndarray:
 
 def _fit_forget(xi10: np.ndarray, xi11: np.ndarray, gap: np.ndarray, group: np.ndarray, k: int,
                 ab: tuple[float, float]) -> np.ndarray:
-    """Per-KP daily forget rate maximising the expected log-likelihood (golden section on log rate)."""
-    grid = np.exp(np.linspace(math.log(1e-5), math.log(0.5), 60))
+    """Per-KP daily forget rate maximising the expected log-likelihood: a coarse grid, then golden section,
+    both vectorised over KPs."""
     keep = gap > 0
     x10, x11, g, grp = xi10[keep], xi11[keep], gap[keep], group[keep]
     a, b = ab
-    best = np.empty(k)
-    scores = np.empty((len(grid), k))
-    for i, f in enumerate(grid):
-        stay = (1.0 - f) ** g
-        ll = x10 * np.log(np.clip(1.0 - stay, 1e-12, 1.0)) + x11 * np.log(stay)
-        scores[i] = np.bincount(grp, weights=ll, minlength=k) + (a - 1) * math.log(f) + (b - 1) * math.log(1 - f)
-    idx = scores.argmax(axis=0)
-    # Refine around the best grid point with a few golden-section steps per KP.
-    for kp in range(k):
-        lo = grid[max(idx[kp] - 1, 0)]
-        hi = grid[min(idx[kp] + 1, len(grid) - 1)]
-        sel = grp == kp
-        gx, x0, x1 = g[sel], x10[sel], x11[sel]
 
-        def score(f: float, gx: np.ndarray = gx, x0: np.ndarray = x0, x1: np.ndarray = x1) -> float:
-            stay = (1.0 - f) ** gx
-            return float(np.sum(x0 * np.log(np.clip(1.0 - stay, 1e-12, 1.0)) + x1 * np.log(stay))
-                         + (a - 1) * math.log(f) + (b - 1) * math.log(1 - f))
+    def scores(rate: np.ndarray) -> np.ndarray:
+        log_stay = g * np.log1p(-rate[grp])
+        ll = x10 * np.log(np.maximum(-np.expm1(log_stay), 1e-300)) + x11 * log_stay
+        return np.bincount(grp, weights=ll, minlength=k) + (a - 1) * np.log(rate) + (b - 1) * np.log1p(-rate)
 
-        ratio = (math.sqrt(5) - 1) / 2
-        for _ in range(12):
-            m1, m2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-            if score(m1) >= score(m2):
-                hi = m2
-            else:
-                lo = m1
-        best[kp] = (lo + hi) / 2
-    return best
+    grid = np.exp(np.linspace(math.log(1e-5), math.log(0.5), 24))
+    table = np.array([scores(np.full(k, f)) for f in grid])
+    idx = table.argmax(axis=0)
+    lo, hi = grid[np.maximum(idx - 1, 0)], grid[np.minimum(idx + 1, len(grid) - 1)]
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(16):
+        m1, m2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        left = scores(m1) >= scores(m2)
+        hi, lo = np.where(left, m2, hi), np.where(left, lo, m1)
+    return (lo + hi) / 2
 
 
 def _em_step(batch: Batch, pa: ParamArrays, spec: ModelSpec, priors: Priors) -> tuple[ParamArrays, float]:
