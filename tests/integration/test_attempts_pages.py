@@ -109,3 +109,23 @@ def test_the_dashboard_drill_down_and_csv_export(client, world):
 def test_the_dashboard_needs_a_teacher(client, world):
     response = client.get(f"/teacher/dashboard/{world['class_id']}")
     assert response.status_code == 302 and "/teacher/login" in response.headers["Location"]
+
+
+def test_next_for_pupil_includes_untouched_topics_of_assigned_lessons_after_those_in_progress(app, world):
+    with app.app_context():
+        from edge_server.app import get_db
+
+        db = get_db()
+        people.set_assignments(db, world["class_id"], {"water"})
+        items = attempts.next_for_pupil(db, world["Chen"], limit=10)
+    kps = [i["knowledge_point"] for i in items]
+    # Chen answered condensation once (in progress) and never evaporation (untouched, from the assigned lesson).
+    assert kps.index("sci.cond") < kps.index("sci.evap")
+    assert items[kps.index("sci.evap")]["url"] == "/lesson/water?t=61"
+
+
+def test_the_nightly_fit_is_registered_with_the_scheduler():
+    from edge_server.scheduler import JOBS, resolve_target
+
+    job = next(j for j in JOBS if j.name == "mastery-fit")
+    assert resolve_target(job.target) is attempts.fit_all and job.trigger["trigger"] == "cron"
