@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, lazy_gettext
+from werkzeug.routing import BuildError
 
 from edge_server import auth, catalog, people
 from edge_server.app import LANGUAGES, get_db, get_settings
@@ -36,7 +37,16 @@ def _page_globals() -> dict[str, Any]:
         "html_lang": HTML_LANG.get(locale, locale),
         "current_pupil": auth.current_pupil(),
         "current_teacher": auth.current_teacher(),
+        "page_link": page_link,
     }
+
+
+def page_link(endpoint: str, **values: Any) -> str | None:
+    """The URL of another area's page, or None when that page is not part of this box (yet)."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
 
 
 @bp.get("/")
