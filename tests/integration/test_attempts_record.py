@@ -97,3 +97,33 @@ def test_a_chapter_view_writes_an_experienced_statement(db, settings):
     assert stmt["verb"]["id"].endswith("/experienced") and view_id == 1
     assert rows(db, "SELECT lesson_id, start, end FROM chapter_views") == [
         {"lesson_id": "lesson-1", "start": 12.0, "end": 40.5}]
+
+
+def test_an_answer_stamped_before_the_latest_one_refilters_the_history_in_time_order(db, settings, monkeypatch):
+    stamps = iter(["2026-05-02T10:00:00.000000+00:00", "2026-05-01T10:00:00.000000+00:00"])
+    monkeypatch.setattr(attempts, "now_iso", lambda: next(stamps))
+    attempts.record_attempt(db, settings, 1, "n1", "0.5")  # right, later
+    late = attempts.record_attempt(db, settings, 1, "n1", "7")  # wrong, but earlier (the clock went back)
+    history = [(a["correct"], a["ts"][:10]) for a in rows(db, "SELECT * FROM attempts ORDER BY ts")]
+    assert history == [(0, "2026-05-01"), (1, "2026-05-02")]
+    # The filtered state ends on the right answer, so mastery is higher than after a wrong answer last.
+    assert late["p_mastery"] > 0.5 and rows(db, "SELECT attempts FROM mastery")[0]["attempts"] == 2
+
+
+def test_an_import_failing_half_way_leaves_nothing_behind(db, settings, monkeypatch):
+    calls = {"n": 0}
+    real = attempts.outbox.enqueue
+
+    def flaky(db_, statement):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return real(db_, statement)
+
+    monkeypatch.setattr(attempts.outbox, "enqueue", flaky)
+    lines = [json.dumps({"pupil": f"new-{i}", "pupil_name": f"P{i}", "knowledge_point": "m.frac", "item": "n1",
+                         "correct": True, "ts": f"2026-01-0{i + 1}T00:00:00Z"}) for i in range(5)]
+    with pytest.raises(RuntimeError):
+        attempts.import_attempts(db, settings, lines)
+    assert rows(db, "SELECT * FROM attempts") == [] and rows(db, "SELECT * FROM outbox") == []
+    assert [p["ref"] for p in rows(db, "SELECT ref FROM pupils")] == ["ref-ana"]
