@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import sqlite_utils
@@ -100,20 +101,51 @@ def public_exercise(ex: dict[str, Any]) -> dict[str, Any]:
     return {k: ex[k] for k in ("id", "knowledge_point", "kind", "prompt", "choices", "difficulty", "hint")}
 
 
+# Ideographs and kana/hangul: unicode61 keeps a run of them as one token, so a word inside a Chinese
+# sentence is not an FTS5 term; such query terms are found by a substring scan instead.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def _terms(query: str) -> list[str]:
+    return [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
+
+
+def _cjk_snippet(text: str, term: str, width: int = 16) -> str:
+    at = text.find(term)
+    if at < 0:
+        return text[: 2 * width]
+    start = max(0, at - width)
+    return ("…" if start else "") + text[start:at] + f"[{term}]" + text[at + len(term): at + len(term) + width] + "…"
+
+
 def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Full-text search over lesson titles and notes (FTS5, BM25 order)."""
-    terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
-    if not terms:
-        return []
-    match = " OR ".join(f'"{t}"' for t in terms)
-    return rows(db, "SELECT kind, ref, lesson_id, title, snippet(catalog_fts, 4, '[', ']', '…', 12) AS snippet "
-                    "FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY bm25(catalog_fts) LIMIT ?",
-                (match, limit))
+    """Full-text search over lesson titles and notes (FTS5, BM25 order; substring match for CJK terms)."""
+    terms = _terms(query)
+    plain = [t for t in terms if not _CJK.search(t)]
+    cjk = [t for t in terms if _CJK.search(t)]
+    hits: list[dict[str, Any]] = []
+    if plain:
+        match = " OR ".join(f'"{t}"' for t in plain)
+        hits = rows(db, "SELECT kind, ref, lesson_id, title, snippet(catalog_fts, 4, '[', ']', '…', 12) AS snippet "
+                        "FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY bm25(catalog_fts) LIMIT ?",
+                    (match, limit))
+    if cjk:
+        where = " OR ".join("(title LIKE ? OR body LIKE ?)" for _ in cjk)
+        found = rows(db, f"SELECT kind, ref, lesson_id, title, body FROM catalog_fts WHERE {where}",
+                     tuple(p for t in cjk for p in (f"%{t}%", f"%{t}%")))
+        scored = sorted(found, key=lambda r: -sum(2 * (t in r["title"]) + (t in (r["body"] or "")) for t in cjk))
+        seen = {(h["kind"], h["ref"]) for h in hits}
+        for r in scored:
+            if (r["kind"], r["ref"]) not in seen:
+                term = next((t for t in cjk if t in (r["body"] or "")), cjk[0])
+                hits.append({"kind": r["kind"], "ref": r["ref"], "lesson_id": r["lesson_id"], "title": r["title"],
+                             "snippet": _cjk_snippet(r["body"] or r["title"], term)})
+    return hits[:limit]
 
 
 def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """Full-text search over lesson transcripts (filled by the AI pipeline), with the time span of each hit."""
-    terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
+    terms = _terms(query)
     if not terms:
         return []
     match = " OR ".join(f'"{t}"' for t in terms)

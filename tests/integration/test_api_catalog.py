@@ -133,3 +133,28 @@ def test_the_openapi_document_describes_every_route_of_the_api_blueprint_and_tak
     assert routes and routes <= documented, routes - documented
     for schema in doc["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
+
+
+def test_search_finds_a_chinese_word_inside_a_sentence_of_a_chinese_channel(api, sample_data_dir, signing_key,
+                                                                            tmp_path):
+    from edge_server.packs_import import build_pack, import_pack
+    from sync.trust import read_private
+
+    src = tmp_path / "zh"
+    (src / "media").mkdir(parents=True)
+    (src / "media" / "shui.ogg").write_bytes(b"OggS" + b"\0" * 100)
+    catalog = {"channel": {"id": "cn.k12.science.g5", "title": "科学 五年级", "language": "zh", "level": "primary"},
+               "knowledge_points": [{"id": "zh.water.evaporation", "name": "蒸发"}],
+               "courses": [{"id": "zh-science-5", "title": "科学", "lessons": [{
+                   "id": "zh-water-cycle", "title": "水的循环", "knowledge_points": ["zh.water.evaporation"],
+                   "media": {"path": "media/shui.ogg", "kind": "audio"},
+                   "text": "太阳把水加热，水变成水蒸气升到空中。"}]}]}
+    (src / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    build_pack(src, tmp_path / "zh-pack", read_private(signing_key.private), 1)
+    import_pack(load_settings(sample_data_dir), tmp_path / "zh-pack")
+    doc = api.get("/api/v1/search?q=水蒸气").get_json()
+    conforms(doc, "SearchResults")
+    assert [hit["lesson_id"] for hit in doc["results"]] == ["zh-water-cycle"]
+    assert "[水蒸气]" in doc["results"][0]["snippet"]
+    mixed = api.get("/api/v1/search?q=循环 water").get_json()["results"]
+    assert {"zh-water-cycle", "water-cycle"} <= {hit["lesson_id"] for hit in mixed}
