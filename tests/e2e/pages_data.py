@@ -55,7 +55,7 @@ def add_ai_outputs(data_dir: Path) -> int:
             chapters_vtt = "WEBVTT\n\n" + "\n".join(
                 f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}\n{c['title']}\n" for c in chapters)
             captions_vtt = "WEBVTT\n\n" + "\n".join(
-                f"{_vtt_time(c['start'])} --> {_vtt_time(min(c['end'], c['start'] + 8))}\n"
+                f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}\n"
                 f"{texts.get(c['knowledge_point']) or c['title']}\n" for c in chapters)
             summary = " ".join(texts[c["knowledge_point"]] for c in chapters if c.get("knowledge_point") in texts)
             outputs = {"chapters": json.dumps(chapters), "chapters_vtt": chapters_vtt, "captions_vtt": captions_vtt,
