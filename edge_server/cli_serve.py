@@ -78,6 +78,7 @@ class BoxServer(BaseApplication):
             from edge_server.scheduler import SchedulerProcess
 
             self.scheduler = SchedulerProcess(settings)
+            # No waiting: workers are forked after this hook, and must not wait for the job modules to import.
             self.scheduler.start()
 
     def on_exit(self, server: Any) -> None:

@@ -177,16 +177,19 @@ class SchedulerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start `python -m edge_server.scheduler` and wait until its jobs are scheduled."""
+    def start(self, wait: bool = False, timeout: float = 30.0) -> None:
+        """Start `python -m edge_server.scheduler`; with wait, return once its jobs are scheduled."""
         # A plain subprocess rather than multiprocessing: workers forked later would otherwise inherit
         # multiprocessing's child list and try to join a process that is not theirs when they exit.
         process = subprocess.Popen([sys.executable, "-m", "edge_server.scheduler", str(os.getpid())],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert process.stdin is not None and process.stdout is not None
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE if wait else subprocess.DEVNULL)
+        assert process.stdin is not None
         process.stdin.write(pickle.dumps(self.settings))
         process.stdin.close()
         self._process = process
+        if not wait:
+            return
+        assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], timeout)
         if not ready or process.stdout.readline().strip() != b"ready":
             log.warning("scheduler process did not report ready within %.0f s", timeout)
