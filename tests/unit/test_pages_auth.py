@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge_server import auth
+from edge_server.views.presenter import join_url
 from edge_server.views.pupil import notes_blocks
 from edge_server.views.teacher import answer_text
 
@@ -55,3 +56,14 @@ def test_a_choice_answer_is_shown_by_its_words_and_other_answers_as_typed():
     assert answer_text({"response": "1", "choices": '["Rain", "Cloud"]'}) == "Cloud"
     assert answer_text({"response": "7", "choices": '["Rain", "Cloud"]'}) == "7"
     assert answer_text({"response": "evaporation", "choices": None}) == "evaporation"
+
+
+@pytest.mark.parametrize(("host_url", "lan", "expected"), [
+    ("http://192.168.1.20:8080/", ["10.0.0.5"], "http://192.168.1.20:8080/"),
+    ("http://box.local:8080/", ["10.0.0.5"], "http://box.local:8080/"),
+    ("http://localhost:8080/", ["127.0.0.1", "192.168.1.20"], "http://192.168.1.20:8080/"),
+    ("http://127.0.0.1/", ["192.168.1.20"], "http://192.168.1.20/"),
+    ("http://localhost:8080/", ["127.0.0.1"], "http://localhost:8080/"),
+])
+def test_the_join_qr_code_names_the_box_on_the_lan_even_when_the_teacher_browses_on_the_box(host_url, lan, expected):
+    assert join_url(host_url, lan) == expected
