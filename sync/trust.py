@@ -47,7 +47,10 @@ def read_public(path: Path) -> Ed25519PublicKey:
     """Load one public key file, or raise PackError."""
     if not path.is_file():
         raise PackError(f"trust key {path} not found")
-    return load_public(path.read_bytes())
+    try:
+        return load_public(path.read_bytes())
+    except PackError as exc:
+        raise PackError(f"{path}: {exc}") from exc
 
 
 def trusted_keys(source: Path) -> dict[str, Ed25519PublicKey]:
