@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g, redirect, request, session, url_for
@@ -30,9 +31,17 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when the password matches the stored hash."""
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches the stored hash; an unknown account costs the same time as a known one."""
+    if not password_hash:
+        check_password_hash(_dummy_hash(), password)  # no shortcut that would tell which usernames exist
+        return False
     return check_password_hash(password_hash, password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(16))
 
 
 def valid_pin(pin: str) -> bool:

@@ -52,7 +52,7 @@ def login() -> Any:
         teacher = people.teacher_by_username(db, username)
         if auth.login_blocked("login", username.lower()):
             error, status = gettext("Too many failed logins. Wait one minute and try again."), 429
-        elif teacher and auth.verify_password(teacher["password_hash"], request.form.get("password", "")):
+        elif auth.verify_password(teacher and teacher["password_hash"], request.form.get("password", "")) and teacher:
             auth.login_teacher(teacher["id"])
             return redirect(auth.safe_next(request.args.get("next"), url_for("teacher.dashboard")))
         else:

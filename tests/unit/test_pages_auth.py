@@ -15,6 +15,7 @@ def test_a_password_is_stored_as_a_salted_scrypt_hash_that_only_the_right_passwo
     assert first.startswith("scrypt:") and "chalk-and-board" not in first and first != second
     assert auth.verify_password(first, "chalk-and-board")
     assert not auth.verify_password(first, "chalk-and-boarD")
+    assert not auth.verify_password(None, "chalk-and-board")  # unknown account
 
 
 @pytest.mark.parametrize("pin", ["123", "12345", "12a4", "", " 1234", "１２３４"])
