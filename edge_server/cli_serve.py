@@ -12,7 +12,6 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
-from edge_server.cli import data_option, fail, info
 from edge_server.settings import Settings, load_settings
 
 GRACEFUL_TIMEOUT_S = 10
@@ -32,6 +31,8 @@ def public_url(host: str, port: int) -> str:
 
 def _check_port_free(host: str, port: int) -> None:
     """Fail in one line when the port is taken, instead of gunicorn's retries and tracebacks."""
+    from edge_server.cli import fail
+
     if port == 0:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -72,8 +73,8 @@ class BoxServer(BaseApplication):
         url = public_url(self.settings.host, port)
         click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid}))
         sys.stdout.flush()
-        info(f"classroom box serving {settings.data_dir} on {url} "
-             f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)")
+        click.echo(f"classroom box serving {settings.data_dir} on {url} "
+             f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
         if settings.scheduler_enabled or settings.announce:
             from edge_server.scheduler import SchedulerProcess
 
@@ -85,7 +86,7 @@ class BoxServer(BaseApplication):
         """In the master, on the way out: stop the scheduler process."""
         if self.scheduler is not None:
             self.scheduler.stop()
-        info("classroom box stopped")
+        click.echo("classroom box stopped", err=True)
 
 
 def run_server(settings: Settings, *, workers: int | None = None, threads: int | None = None,
@@ -118,6 +119,8 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
+    # Imported here, not at the top: edge_server.cli imports this module while it is being built.
+    from edge_server.cli import data_option, fail
 
     @main.command()
     @data_option
