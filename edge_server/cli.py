@@ -67,6 +67,7 @@ def init(data_dir: Path, trust: Path | None, name: str | None) -> None:
 def _register() -> None:
     from edge_server import (
         cli_ai,
+        cli_demo,
         cli_fleet,
         cli_mastery,
         cli_packs,
@@ -75,7 +76,7 @@ def _register() -> None:
         cli_sync,
     )
 
-    for module in (cli_packs, cli_serve, cli_people, cli_ai, cli_mastery, cli_sync, cli_fleet):
+    for module in (cli_demo, cli_packs, cli_serve, cli_people, cli_ai, cli_mastery, cli_sync, cli_fleet):
         module.register(main)
 
 
