@@ -6,8 +6,9 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, render_template
-from flask_babel import lazy_gettext
+from flask import Blueprint, Flask, Response, abort, render_template, url_for
+from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup, escape
 
 from edge_server import attempts, auth, mastery, people
 from edge_server.app import get_db
@@ -112,12 +113,43 @@ def dashboard_data(db: Any, class_id: int) -> dict[str, Any]:
             "matrix": matrix, "averages": averages, "stuck": stuck}
 
 
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def _label_actions(stuck: list[dict[str, Any]], class_id: int) -> None:
+    """Translated action labels and links, computed once per distinct action (a class can have hundreds)."""
+    cache: dict[tuple[Any, ...], str] = {}
+    detail = url_for("progress.pupil_detail", class_id=class_id, pupil_id=0)
+    for row in stuck:
+        row["detail_url"] = detail[:-1] + str(row["pupil"]["id"])
+        for a in row["actions"]:
+            key = (a["kind"], a["title"], a.get("start"))
+            if key not in cache:
+                if a["kind"] == "chapter":
+                    cache[key] = gettext("Watch “%(title)s” together from %(time)s", title=a["title"],
+                                         time=mmss(a["start"]))
+                elif a["kind"] == "lesson":
+                    cache[key] = gettext("Replay the lesson “%(title)s”", title=a["title"])
+                else:
+                    cache[key] = gettext("Then an easier item: %(title)s", title=_short(a["title"], 60))
+            a["label"] = cache[key]
+
+
 @bp.get("/teacher/dashboard/<int:class_id>")
 @auth.teacher_required
 def class_dashboard(class_id: int) -> Any:
     """Class x knowledge point heatmap and the stuck pupils with a suggested action."""
     klass = _class_or_404(class_id)
-    return render_template("progress/dashboard.html", klass=klass, **dashboard_data(get_db(), class_id))
+    data = dashboard_data(get_db(), class_id)
+    _label_actions(data["stuck"], class_id)
+    # One string per heatmap row: css classes and labels are ours (fixed names, digits), only the word is escaped.
+    word = escape(gettext("answers"))
+    for row in data["matrix"]:
+        row["html"] = Markup("".join(
+            f'<td class="{css}" title="{n} {word}">{label}</td>' if n else f'<td class="{css}">{label}</td>'
+            for css, label, n in row["cells"]))
+    return render_template("progress/dashboard.html", klass=klass, **data)
 
 
 @bp.get("/teacher/dashboard/<int:class_id>/pupil/<int:pupil_id>")
