@@ -33,6 +33,7 @@ def make_box(root: Path, big: bytes) -> Path:
     (folder / "media").mkdir(parents=True)
     (folder / "media" / "big.mp4").write_bytes(big)
     (folder / "media" / "captions.vtt").write_text("WEBVTT\n")
+    (folder / "media" / "été 中文.ogg").write_bytes(b"OggS unicode")
     (folder / "media" / "out.mp4").symlink_to(data / "keys" / "box.key")
     (data / "content" / CHANNEL / "v1").mkdir()
     (data / "content" / CHANNEL / "v1" / "old.mp4").write_bytes(b"old version")
@@ -127,6 +128,12 @@ def test_serve_prints_its_url_and_serves_over_real_http(box):
     assert (status, body) == (200, b"WEBVTT\n")
     assert headers["Content-Type"] == "text/vtt; charset=utf-8"
     assert headers["Server"].startswith("gunicorn")  # never the Flask development server
+
+
+def test_a_file_name_with_spaces_and_non_ascii_letters_is_served(box):
+    _data, port, _pid = box
+    status, headers, body = request(port, f"/media/{CHANNEL}/media/%C3%A9t%C3%A9%20%E4%B8%AD%E6%96%87.ogg")
+    assert (status, body, headers["Content-Type"]) == (200, b"OggS unicode", "audio/ogg")
 
 
 @pytest.mark.parametrize(("rng", "start", "end"), [("bytes=0-0", 0, 0), ("bytes=1048576-2097151", 1048576, 2097151),
