@@ -1,0 +1,140 @@
+"""Ansible: syntax check, ansible-lint, and a real converge of all three roles against localhost into a temp prefix.
+
+The converge runs with services, packages and users off (edge_box_manage_services=false and friends), with the
+checkout's .venv as the box's venv and .ralph-venv as Ralph's, so no network and no root-owned path is touched.
+It runs twice; the second run must report changed=0.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from edge_server.settings import load_settings
+from provisioning.box import load_identity
+from sync.trust import generate_keys
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = REPO / "ansible"
+BIN = Path(sys.executable).parent
+RALPH_VENV = REPO / ".ralph-venv"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
+            "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1"}
+
+
+def _recap(output: str) -> dict[str, int]:
+    line = next(ln for ln in output.splitlines() if re.match(r"^localhost\s+:\s+ok=", ln))
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+
+def test_the_playbook_passes_the_syntax_check(tmp_path):
+    done = subprocess.run([BIN / "ansible-playbook", "--syntax-check", "-i", "inventory.example.ini", "site.yml"],
+                          cwd=ANSIBLE, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_role_is_ansible_lint_clean_at_the_production_profile(tmp_path):
+    done = subprocess.run([BIN / "ansible-lint", "--profile", "production", "--offline", "--nocolor"], cwd=ANSIBLE,
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "ignore_errors" not in "".join(p.read_text() for p in ANSIBLE.rglob("*.yml"))
+
+
+@pytest.fixture
+def converge(tmp_path):
+    """Run site.yml against localhost into tmp_path/root; returns a function that runs it once more."""
+    if not (RALPH_VENV / "bin" / "ralph").exists():
+        pytest.skip("the lrs role converges with .ralph-venv: run `make ralph` first")
+    _priv, public, _kid = generate_keys(tmp_path / "province-keys")
+    root = tmp_path / "root"
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    inventory = tmp_path / "inventory.ini"
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable} ansible_become=false"
+    inventory.write_text(
+        f"[edge_boxes]\nlocalhost {local} edge_box_lrs_user=box-ci edge_box_lrs_password=s3cret-ci\n"
+        f"[lrs]\nlocalhost\n[pack_origin]\nlocalhost\n")
+    variables = {
+        "edge_box_prefix": str(root), "edge_box_manage_users": False, "edge_box_user": user, "edge_box_group": group,
+        "edge_box_install_packages": False, "edge_box_manage_services": False,
+        "edge_box_install_venv": False, "edge_box_venv": str(Path(sys.prefix)),
+        "edge_box_model_roles": ["asr"], "edge_box_trust_keys": [str(public)], "edge_box_name": "CI box",
+        "edge_box_nginx_enabled": True, "edge_box_wifi_ap_enabled": True,
+        "edge_box_wifi_passphrase": "classroom-secret",
+        "lrs_prefix": str(root), "lrs_manage_users": False, "lrs_user": user, "lrs_group": group,
+        "lrs_install_packages": False, "lrs_manage_services": False, "lrs_install_venv": False,
+        "lrs_venv": str(RALPH_VENV),
+        "pack_origin_prefix": str(root), "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
+        "pack_origin_install_packages": False, "pack_origin_manage_services": False,
+        "pack_origin_publisher_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyNotReal ci@workstation"],
+    }
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(variables))
+
+    def run() -> tuple[dict[str, int], str]:
+        done = subprocess.run([BIN / "ansible-playbook", "-i", str(inventory), "site.yml", "-e", f"@{extra}"],
+                              cwd=ANSIBLE, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        return _recap(done.stdout), done.stdout
+
+    return root, public, run
+
+
+def test_a_real_converge_into_a_prefix_builds_a_box_and_the_second_run_changes_nothing(converge):
+    root, public, run = converge
+    first, _ = run()
+    assert first["failed"] == 0 and first["changed"] > 0
+
+    second, output = run()
+    assert second["failed"] == 0
+    assert second["changed"] == 0, [ln for ln in output.splitlines() if ln.startswith("changed:")]
+
+    data = root / "var/lib/edge-server"
+    identity = load_identity(data / "keys")
+    settings = load_settings(data)
+    assert settings.box_name == "CI box" and settings.announce is True
+    assert (data / "keys/trusted" / public.name).read_bytes() == public.read_bytes()
+    assert [m["role"] for m in json.loads((data / "models/models.json").read_text())["models"]] == ["asr"]
+    db_meta = subprocess.run([sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
+                              ".execute(\"SELECT value FROM meta WHERE key='box_id'\").fetchone()[0])",
+                              str(data / "box.db")], capture_output=True, text=True, check=True)
+    assert db_meta.stdout.strip() == identity.box_id
+
+    unit = (root / "etc/systemd/system/edge-server.service").read_text()
+    for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "ReadWritePaths=/var/lib/edge-server",
+                 "PrivateTmp=true", "ExecStartPre=", "rekey --data /var/lib/edge-server --if-cloned"):
+        assert line in unit, line
+    assert re.search(r"^ExecStart=\S+/edge-server serve --data /var/lib/edge-server --announce$", unit, re.M)
+    assert (root / "etc/logrotate.d/edge-server").exists()
+    assert (root / "etc/nginx/sites-enabled/edge-server").resolve() == root / "etc/nginx/sites-available/edge-server"
+    assert "wpa_passphrase=classroom-secret" in (root / "etc/hostapd/hostapd.conf").read_text()
+
+    auth = json.loads((root / "var/lib/ralph/auth.json").read_text())
+    assert [(a["username"], a["hash"][:4]) for a in auth] == [("box-ci", "$2b$")]
+    assert "s3cret-ci" not in json.dumps(auth)
+    assert "RALPH_RUNSERVER_BACKEND=fs" in (root / "opt/ralph/ralph.env").read_text()
+    rsyncd = (root / "etc/rsyncd.conf").read_text()
+    assert "[packs]" in rsyncd and "read only = yes" in rsyncd
+    assert tomllib.loads((data / "config.toml").read_text())["box_name"] == "CI box"
+
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(["systemd-analyze", "verify", str(root / "etc/systemd/system/edge-server.service")],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stderr
+        security = subprocess.run(["systemd-analyze", "security", "--offline=true", "--threshold=30",
+                                   str(root / "etc/systemd/system/edge-server.service")],
+                                  capture_output=True, text=True, timeout=60)
+        assert security.returncode == 0, security.stdout[-2000:]
