@@ -238,6 +238,7 @@ def bench(seconds: float, connections: int, workers: int, threads: int, size_mb:
         raise RuntimeError("wrk is not installed: apt-get install wrk (make system-deps does)")
     if not Path(NGINX).exists():
         raise RuntimeError(f"{NGINX} is missing: apt-get install nginx-light")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmpdir, ExitStack() as stack:
         root = Path(tmpdir)
         data, size = make_data_dir(root, size_mb)
@@ -262,7 +263,9 @@ def bench(seconds: float, connections: int, workers: int, threads: int, size_mb:
     errors = nginx_media["errors"] + box_media["errors"] + box_api["errors"]
     return {
         "config": {"seconds": seconds, "connections": connections, "workers": workers, "threads": threads,
-                   "file_mb": size_mb, "range_kib": span // 1024, "cpus": os.cpu_count(), "client": "wrk"},
+                   "file_mb": size_mb, "range_kib": span // 1024, "cpus": os.cpu_count(), "client": "wrk",
+                   # Other work on the machine skews every figure; the load average says how much there was.
+                   "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2)},
         "nginx_media": nginx_media, "box_media": box_media, "box_api": {"path": api_path, **box_api},
         "ratio": round(ratio, 3),
         "goals": {"ratio_ge_0_2": ratio >= GOAL_RATIO, "media_p99_lt_250ms": box_media["p99_ms"] < GOAL_P99_MS,
@@ -275,7 +278,8 @@ def table(result: dict[str, Any]) -> str:
     cfg = result["config"]
     head = (f"serving benchmark: {cfg['connections']} connections, random {cfg['range_kib']} KiB ranges of a "
             f"{cfg['file_mb']} MB file, {cfg['seconds']} s each, box = {cfg['workers']} worker(s) x "
-            f"{cfg['threads']} threads, {cfg['cpus']} CPUs, client wrk")
+            f"{cfg['threads']} threads, {cfg['cpus']} CPUs (load {cfg['loadavg_before']} -> {cfg['loadavg_after']}), "
+            f"client wrk")
     rows = [("what", "req/s", "MB/s", "p50 ms", "p99 ms", "max ms", "errors")]
     for label, key in (("nginx media", "nginx_media"), ("box media", "box_media"),
                        (f"box {result['box_api']['path']}", "box_api")):

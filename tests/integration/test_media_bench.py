@@ -1,0 +1,21 @@
+"""bench/serving.py keeps working: a one-second run against real nginx and a real `edge-server serve`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_the_serving_benchmark_measures_both_servers_without_errors():
+    out = subprocess.run([sys.executable, "-m", "bench.serving", "--seconds", "1", "--size-mb", "4",
+                          "--connections", "4", "--json"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    for key in ("nginx_media", "box_media", "box_api"):
+        assert result[key]["requests"] > 0
+        assert result[key]["errors"] == 0
+    assert result["box_media"]["mb_per_s"] > 0 and result["ratio"] > 0
+    assert "box/nginx ratio" in out.stderr  # the aligned table goes to stderr with --json
