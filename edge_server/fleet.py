@@ -46,17 +46,11 @@ def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows(db, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
 
 
-def sync_summary(db: sqlite_utils.Database) -> dict[str, Any] | None:
-    """The sync engineer's summary when their module is installed, else the raw sync_state rows."""
-    try:
-        from edge_server import sync_state  # type: ignore[attr-defined]
-    except ImportError:
-        sync_state = None
-    if sync_state is not None and hasattr(sync_state, "summary"):
-        return sync_state.summary(db)
-    state = {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM sync_state ORDER BY key")}
-    unsent = one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
-    return {**state, "outbox_unsent": unsent["n"] if unsent else 0}
+def sync_summary(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Last push and pull, statements pending, last error (the sync area's own summary)."""
+    from edge_server import sync_state
+
+    return sync_state.summary(db)
 
 
 class NearbyBoxes:
