@@ -1,10 +1,13 @@
 """Media serving: byte ranges, ETags, sendfile, no path escapes.
 
 GET /media/<channel>/<path> serves a file of the channel's active folder (the `channels` row's `path`).
+It is a small WSGI app mounted at /media in front of Flask (init_app), so that the hundreds of range
+requests of one lesson video skip sessions, CSRF, locale and rate limiting.
 The range and conditional logic is done here rather than by werkzeug, because werkzeug's range
 support wraps the file and so loses the WSGI server's sendfile path; here the body is always
 `wsgi.file_wrapper` over a file seeked to the first byte with an exact Content-Length, which gunicorn
 turns into one sendfile() call for full and ranged responses alike.
+Layout: pure decisions (paths, MIME types, plan_response), then files and channels, then the WSGI app.
 """
 
 from __future__ import annotations
@@ -293,8 +296,8 @@ def resolve(folder: Path | str, path: str) -> str | None:
 
 # --- the WSGI app mounted at /media ---------------------------------------------------------------
 
-_STATUS = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 400: "400 Bad Request",
-           403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 412: "412 Precondition Failed",
+_STATUS = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 403: "403 Forbidden",
+           404: "404 Not Found", 405: "405 Method Not Allowed", 412: "412 Precondition Failed",
            416: "416 Range Not Satisfiable"}
 _CONDITIONAL = {"Range": "HTTP_RANGE", "If-Range": "HTTP_IF_RANGE", "If-None-Match": "HTTP_IF_NONE_MATCH",
                 "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE", "If-Match": "HTTP_IF_MATCH",

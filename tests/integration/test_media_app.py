@@ -203,3 +203,10 @@ def test_the_media_url_of_an_imported_lesson_is_served_with_ranges_and_its_sha25
     assert (part.status_code, part.data) == (206, whole.data[10:20])
     assert whole.headers["ETag"] == f'"{hashlib.sha256(whole.data).hexdigest()}"'
     assert whole.headers["Content-Type"].startswith(("audio/", "video/"))
+
+
+def test_methods_other_than_get_and_head_are_405_with_allow(client, folder):
+    resp = client.post(url("media/lesson.mp4"), data=b"x")
+    assert resp.status_code == 405
+    assert resp.headers["Allow"] == "GET, HEAD"
+    assert (folder / "media/lesson.mp4").read_bytes() == BODY
