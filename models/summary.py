@@ -7,6 +7,7 @@ of the extractive text.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections import Counter
@@ -26,8 +27,17 @@ from models.types import Chapter, KnowledgePoint, Segment, Summary
 
 Generate = Callable[[str], str]
 
-MIN_SUPPORT = 0.8  # share of a generated sentence's content words that must occur in the transcript
+MIN_SUPPORT = 1.0  # share of a generated sentence's content words that must occur in the transcript
+GROUNDED_PAIRS = 0.5  # share of neighbouring content-word pairs that the teacher said together
 TITLE_MAX_WORDS = 8
+TITLE_SOURCE_WORDS = 40  # the chapter's key sentences shown to the model for a title
+LEAD_MIN_WORDS, LEAD_MAX_WORDS = 5, 30
+KP_NAME_BONUS = 2.0  # a term in a knowledge point's name is what the lesson is about
+KP_DESCRIPTION_BONUS = 1.0
+DEFINITION_BONUS = 1.5  # "... is called photosynthesis": definitions carry the lesson's key terms
+MIN_GAIN_SHARE = 0.1  # stop adding sentences once they add less than this share of the best first gain
+_DEFINITION = re.compile(r"\b(is|are|was|were) (also )?called\b|\bwe call\b|\bknown as\b|\bmeans\b|\bis named\b"
+                         r"|\bs'appelle(nt)?\b|\bon appelle\b|\bsignifie\b", re.IGNORECASE)
 # Sentences that lean on what came before ("It tells us...") make poor summary sentences on their own.
 _DANGLING = frozenset(["it", "its", "this", "that", "these", "those", "they", "them", "he", "she", "so", "but",
                        "and", "or", "then", "also", "which"])
@@ -72,20 +82,34 @@ def _chapter_at(chapters: Sequence[Chapter], t: float) -> int:
 
 
 def _term_weights(sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint]) -> dict[str, float]:
-    """How much covering each term is worth: frequent in the lesson, and more when a knowledge point names it."""
+    """How much covering each term is worth: repeated in the lesson, and more when a knowledge point names it.
+
+    A word said once is rarely a key term (and often a mis-heard one), so it counts only through the knowledge points.
+    """
     tf = Counter(t for s in sentences for t in s.terms)
-    kp_terms = {t for kp in kps for t in content_terms(f"{kp.name} {kp.description}")}
-    return {t: math.log(1 + c) * (1.5 if t in kp_terms else 1.0) for t, c in tf.items()}
+    named = {t for kp in kps for t in content_terms(kp.name)}
+    described = {t for kp in kps for t in content_terms(kp.description)}
+    return {t: math.log(c) + KP_NAME_BONUS * (t in named) + KP_DESCRIPTION_BONUS * (t in described)
+            for t, c in tf.items()}
+
+
+def _defines(sentence: _Sentence) -> bool:
+    """True for a sentence that names or defines something ("... is called X", "we call this X")."""
+    return bool(_DEFINITION.search(sentence.text))
 
 
 def _gain(sentence: _Sentence, weights: dict[str, float], covered: set[str]) -> float:
-    """New weighted terms a sentence would add, per square root of its length; dangling openers cost a third."""
+    """New weighted terms a sentence would add, per square root of its length, with generic style adjustments."""
     new = sum(weights.get(t, 0.0) for t in set(sentence.terms) - covered)
     first = words(sentence.text)[:1]
-    penalty = 0.67 if first and first[0] in _DANGLING else 1.0
+    factor = 1.0
+    if _defines(sentence):
+        factor *= DEFINITION_BONUS
+    elif first and first[0] in _DANGLING:
+        factor *= 0.67
     if sentence.text.rstrip().endswith("?"):
-        penalty *= 0.5
-    return penalty * new / math.sqrt(max(3, count_words(sentence.text)))
+        factor *= 0.5
+    return factor * new / math.sqrt(max(4, count_words(sentence.text)))
 
 
 def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Sequence[KnowledgePoint],
@@ -103,12 +127,13 @@ def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Seque
         chosen.append(best)
         covered |= set(best.terms)
         used += count_words(best.text)
+    floor = MIN_GAIN_SHARE * max((_gain(s, weights, set()) for s in sentences), default=0.0)
     while True:
         pool = [s for s in sentences if s not in chosen and used + count_words(s.text) <= max_words]
         if not pool:
             break
         best = max(pool, key=lambda s: _gain(s, weights, covered))
-        if _gain(best, weights, covered) <= 0:
+        if _gain(best, weights, covered) <= floor:
             break
         chosen.append(best)
         covered |= set(best.terms)
@@ -116,10 +141,11 @@ def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Seque
     return sorted(chosen, key=lambda s: s.position)
 
 
-def supported(candidate: str, source: str, source_terms: set[str] | None = None) -> bool:
+def supported(candidate: str, source: str, source_terms: set[str] | None = None,
+              min_support: float = MIN_SUPPORT) -> bool:
     """True when a generated sentence uses the source's words, numbers and names only."""
     terms = source_terms if source_terms is not None else set(content_terms(source))
-    if support(candidate, terms) < MIN_SUPPORT:
+    if support(candidate, terms) < min_support:
         return False
     if numbers(candidate) - numbers(source):
         return False
@@ -127,86 +153,139 @@ def supported(candidate: str, source: str, source_terms: set[str] | None = None)
     return all(n in source_words for n in names(candidate))
 
 
-def _clean_generation(text: str) -> str:
-    """The first paragraph of a generation, without list marks, quotes or a half-finished last sentence."""
-    text = text.strip().split("\n\n")[0]
-    text = re.sub(r"^[\s*\-•#>\"']+", "", text)
-    text = " ".join(line.strip(" *-•#") for line in text.splitlines() if line.strip())
-    sentences = split_sentences(text)
-    if sentences and not re.search(r"[.!?…]$", sentences[-1]):
-        sentences = sentences[:-1]
-    return " ".join(sentences)
+def grounded(candidate: str, sentences: Sequence[_Sentence]) -> bool:
+    """True when most pairs of neighbouring content words in the candidate were said together by the teacher.
+
+    Words picked from all over a lesson can be recombined into a claim the teacher never made; a pair counts as
+    said together when both words occur in one transcript sentence or in two consecutive ones.
+    """
+    raw = content_terms(candidate)
+    terms = [t for i, t in enumerate(raw) if i == 0 or t != raw[i - 1]]
+    bags = [set(s.terms) for s in sentences]
+    windows = [bags[i] | (bags[i + 1] if i + 1 < len(bags) else set()) for i in range(len(bags))]
+    if len(set(terms)) < 2:
+        return any(set(terms) <= w for w in windows) if terms else False
+    pairs = list(zip(terms, terms[1:], strict=False))
+    said = sum(any(a in w and b in w for w in windows) for a, b in pairs)
+    return said >= GROUNDED_PAIRS * len(pairs)
+
+
+def complete(generate: Generate, prompt: str, max_tokens: int, stop: Sequence[str]) -> str:
+    """Call the model, passing max_tokens and stop strings when the callable accepts them (short, cheap answers)."""
+    try:
+        params = inspect.signature(generate).parameters
+    except (TypeError, ValueError):
+        params = {}  # a builtin or C callable: give it the prompt only
+    open_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs: dict[str, object] = {}
+    if open_kwargs or "max_tokens" in params:
+        kwargs["max_tokens"] = max_tokens
+    if open_kwargs or "stop" in params:
+        kwargs["stop"] = list(stop)
+    return generate(prompt, **kwargs)
+
+
+def _first_sentence(text: str) -> str:
+    """The first complete sentence of a generation's first line ("" when it has none)."""
+    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"^[\s*\-•#>\"'“]+", "", line).strip()
+    sentences = split_sentences(line)
+    first = sentences[0] if sentences else ""
+    return first if re.search(r"[.!?…]$", first) else ""
+
+
+_LEAD_EXAMPLE = ("Lesson: The heart is a muscle that pumps blood around the body. It beats faster when we run. "
+                 "Blood carries oxygen to every part of the body.\n"
+                 "In short: The heart pumps blood, which carries oxygen around the body.\n\n")
+
+
+def lead_sentence(chosen: Sequence[_Sentence], sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint],
+                  generate: Generate) -> str:
+    """One overview sentence phrased by the model from the chosen sentences, or "" when it fails any check."""
+    notes = " ".join(s.text for s in chosen)
+    try:
+        raw = complete(generate, f"{_LEAD_EXAMPLE}Lesson: {notes}\nIn short:", max_tokens=48, stop=["\n"])
+    except Exception:  # noqa: BLE001 - a failed generation must never lose the extractive summary
+        return ""
+    lead = _first_sentence(raw)
+    source = " ".join(s.text for s in sentences)
+    if not lead or not LEAD_MIN_WORDS <= count_words(lead) <= LEAD_MAX_WORDS:
+        return ""
+    if not supported(lead, source) or not grounded(lead, sentences):
+        return ""
+    if any(_same(lead, s.text) for s in chosen):
+        return ""  # a copy of a chosen sentence adds nothing
+    # an overview touches at least two of the lesson's knowledge points, not one detail that may be distorted
+    lead_terms = set(content_terms(lead))
+    touched = sum(bool(lead_terms & set(content_terms(f"{kp.name} {kp.description}"))) for kp in kps)
+    if len(kps) >= 2 and touched < 2:
+        return ""
+    return lead
+
+
+def _same(a: str, b: str) -> bool:
+    """True when two sentences have nearly the same content words."""
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    return bool(ta) and len(ta & tb) / len(ta | tb) >= 0.8
 
 
 def summarize(segments: Sequence[Segment], chapters: Sequence[Chapter], kps: Sequence[KnowledgePoint],
               generate: Generate | None, max_words: int = 150) -> Summary:
-    """At most max_words words: key transcript sentences, optionally rephrased by the model and verified."""
+    """At most max_words words: key transcript sentences, led by a verified model-phrased overview when possible."""
     sentences = transcript_sentences(segments, chapters)
     if not sentences:
         return Summary(text="", method="extractive", sentences=())
     chosen = select_sentences(sentences, len(chapters), kps, max_words)
-    extractive = " ".join(s.text for s in chosen)
     picked = tuple(s.text for s in chosen)
+    extractive = Summary(text=" ".join(picked), method="extractive", sentences=picked)
     if generate is None:
-        return Summary(text=extractive, method="extractive", sentences=picked)
-    source = " ".join(s.text for s in sentences)
-    source_terms = set(content_terms(source))
-    try:
-        raw = generate(_summary_prompt(picked))
-    except Exception:  # noqa: BLE001 - a failed generation must never lose the extractive summary
-        return Summary(text=extractive, method="extractive", sentences=picked)
-    candidate = _clean_generation(raw)
-    kept = [s for s in split_sentences(candidate) if supported(s, source, source_terms)]
-    text = " ".join(kept)
-    # the rephrasing must keep most of what the chosen sentences said, and stay within the budget
-    key = {t for s in chosen for t in s.terms}
-    coverage = len(key & set(content_terms(text))) / len(key) if key else 0.0
-    if not kept or len(kept) < len(split_sentences(candidate)) or coverage < 0.6 or count_words(text) > max_words:
-        return Summary(text=extractive, method="extractive", sentences=picked)
-    return Summary(text=text, method="generated", sentences=picked)
+        return extractive
+    lead = lead_sentence(chosen, sentences, kps, generate)
+    if not lead:
+        return extractive
+    rest = select_sentences(sentences, len(chapters), kps, max_words - count_words(lead))
+    text = " ".join([lead, *(s.text for s in rest)])
+    return Summary(text=text, method="generated", sentences=tuple(s.text for s in rest))
 
 
-def _summary_prompt(sentences: Sequence[str]) -> str:
-    """A short completion prompt for a base model: rewrite the notes as a short paragraph."""
-    notes = "\n".join(f"- {s}" for s in sentences)
-    return f"Notes from a lesson:\n{notes}\n\nThe same notes as one short paragraph for pupils:\n"
+_TITLE_EXAMPLE = ("Text: The heart is a muscle that pumps blood around the body. It beats faster when we run.\n"
+                  "Title: How the heart pumps blood\n\n")
 
 
 def chapter_titles(chapters: Sequence[Chapter], segments: Sequence[Segment], kps: Sequence[KnowledgePoint],
                    generate: Generate | None) -> list[Chapter]:
-    """Short chapter titles: phrased by the model from the chapter's key sentences when supported, else kept."""
+    """Short chapter titles phrased by the model from the chapter's key sentences when verified, else kept.
+
+    A chapter aligned to a knowledge point keeps the point's name unless the model's title is supported by the
+    chapter and shares a word with that name (so it cannot drift to another topic).
+    """
     by_id = {kp.id: kp for kp in kps}
     sentences = transcript_sentences(segments, chapters)
     out = []
     for i, chapter in enumerate(chapters):
         kp = by_id.get(chapter.knowledge_point or "")
         fallback = kp.name if kp else chapter.title
-        if generate is None:
+        own = [s for s in sentences if s.chapter == i]
+        if generate is None or not own:
             out.append(replace(chapter, title=fallback))
             continue
-        own = [s for s in sentences if s.chapter == i]
-        key = select_sentences(own, 1, [kp] if kp else [], 40) if own else []
-        source = " ".join(s.text for s in own) + (f" {kp.name} {kp.description}" if kp else "")
+        key = select_sentences(own, 1, [kp] if kp else [], TITLE_SOURCE_WORDS)
         try:
-            title = _clean_title(generate(_title_prompt([s.text for s in key], kp.name if kp else None)))
+            raw = complete(generate, f"{_TITLE_EXAMPLE}Text: {' '.join(s.text for s in key)}\nTitle:",
+                           max_tokens=16, stop=["\n"])
         except Exception:  # noqa: BLE001 - keep the safe title
-            title = ""
-        ok = bool(title) and 1 <= count_words(title) <= TITLE_MAX_WORDS and supported(title, source)
+            raw = ""
+        title = _clean_title(raw)
+        source = " ".join(s.text for s in own) + (f" {kp.name} {kp.description}" if kp else "")
+        ok = (bool(title) and 2 <= count_words(title) <= TITLE_MAX_WORDS and supported(title, source)
+              and (kp is None or bool(set(content_terms(title)) & set(content_terms(kp.name)))))
         out.append(replace(chapter, title=title if ok else fallback))
     return out
 
 
-def _title_prompt(sentences: Sequence[str], topic: str | None) -> str:
-    """Few-shot completion prompt: a title of a few words for the given sentences."""
-    example = ("Text: The heart is a muscle that pumps blood around the body. It beats faster when we run.\n"
-               "Title: How the heart pumps blood\n\n")
-    hint = f" ({topic})" if topic else ""
-    return f"{example}Text{hint}: {' '.join(sentences)}\nTitle:"
-
-
 def _clean_title(text: str) -> str:
-    """First line of a generated title, without quotes, marks or a final full stop."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    line = line.strip(" \"'*#:-“”").rstrip(".")
-    return line[:1].upper() + line[1:]
-
+    """First line of a generated title, without quotes, marks, a final full stop or a second sentence."""
+    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
+    line = split_sentences(line.strip(" \"'*#:-“”"))[:1]
+    title = line[0].rstrip(".!") if line else ""
+    return title[:1].upper() + title[1:]

@@ -1,0 +1,166 @@
+"""Summaries and titles stay faithful to the transcript whatever the text model writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.summary import chapter_titles, complete, grounded, summarize, supported, transcript_sentences
+from models.textutil import count_words
+from models.types import Chapter, KnowledgePoint, Segment
+
+KPS = [
+    KnowledgePoint("sci.water.evaporation", "Evaporation", "The sun turns liquid water into water vapour."),
+    KnowledgePoint("sci.water.condensation", "Condensation and clouds", "Vapour cools and forms droplets in clouds."),
+    KnowledgePoint("sci.water.precipitation", "Precipitation", "Heavy droplets fall as rain, snow or hail."),
+]
+TEXT = [
+    # chapter 0: evaporation (0-24 s)
+    "Good morning everyone.", "Think of a puddle in the yard after a storm.",
+    "The sun warms the puddle and the water slowly changes into water vapour.",
+    "This change from liquid to gas is called evaporation.", "We cannot see the vapour.",
+    "The sun evaporates water from the sea and from lakes.",
+    # chapter 1: condensation (24-48 s)
+    "The warm vapour rises high into the sky where the air is cold.",
+    "As it cools, the vapour turns back into tiny drops of water.", "We call this condensation.",
+    "Millions of tiny drops together make a cloud.", "Breathe on a cold window and it becomes misty.",
+    "It is the same thing.",
+    # chapter 2: precipitation (48-72 s): one sentence runs across two segments
+    "Inside a cloud the drops join together and grow", "heavier and heavier.",
+    "When they are too heavy they fall to the ground.", "Water falling from clouds is called precipitation.",
+    "It falls as rain, or as snow and hail when the air is very cold.", "See you next week.",
+]
+
+
+def segments() -> list[Segment]:
+    return [Segment(4.0 * i, 4.0 * i + 4.0, t) for i, t in enumerate(TEXT)]
+
+
+def chapters() -> list[Chapter]:
+    return [Chapter(0.0, 24.0, KPS[0].id, KPS[0].name), Chapter(24.0, 48.0, KPS[1].id, KPS[1].name),
+            Chapter(48.0, 72.0, KPS[2].id, KPS[2].name)]
+
+
+def source_sentences() -> set[str]:
+    return {s.text for s in transcript_sentences(segments(), chapters())}
+
+
+def test_sentences_that_run_across_segments_are_joined_and_placed_in_their_chapter():
+    found = transcript_sentences(segments(), chapters())
+    joined = [s for s in found if s.text.startswith("Inside a cloud")]
+    assert [(s.text, s.chapter) for s in joined] == [
+        ("Inside a cloud the drops join together and grow heavier and heavier.", 2)]
+    assert [s.chapter for s in found if s.text == "We call this condensation."] == [1]
+
+
+def test_the_extractive_summary_is_verbatim_transcript_sentences_from_every_chapter_within_the_budget():
+    summary = summarize(segments(), chapters(), KPS, None, max_words=60)
+    assert summary.method == "extractive"
+    assert count_words(summary.text) <= 60
+    assert set(summary.sentences) <= source_sentences()
+    assert summary.text == " ".join(summary.sentences)
+    by_chapter = {s.text: s.chapter for s in transcript_sentences(segments(), chapters())}
+    assert {by_chapter[s] for s in summary.sentences} == {0, 1, 2}
+    for term in ("evaporation", "condensation", "precipitation"):
+        assert term in summary.text.lower()
+
+
+def test_greetings_and_filler_are_left_out_of_the_summary():
+    summary = summarize(segments(), chapters(), KPS, None)
+    assert "Good morning everyone." not in summary.sentences
+    assert "See you next week." not in summary.sentences
+    assert "It is the same thing." not in summary.sentences
+
+
+def test_a_tiny_budget_still_gives_a_summary_that_fits_it():
+    summary = summarize(segments(), chapters(), KPS, None, max_words=12)
+    assert 0 < count_words(summary.text) <= 12
+
+
+def test_a_supported_overview_from_the_model_leads_the_summary_and_is_marked_generated():
+    prompts = []
+
+    def model(prompt: str) -> str:
+        prompts.append(prompt)
+        return " The sun turns water into vapour, the vapour makes clouds, and the drops fall as rain.\nLesson:"
+
+    summary = summarize(segments(), chapters(), KPS, model)
+    assert summary.method == "generated"
+    lead = "The sun turns water into vapour, the vapour makes clouds, and the drops fall as rain."
+    assert summary.text.startswith(lead)
+    assert count_words(summary.text) <= 150
+    assert len(prompts) == 1 and len(prompts[0].split()) < 300  # one short generation per lesson
+
+
+@pytest.mark.parametrize("invented", [
+    " The sun turns 40 litres of water into vapour every day.",  # a number the teacher never said
+    " Professor Dalton showed that clouds are made of drops.",  # a name the teacher never said
+    " Volcanoes heat the sea until the water boils away.",  # words the teacher never said
+    " Evaporation makes snow fall from the sun into the window.",  # lesson words, recombined across the lesson
+    " The heart pumps blood, which carries oxygen around the body.",  # the prompt's own example, copied
+    " We call this condensation.",  # a copy of a transcript sentence adds nothing
+    " the sun warms the water and",  # unfinished
+    "",
+])
+def test_an_overview_the_transcript_does_not_support_is_dropped_for_the_extractive_summary(invented: str):
+    summary = summarize(segments(), chapters(), KPS, lambda prompt: invented)
+    assert summary.method == "extractive"
+    assert summary.text == summarize(segments(), chapters(), KPS, None).text
+
+
+def test_a_failing_model_still_gives_the_extractive_summary():
+    def broken(prompt: str) -> str:
+        raise RuntimeError("model crashed")
+
+    summary = summarize(segments(), chapters(), KPS, broken)
+    assert summary.method == "extractive" and summary.text
+
+
+def test_an_empty_transcript_gives_an_empty_extractive_summary():
+    assert summarize([], [], KPS, lambda p: "Anything.").text == ""
+
+
+def test_model_titles_fall_back_to_the_knowledge_point_name_when_off_topic_unsupported_or_long():
+    answers = iter([" Water changing into vapour\n",  # supported, but shares no word with "Evaporation"
+                    " How the heart pumps blood\n",  # not in the transcript
+                    " Drops of water falling as rain and snow from the sky today\n"])  # too long for a title
+    titled = chapter_titles(chapters(), segments(), KPS, lambda prompt: next(answers))
+    assert [c.title for c in titled] == [kp.name for kp in KPS]
+
+
+def test_a_title_that_shares_the_knowledge_point_word_replaces_the_name():
+    answers = iter([" The puddle and evaporation\n", " Clouds from tiny drops\n", " Rain, snow and hail\n"])
+    titled = chapter_titles(chapters(), segments(), KPS, lambda prompt: next(answers))
+    assert [c.title for c in titled] == ["The puddle and evaporation", "Clouds from tiny drops", "Precipitation"]
+    assert [c.knowledge_point for c in titled] == [kp.id for kp in KPS]
+    assert [(c.start, c.end) for c in titled] == [(c.start, c.end) for c in chapters()]
+
+
+def test_without_a_model_titles_are_the_knowledge_point_names():
+    titled = chapter_titles([Chapter(0.0, 72.0, None, "Clouds and vapour")], segments(), KPS, None)
+    assert titled[0].title == "Clouds and vapour"
+    assert [c.title for c in chapter_titles(chapters(), segments(), KPS, None)] == [kp.name for kp in KPS]
+
+
+def test_supported_rejects_new_numbers_and_names_but_accepts_rephrasing():
+    source = "The river is 300 kilometres long. Amina walked along the river bank."
+    assert supported("Amina walked along the long river.", source)
+    assert not supported("The river is 500 kilometres long.", source)
+    assert not supported("Kofi walked along the river bank.", source)
+
+
+def test_grounded_accepts_a_fusion_of_two_sentences_but_not_words_from_all_over():
+    found = transcript_sentences(segments(), chapters())
+    assert grounded("Millions of tiny drops make a cloud when vapour cools.", found)
+    assert not grounded("Evaporation makes snow fall from the sun into the window.", found)
+
+
+def test_complete_passes_length_and_stop_only_to_callables_that_take_them():
+    seen = {}
+
+    def rich(prompt: str, max_tokens: int = 128, stop: list[str] | None = None) -> str:
+        seen.update(max_tokens=max_tokens, stop=stop)
+        return "ok"
+
+    assert complete(rich, "p", max_tokens=16, stop=["\n"]) == "ok"
+    assert seen == {"max_tokens": 16, "stop": ["\n"]}
+    assert complete(lambda prompt: prompt.upper(), "p", max_tokens=16, stop=["\n"]) == "P"
