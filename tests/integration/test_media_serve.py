@@ -219,14 +219,22 @@ def test_one_scheduler_process_runs_whatever_the_worker_count_and_sigterm_stops_
         kids = children(proc.pid)
         schedulers = [k for k in kids if "edge_server.scheduler" in cmdline(k)]
         assert len(kids) == 4 and len(schedulers) == 1
-        seen = set()
-        deadline = time.monotonic() + 3.5
-        while time.monotonic() < deadline:
+
+        def beating() -> int | None:
             db = sqlite3.connect(data / "box.db")
             row = db.execute("SELECT value FROM meta WHERE key = 'scheduler_heartbeat'").fetchone()
             db.close()
-            if row:
-                seen.add(json.loads(row[0])["pid"])
+            return json.loads(row[0])["pid"] if row else None
+
+        deadline = time.monotonic() + 30
+        while beating() is None:
+            assert time.monotonic() < deadline, "no scheduler heartbeat within 30 s"
+            time.sleep(0.1)
+        # Beats every second: over 3.5 s a second scheduler, in any process, would show its pid too.
+        seen = set()
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            seen.add(beating())
             time.sleep(0.1)
         assert seen == set(schedulers)
         assert request(started["port"], f"/media/{CHANNEL}/media/big.mp4")[0] == 200
