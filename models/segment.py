@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.textutil import add_vectors, content_terms, cosine, idf, normalized, tfidf, words
+from models.textutil import add_vectors, content_terms, cosine, idf, normalized, stem, tfidf, words
 from models.types import Chapter, KnowledgePoint, Segment
 
 BLOCK = 4  # segments per TextTiling block (about 15-20 s of speech)
@@ -103,7 +103,7 @@ def cohesion_cuts(depth: Sequence[float], units: Sequence[Segment], count: int |
     if n < 2:
         return []
     duration = units[-1].end - units[0].start
-    wanted = count if count is not None else None
+    wanted = count
     min_len = duration / (wanted or max(1, round(duration / 60))) * MIN_CHAPTER_SHARE
     peaks = [g for g in range(1, n) if depth[g] > 0
              and depth[g] >= depth[g - 1] and (g + 1 >= n or depth[g] >= depth[g + 1])]
@@ -126,7 +126,7 @@ def cohesion_cuts(depth: Sequence[float], units: Sequence[Segment], count: int |
 
 
 def _windows(vectors: Sequence[Counter[str]]) -> tuple[list[Counter[str]], list[list[int]]]:
-    """Each segment's vector with half of each neighbour's (short segments say little alone), and its members."""
+    """Each segment's vector plus a share of its neighbours' (short segments say little alone), and its members."""
     n = len(vectors)
     members = [list(range(max(0, i - 1), min(n, i + 2))) for i in range(n)]
     windows = [add_vectors((vectors[m] for m in ms), [1.0 if m == i else NEIGHBOUR_WEIGHT for m in ms])
@@ -257,8 +257,6 @@ def keyword_title(text: str, vectors: Sequence[Counter[str]], count: int = 2) ->
     """An extractive title: the chapter's heaviest content words in their spoken form."""
     weight = add_vectors(vectors)
     surface: dict[str, Counter[str]] = {}
-    from models.textutil import stem  # local: keeps the public import list short
-
     for w in words(text):
         surface.setdefault(stem(w), Counter())[w] += 1
     top = [t for t, _ in weight.most_common() if t in surface][:count]
