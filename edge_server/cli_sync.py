@@ -42,12 +42,12 @@ def register(main: click.Group) -> None:
         except SyncError as exc:
             fail(str(exc))
         result = run_push(settings, lrs, retries=retries)
-        info(f"pushed {result['sent']} statements in {result['batches']} batches; {result['pending']} left unsent")
         emit_json(result)
         if result["error"]:
             fail(f"push stopped with {result['pending']} statements unsent: {result['error']}")
         if result["pending"]:
             fail(f"{result['pending']} statements left unsent: run `edge-server sync push` again")
+        info(f"pushed {result['sent']} statements in {result['batches']} batches; nothing left unsent")
 
     @sync.command("pull")
     @data_option
@@ -62,13 +62,12 @@ def register(main: click.Group) -> None:
             result = run_pull(load_settings(data_dir), origin)
         except SyncError as exc:
             fail(str(exc))
-        for channel in result["channels"]:
-            info(f"{channel['channel']}: {channel['status']}"
-                 + (f" v{channel['version']}" if channel.get("version") else "")
-                 + (f" ({channel['reason']})" if channel.get("reason") else ""))
         emit_json(result)
         if result["error"]:
             fail(result["error"])
+        for channel in result["channels"]:
+            version = f" v{channel['version']}" if channel.get("version") else ""
+            info(f"{channel['channel']}: {channel['status']}{version}")
 
     @sync.command("status")
     @data_option

@@ -79,9 +79,12 @@ class CutProxy:
         state = {"cut": False}
 
         def reset(sock: socket.socket) -> None:
-            # SO_LINGER 0: close with a RST, like a link that dies rather than a polite FIN.
+            # SO_LINGER 0: close with a RST, like a link that dies rather than a polite FIN. shutdown() first:
+            # close() alone would not wake the other pump thread blocked in recv() on this socket.
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RD)
             sock.close()
 
         def cut() -> None:

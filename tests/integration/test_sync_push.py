@@ -1,0 +1,184 @@
+"""Progress push against a real Ralph LRS on loopback: exactly once through cuts, kills and resends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_server.attempts import import_attempts
+from edge_server.db import open_box_db
+from edge_server.settings import load_settings
+from sync import progress
+from tests.cutproxy import CutProxy
+from tests.lrs import Ralph, free_port, ralph_available, start_ralph
+
+EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+pytestmark = pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
+
+
+@pytest.fixture
+def ralph(tmp_path: Path):
+    lrs = start_ralph(tmp_path / "ralph")
+    yield lrs
+    lrs.stop()
+
+
+def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = None, start: int = 0) -> int:
+    """Record n answered attempts through the attempts importer (one outbox statement each, plus mastery)."""
+    lines = [json.dumps({"pupil": f"ref-{i % pupils}", "pupil_name": f"Pupil {i % pupils}",
+                         "knowledge_point": f"kp-{i % 7}", "item": f"item-{i}", "correct": i % 3 != 0,
+                         "ts": ts or f"2026-03-0{1 + i % 9}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"})
+             for i in range(start, start + n)]
+    db = open_box_db(data_dir / "box.db")
+    try:
+        import_attempts(db, load_settings(data_dir), lines)
+        return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def outbox(data_dir: Path) -> list[dict]:
+    conn = sqlite3.connect(data_dir / "box.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM outbox ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def assert_exactly_once(data_dir: Path, lrs: Ralph) -> None:
+    rows = outbox(data_dir)
+    expected = {r["statement_id"] for r in rows}
+    held = [s["id"] for s in lrs.statements()]
+    written = [s["id"] for s in lrs.stored_lines()]
+    assert sorted(held) == sorted(expected)
+    assert sorted(written) == sorted(expected), "the LRS file holds a statement twice or misses one"
+    assert all(r["sent_at"] is not None for r in rows)
+
+
+def push_cli(data_dir: Path, lrs_url: str, user: str, password: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*EDGE, "sync", "push", "--data", str(data_dir), "--lrs", lrs_url, "--lrs-user", user,
+                           "--lrs-password", password, *extra], capture_output=True, text=True, timeout=120)
+
+
+def test_push_stores_every_statement_once_and_exits_zero(data_dir: Path, ralph: Ralph) -> None:
+    total = add_attempts(data_dir, 300)
+    done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sent"] == total
+    assert_exactly_once(data_dir, ralph)
+
+
+def test_push_through_fifty_cuts_mid_request_loses_and_doubles_nothing(data_dir: Path, ralph: Ralph) -> None:
+    add_attempts(data_dir, 1000)
+    proxy = CutProxy(upstream_port=ralph.port, cuts_wanted=50, max_request_bytes=60_000).start()
+    lrs = progress.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user, password=ralph.password,
+                             read_timeout_s=10)
+    db = open_box_db(data_dir / "box.db")
+    try:
+        for _ in range(200):  # each call is one scheduler run: it stops cleanly when the link drops
+            quick = progress.Backoff(base_s=0.001, cap_s=0.01, retries=3)
+            result = progress.push(db, lrs, batch_size=50, backoff=quick)
+            if result.complete:
+                break
+        assert result.complete, result
+    finally:
+        db.conn.close()
+        proxy.stop()
+    assert proxy.cuts_done >= 50
+    assert proxy.request_cuts > 5 and proxy.response_cuts > 5  # both lost requests and lost acknowledgements
+    assert_exactly_once(data_dir, ralph)
+
+
+def test_kill_9_of_a_push_mid_batch_then_resume_loses_and_doubles_nothing(data_dir: Path, ralph: Ralph) -> None:
+    total = add_attempts(data_dir, 4000)
+    proc = subprocess.Popen([*EDGE, "sync", "push", "--data", str(data_dir), "--lrs", ralph.url, "--lrs-user",
+                             ralph.user, "--lrs-password", ralph.password, "--batch-size", "100"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sent = sum(r["sent_at"] is not None for r in outbox(data_dir))
+        if sent >= 300:
+            break
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    sent = sum(r["sent_at"] is not None for r in outbox(data_dir))
+    assert 0 < sent < total, "the kill must land in the middle of the push"
+    done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
+    assert done.returncode == 0, done.stderr
+    assert_exactly_once(data_dir, ralph)
+
+
+def test_a_statement_delivered_twice_is_stored_once(data_dir: Path, ralph: Ralph) -> None:
+    total = add_attempts(data_dir, 120)
+    assert push_cli(data_dir, ralph.url, ralph.user, ralph.password).returncode == 0
+    # The acknowledgement was lost: the box sends everything again.
+    conn = sqlite3.connect(data_dir / "box.db")
+    conn.execute("UPDATE outbox SET sent_at = NULL")
+    conn.commit()
+    conn.close()
+    again = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["duplicates"] == total
+    assert_exactly_once(data_dir, ralph)
+
+
+def test_a_known_id_with_other_content_does_not_block_the_queue(data_dir: Path, ralph: Ralph) -> None:
+    add_attempts(data_dir, 30)
+    first = outbox(data_dir)[0]
+    statement = json.loads(first["statement"])
+    statement["result"]["success"] = not statement["result"]["success"]
+    lrs = progress.LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
+    progress_db = sqlite3.connect(":memory:")
+    progress_db.executescript("CREATE TABLE outbox (id INTEGER PRIMARY KEY, statement_id TEXT, statement TEXT, "
+                              "created TEXT, sent_at TEXT, tries INTEGER DEFAULT 0, last_error TEXT)")
+    progress_db.execute("INSERT INTO outbox (statement_id, statement, created) VALUES (?, ?, 'x')",
+                        (statement["id"], json.dumps(statement)))
+    assert progress.push(progress_db, lrs).complete  # the LRS now holds a different statement under that id
+    done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["conflicts"] == 1 and report["pending"] == 0
+    rows = outbox(data_dir)
+    assert rows[0]["last_error"].startswith(progress.CONFLICT)
+    assert {s["id"] for s in ralph.statements()} == {r["statement_id"] for r in rows}
+
+
+def test_statements_keep_their_recorded_time_when_the_box_clock_is_far_off(data_dir: Path, ralph: Ralph) -> None:
+    add_attempts(data_dir, 5, ts="1971-02-03T04:05:06Z")
+    add_attempts(data_dir, 5, ts="2099-12-31T23:59:58Z", start=100)
+    assert push_cli(data_dir, ralph.url, ralph.user, ralph.password).returncode == 0
+    stamps = sorted({s["timestamp"] for s in ralph.statements()})
+    assert stamps == ["1971-02-03T04:05:06+00:00", "2099-12-31T23:59:58+00:00"] or stamps == [
+        "1971-02-03T04:05:06.000Z", "2099-12-31T23:59:58.000Z"]
+    assert_exactly_once(data_dir, ralph)
+
+
+def test_push_without_a_link_exits_non_zero_in_one_line_and_keeps_everything(data_dir: Path) -> None:
+    total = add_attempts(data_dir, 20)
+    dead = f"http://127.0.0.1:{free_port()}/xAPI"
+    done = push_cli(data_dir, dead, "u", "p", "--retries", "1")
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1 and "link down" in done.stderr
+    assert sum(r["sent_at"] is None for r in outbox(data_dir)) == total
+    status = subprocess.run([*EDGE, "sync", "status", "--data", str(data_dir), "--json"], capture_output=True,
+                            text=True, check=True)
+    summary = json.loads(status.stdout)
+    assert summary["statements_pending"] == total and "link down" in summary["last_error"]
+
+
+def test_push_with_a_wrong_password_exits_non_zero_and_says_so(data_dir: Path, ralph: Ralph) -> None:
+    add_attempts(data_dir, 3)
+    done = push_cli(data_dir, ralph.url, ralph.user, "not-the-password")
+    assert done.returncode != 0
+    assert "credentials" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert ralph.statements() == []
