@@ -1,0 +1,227 @@
+"""Retrieval for the companion: which chapter of which lesson explains what a pupil asked.
+
+Passages are transcript chunks (one per chapter, with start/end and knowledge point) of each lesson's current
+medium; a lesson without a transcript yet is represented by its notes. Each passage is scored by
+  * BM25 of its transcript: SQLite FTS5 (chunks_fts) for words, with stems as prefixes so that "evaporates" finds
+    "evaporation"; Chinese has no spaces (unicode61 keeps a whole run of ideographs as one token), so Chinese
+    questions are scored by BM25 over character bigrams in Python, over the same rows;
+  * the similarity of the question to its chapter's knowledge point (name and description), which is clean
+    authored text where the transcript may have recognition errors;
+  * a small bonus when the lesson's notes match, which helps to pick the right lesson among many.
+A passage counts as found only when enough of the question's content words occur in it (coverage), so that an
+off-topic question gets "I don't know" rather than the least bad chapter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import sqlite_utils
+
+from edge_server.db import rows
+from models.textutil import STOP_WORDS, stem, words
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Chinese question particles and function characters: bigrams made only of these carry no topic.
+_ZH_STOP = set("的了吗呢吧啊是在有和与及或也都就还很么什怎为谁哪几个这那我你他她它们一不")
+_EXTRA_STOP = frozenset({"mean", "means", "meant", "explain", "tell", "please", "happen", "happens", "happened",
+                         "called", "call", "name", "signifie", "veut", "dire", "explique", "appelle", "pourquoi"})
+
+MIN_COVERAGE = 0.34
+KP_WEIGHT = 0.6
+NOTES_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of lesson content that may answer a question, with where it is in the lesson."""
+
+    lesson_id: str
+    lesson_title: str
+    knowledge_point: str | None
+    kp_name: str
+    kp_description: str
+    start: float
+    end: float
+    text: str
+    source: str  # "transcript" | "notes"
+    score: float = 0.0
+    coverage: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        """Relevant enough to answer from."""
+        return self.coverage >= MIN_COVERAGE and self.score > 0
+
+
+def _cjk_terms(run: str) -> list[str]:
+    if len(run) == 1:
+        return [] if run in _ZH_STOP else [run]
+    grams = [run[i:i + 2] for i in range(len(run) - 1)]
+    return [g for g in grams if not (g[0] in _ZH_STOP and g[1] in _ZH_STOP)]
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of a text: stems of content words, and character bigrams of Chinese runs."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        out.extend(_cjk_terms(run))
+    latin = _CJK_RUN.sub(" ", text)
+    out.extend(stem(w) for w in words(latin)
+               if w not in STOP_WORDS and w not in _EXTRA_STOP and len(w) > 1 and not w.isdigit())
+    out.extend(w for w in words(latin) if w.isdigit())
+    return out
+
+
+def _same(q: str, t: str) -> bool:
+    """A query term meets a document term: equal, or one a prefix of the other when both are long enough."""
+    if q == t:
+        return True
+    shorter = min(len(q), len(t))
+    return shorter >= 5 and (t.startswith(q) or q.startswith(t))
+
+
+def _present(q: str, doc_terms: set[str]) -> bool:
+    return q in doc_terms or (len(q) >= 5 and any(_same(q, t) for t in doc_terms))
+
+
+def coverage(query: Sequence[str], doc_terms: set[str]) -> float:
+    """Share of the distinct query terms found in a document."""
+    distinct = set(query)
+    if not distinct:
+        return 0.0
+    return sum(_present(q, doc_terms) for q in distinct) / len(distinct)
+
+
+def bm25_scores(query: Sequence[str], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """Okapi BM25 of each document for the query terms (the Python twin of FTS5's bm25, for Chinese bigrams)."""
+    n = len(docs)
+    if not n:
+        return []
+    avg = sum(len(d) for d in docs) / n or 1.0
+    counts = [Counter(d) for d in docs]
+    df = Counter(t for c in counts for t in c)
+    out = []
+    for c, d in zip(counts, docs, strict=True):
+        score = 0.0
+        for q in set(query):
+            f = c.get(q, 0)
+            if f:
+                idf = math.log(1 + (n - df[q] + 0.5) / (df[q] + 0.5))
+                score += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len(d) / avg))
+        out.append(score)
+    return out
+
+
+def _cosine_terms(a: Iterable[str], b: Iterable[str]) -> float:
+    ca, cb = Counter(a), Counter(b)
+    if not ca or not cb:
+        return 0.0
+    dot = sum(v * cb.get(t, 0) for t, v in ca.items())
+    # prefix matches count too (stems of different forms of a word)
+    for t in ca:
+        if t not in cb and len(t) >= 5:
+            dot += sum(cb[u] for u in cb if _same(t, u)) * ca[t]
+    return dot / (math.sqrt(sum(v * v for v in ca.values())) * math.sqrt(sum(v * v for v in cb.values())))
+
+
+# -- queries -----------------------------------------------------------------------------------------------------
+
+def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None) -> list[tuple[int | None, Passage]]:
+    """Transcript chunks of current media (and notes of lessons without any), optionally of one lesson only."""
+    where, params = ("AND l.id = ?", (lesson_id,)) if lesson_id else ("", ())
+    chunk_rows = rows(db, "SELECT c.id, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, c.text, "
+                          "kp.name AS kp_name, kp.description AS kp_description FROM transcript_chunks c "
+                          "JOIN lessons l ON l.id = c.lesson_id AND l.media_sha256 = c.media_sha256 "
+                          f"LEFT JOIN knowledge_points kp ON kp.id = c.knowledge_point WHERE 1 {where} "
+                          "ORDER BY c.lesson_id, c.start", params)
+    out: list[tuple[int | None, Passage]] = [
+        (r["id"], Passage(r["lesson_id"], r["title"], r["knowledge_point"], r["kp_name"] or "",
+                          r["kp_description"] or "", float(r["start"]), float(r["end"]), r["text"], "transcript"))
+        for r in chunk_rows]
+    with_chunks = {p.lesson_id for _, p in out}
+    for lesson in rows(db, f"SELECT l.id, l.title, l.text FROM lessons l WHERE 1 {where}", params):
+        if lesson["id"] in with_chunks:
+            continue
+        kps = rows(db, "SELECT kp.id, kp.name, kp.description FROM lesson_knowledge_points lkp JOIN knowledge_points "
+                       "kp ON kp.id = lkp.knowledge_point_id WHERE lkp.lesson_id = ? ORDER BY lkp.position",
+                   (lesson["id"],))
+        for kp in kps or [{"id": None, "name": "", "description": ""}]:
+            text = " ".join(x for x in (lesson["text"] or "", kp["description"] or "") if x)
+            out.append((None, Passage(lesson["id"], lesson["title"], kp["id"], kp["name"] or "",
+                                      kp["description"] or "", 0.0, 0.0, text, "notes")))
+    return out
+
+
+def _fts_scores(db: sqlite_utils.Database, query: Sequence[str], ids: list[int]) -> dict[int, float]:
+    """FTS5 BM25 (higher is better) of transcript chunks for the non-Chinese query terms."""
+    latin = sorted({q for q in query if not _CJK_RUN.search(q)})
+    if not latin or not ids:
+        return {}
+    match = " OR ".join(f'"{q}"*' if len(q) >= 4 else f'"{q}"' for q in latin)
+    marks = ",".join("?" * len(ids))
+    found = rows(db, f"SELECT rowid AS id, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
+                     f"AND rowid IN ({marks})", (match, *ids))
+    return {r["id"]: -float(r["score"]) for r in found}
+
+
+def _notes_terms(db: sqlite_utils.Database, lesson_ids: set[str]) -> dict[str, list[str]]:
+    if not lesson_ids:
+        return {}
+    marks = ",".join("?" * len(lesson_ids))
+    return {r["id"]: terms(f"{r['title']} {r['text'] or ''}")
+            for r in rows(db, f"SELECT id, title, text FROM lessons WHERE id IN ({marks})", tuple(lesson_ids))}
+
+
+def _normalise(values: list[float]) -> list[float]:
+    top = max(values, default=0.0)
+    return [v / top if top > 0 else 0.0 for v in values]
+
+
+def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None) -> list[Passage]:
+    """Every passage in scope, best first, with its score and coverage."""
+    query = terms(question)
+    candidates = load_passages(db, lesson_id)
+    if not query or not candidates:
+        return []
+    passages = [p for _, p in candidates]
+    text_terms = [terms(p.text) for p in passages]
+    fts = _fts_scores(db, query, [cid for cid, _ in candidates if cid is not None])
+    cjk_query = [q for q in query if _CJK_RUN.search(q)]
+    cjk = bm25_scores(cjk_query, text_terms) if cjk_query else [0.0] * len(passages)
+    lexical = _normalise([fts.get(cid, 0.0) if cid is not None else 0.0 for cid, _ in candidates])
+    lexical = [a + b for a, b in zip(lexical, _normalise(cjk), strict=True)]
+    if not any(lexical):  # notes-only passages: score their text in Python too
+        lexical = _normalise(bm25_scores(query, text_terms))
+    kp_terms = [terms(f"{p.kp_name} {p.kp_name} {p.kp_description}") for p in passages]
+    kp_sim = _normalise([_cosine_terms(query, t) for t in kp_terms])
+    notes = _notes_terms(db, {p.lesson_id for p in passages})
+    notes_sim = _normalise([coverage(query, set(notes.get(p.lesson_id, []))) for p in passages])
+    ranked = []
+    for i, p in enumerate(passages):
+        score = lexical[i] + KP_WEIGHT * kp_sim[i] + NOTES_WEIGHT * notes_sim[i]
+        cover = coverage(query, set(text_terms[i]) | set(kp_terms[i]))
+        ranked.append(replace(p, score=round(score, 4), coverage=round(cover, 3)))
+    return sorted(ranked, key=lambda p: (-p.score, p.lesson_id, p.start))
+
+
+def search(db: sqlite_utils.Database, question: str, lesson_id: str | None = None, limit: int = 3) -> list[Passage]:
+    """The best passages for a question: in the pupil's lesson first, the whole box when nothing there is found."""
+    ranked = rank(db, question, lesson_id)
+    if lesson_id and not (ranked and ranked[0].found):
+        wider = rank(db, question, None)
+        if wider and wider[0].found:
+            ranked = wider
+    return ranked[:limit]
+
+
+def kp_passage(db: sqlite_utils.Database, lesson_id: str, knowledge_point: str | None) -> Passage | None:
+    """The chapter of a lesson that teaches a knowledge point (for Socratic pointers), or None."""
+    for _, p in load_passages(db, lesson_id):
+        if p.knowledge_point == knowledge_point:
+            return p
+    return None
