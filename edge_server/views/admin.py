@@ -18,8 +18,15 @@ bp = Blueprint("admin", __name__, url_prefix="/teacher/admin")
 DISCOVER_TIMEOUT_S = 2.0
 
 
-def _nearby() -> fleet.NearbyBoxes:
+def _nearby() -> fleet.NearbyBoxes | None:
     return current_app.extensions["nearby_boxes"]
+
+
+def _nearby_snapshot() -> dict[str, Any]:
+    nearby = _nearby()
+    if nearby is None:
+        return {"boxes": [], "updated": None, "searching": False, "error": "", "disabled": True}
+    return {**nearby.snapshot(), "disabled": False}
 
 
 def _pulls() -> dict[str, Any]:
@@ -30,7 +37,7 @@ def _overview() -> dict[str, Any]:
     db = get_db()
     settings = get_settings()
     box = fleet.meta(db)
-    nearby = _nearby().snapshot()
+    nearby = _nearby_snapshot()
     own = box.get("box_id")
     nearby["boxes"] = [b for b in nearby["boxes"] if b.get("box_id") != own]
     return {
@@ -80,7 +87,7 @@ def pull() -> Any:
     """Import one channel from a nearby box (in the background: a big pack must not hold the page)."""
     box_id, channel_id = request.form.get("box_id", ""), request.form.get("channel", "")
     # Only a box we discovered ourselves: the form cannot make this box fetch an arbitrary URL.
-    box = next((b for b in _nearby().snapshot()["boxes"] if b.get("box_id") == box_id and b.get("url")), None)
+    box = next((b for b in _nearby_snapshot()["boxes"] if b.get("box_id") == box_id and b.get("url")), None)
     if box is None or channel_id not in box.get("channels", []):
         flash(_("That box or channel is no longer nearby."), "error")
         return redirect(url_for("admin.page"))
@@ -105,6 +112,10 @@ def init_app(app: Flask) -> None:
 
     settings = app.extensions["settings"]
     interfaces = settings.mdns_interfaces or None
-    app.extensions["nearby_boxes"] = fleet.NearbyBoxes(lambda: discover(DISCOVER_TIMEOUT_S, interfaces))
+    # A box that does not take part in mDNS (announce off, no interface chosen) does not search the LAN either:
+    # that also keeps test apps, which leave both unset, from sending multicast beyond loopback.
+    enabled = settings.announce or bool(settings.mdns_interfaces)
+    app.extensions["nearby_boxes"] = (fleet.NearbyBoxes(lambda: discover(DISCOVER_TIMEOUT_S, interfaces))
+                                      if enabled else None)
     app.extensions["share_pulls"] = {"lock": threading.Lock(), "items": {}}
     app.register_blueprint(bp)

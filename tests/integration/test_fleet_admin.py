@@ -102,6 +102,14 @@ def test_a_teacher_sees_a_nearby_box_without_waiting_and_imports_its_channel(tmp
     assert [(c["id"], c["version"]) for c in channels] == [(SAMPLE_CHANNEL, 1)]
 
 
+def test_a_box_that_does_not_announce_itself_does_not_search_the_lan_either(data_dir):
+    app = _app(data_dir, announce=False, mdns_interfaces=())
+    client = _teacher_client(app)
+    nearby = client.get("/teacher/admin/status.json").get_json()["nearby"]
+    assert nearby["disabled"] and not nearby["searching"] and nearby["boxes"] == []
+    assert "announce = true" in client.get("/teacher/admin").get_data(as_text=True)
+
+
 def test_a_pull_request_for_a_box_that_was_not_discovered_is_refused(data_dir):
     app = _app(data_dir, mdns_interfaces=(LOOPBACK,))
     client = _teacher_client(app)
