@@ -38,9 +38,11 @@ class RsyncError(Exception):
 
     def reason(self) -> str:
         """One line: what went wrong, with rsync's own last error line."""
-        last = next((line for line in reversed(self.stderr.splitlines()) if line.strip()), "")
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        last = lines[-1] if lines else ""
         if self.disk_full:
-            return f"disk full while pulling (rsync exit {self.code}): {last}"
+            cause = next((line for line in lines if "No space left" in line or "quota" in line), last)
+            return f"disk full while pulling (rsync exit {self.code}): {cause}"
         if self.link_down:
             return f"link to the origin failed (rsync exit {self.code}): {last}"
         return f"rsync exit {self.code}: {last}"

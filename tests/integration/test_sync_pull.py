@@ -1,0 +1,166 @@
+"""Content pull from a real rsync daemon on loopback: activation, refusals, resume after kill -9, full disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provisioning.box import init_data_dir, install_trust_anchor
+from tests.sync_fixtures import CHANNEL, RsyncDaemon, build, keys, media, write_source
+
+EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+
+
+@pytest.fixture
+def province(tmp_path: Path):
+    """A signing key pair and a running rsync daemon whose module is the pack origin."""
+    private, public = keys(tmp_path / "province")
+    daemon = RsyncDaemon(root=tmp_path / "origin", workdir=tmp_path / "rsyncd").start()
+    yield private, public, daemon
+    daemon.stop()
+
+
+def box(data: Path, public: Path) -> Path:
+    init_data_dir(data, trust=None, name="pull-test")
+    install_trust_anchor(data / "keys" / "trusted", public)
+    return data
+
+
+def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes]) -> Path:
+    """Build a signed pack and make it the origin's copy of the channel."""
+    pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version)
+    target = daemon.root / CHANNEL
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(pack, target)
+    return target
+
+
+def pull(data: Path, origin: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
+                          text=True, timeout=180, env={**os.environ, **(env or {})})
+
+
+def active(data: Path) -> dict[str, int]:
+    listed = subprocess.run([*EDGE, "pack", "list", "--data", str(data), "--json"], capture_output=True, text=True,
+                            check=True)
+    return {c["channel"]: c["version"] for c in json.loads(listed.stdout)["channels"]}
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_v1_then_v2_activate_and_an_update_moves_only_the_changed_file(tmp_path: Path, province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    files = media(20, 50_000)
+    publish(tmp_path, daemon, private, 1, files)
+    first = pull(data, daemon.url)
+    assert first.returncode == 0, first.stderr
+    assert active(data) == {CHANNEL: 1}
+
+    files["media/clip-07.ogg"] = os.urandom(50_000)
+    origin_v2 = publish(tmp_path, daemon, private, 2, files)
+    second = pull(data, daemon.url)
+    assert second.returncode == 0, second.stderr
+    assert active(data) == {CHANNEL: 2}
+    report = json.loads(second.stdout)["channels"][0]
+    assert report["status"] == "activated" and report["version"] == 2
+    # One file of twenty changed: the wire carries that file and checksums, not the pack.
+    assert report["bytes_received"] < 0.2 * folder_size(origin_v2)
+    assert 50_000 <= report["literal_data"] < 60_000
+
+    again = pull(data, daemon.url)
+    assert again.returncode == 0 and json.loads(again.stdout)["channels"][0]["status"] == "unchanged"
+    status = json.loads(subprocess.run([*EDGE, "sync", "status", "--data", str(data), "--json"],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert status["channels"][0]["version"] == 2 and status["last_pull"] and status["last_error"] is None
+
+
+def test_an_older_pack_and_a_forged_manifest_are_refused_and_the_active_version_stays(tmp_path: Path,
+                                                                                      province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    files = media(3, 2_000)
+    publish(tmp_path, daemon, private, 2, files)
+    assert pull(data, daemon.url).returncode == 0
+    assert active(data) == {CHANNEL: 2}
+
+    publish(tmp_path, daemon, private, 1, files)
+    older = pull(data, daemon.url)
+    assert older.returncode != 0 and len(older.stderr.strip().splitlines()) == 1
+    assert "refused" in older.stderr and CHANNEL in older.stderr
+    assert active(data) == {CHANNEL: 2}
+
+    origin = publish(tmp_path, daemon, private, 3, files)
+    manifest = json.loads((origin / "manifest.json").read_text())
+    manifest["version"] = 9  # a bigger version, not signed by the province
+    (origin / "manifest.json").write_text(json.dumps(manifest))
+    forged = pull(data, daemon.url)
+    assert forged.returncode != 0 and len(forged.stderr.strip().splitlines()) == 1 and "refused" in forged.stderr
+    assert active(data) == {CHANNEL: 2}
+    served = Path(json.loads(subprocess.run([*EDGE, "pack", "list", "--data", str(data), "--json"],
+                                            capture_output=True, text=True, check=True).stdout)["channels"][0]["path"])
+    assert (served / "media" / "clip-00.ogg").read_bytes() == files["media/clip-00.ogg"]
+
+
+def test_a_pull_killed_mid_transfer_resumes_moving_at_most_1_1x_the_missing_bytes(tmp_path: Path, province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    big = {"media/clip-00.ogg": os.urandom(3_000_000)}
+    origin = publish(tmp_path, daemon, private, 1, big)
+    staging = data / "content" / ".staging" / CHANNEL
+    proc = subprocess.Popen([*EDGE, "sync", "pull", "--data", str(data), "--origin", daemon.url],
+                            env={**os.environ, "EDGE_SERVER_RSYNC_BWLIMIT_KBPS": "600"}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not staging.exists() or folder_size(staging) < 1_000_000):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # python and rsync alike, as a power cut would
+    proc.wait()
+    present = folder_size(staging)
+    missing = folder_size(origin) - present
+    assert present > 0 and missing > 0
+
+    resumed = pull(data, daemon.url)
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)["channels"][0]
+    assert report["status"] == "activated"
+    assert report["bytes_received"] <= 1.1 * missing, (report, missing)
+    assert active(data) == {CHANNEL: 1}
+
+
+def test_a_full_disk_during_a_pull_gives_one_clear_line_and_the_active_version_keeps_serving(tmp_path: Path,
+                                                                                              province) -> None:
+    private, public, daemon = province
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        data = box(disk / "var", public)
+        small = media(2, 20_000)
+        publish(tmp_path, daemon, private, 1, small)
+        assert pull(data, daemon.url).returncode == 0
+        publish(tmp_path, daemon, private, 2, {**small, "media/clip-99.ogg": os.urandom(8_000_000)})
+        full = pull(data, daemon.url)
+        assert full.returncode != 0
+        assert len(full.stderr.strip().splitlines()) == 1 and "disk full" in full.stderr
+        assert active(data) == {CHANNEL: 1}
+        served = next((data / "content" / CHANNEL).glob("v1"))
+        assert (served / "media" / "clip-00.ogg").read_bytes() == small["media/clip-00.ogg"]
+        # What the failed pull wrote was freed, so the box keeps working.
+        assert shutil.disk_usage(disk).free > 4_000_000
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
