@@ -234,6 +234,10 @@ register_job(heartbeat, id="heartbeat", trigger="interval", seconds=_heartbeat_s
 register_job("edge_server.attempts:fit_all", id="mastery-fit", trigger="cron", hour=2, minute=30)
 register_job("edge_server.jobs:scheduled_run", id="ai-jobs", trigger="interval", seconds=5,
              when=lambda s: s.ai_jobs_enabled)
+register_job("edge_server.sync_jobs:push_tick", id="sync-push", trigger="interval",
+             seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.lrs_url))
+register_job("edge_server.sync_jobs:pull_tick", id="sync-pull", trigger="interval",
+             seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.pack_origin))
 
 
 if __name__ == "__main__":
