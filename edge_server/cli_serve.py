@@ -107,7 +107,7 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
         # No "sendfile" key: gunicorn treats ANY value of that setting as --no-sendfile; unset means enabled.
         "keepalive": KEEPALIVE_S,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
-        "accesslog": "-" if access_log else None,
+        "accesslog": "/dev/stderr" if access_log else None,  # "-" would be stdout, which is for JSON
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": f"edge-server {settings.box_name}",

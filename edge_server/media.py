@@ -48,6 +48,12 @@ MIME_TYPES: dict[str, str] = {
     ".webp": "image/webp", ".svg": "image/svg+xml", ".ico": "image/x-icon",
 }
 DEFAULT_MIME = "application/octet-stream"
+# A browser asks a video for "bytes=0-" and then stops reading once its buffer is full, which would hold a
+# server thread in sendfile() for as long as the pupil watches: 32 paused tablets would stall the box.
+# Answering open-ended ranges with at most 1 MiB (this fits in the kernel's socket buffers, about 3.9 MB on
+# loopback for a client that reads nothing) frees the thread at once, and the player asks for the next part
+# (checked with Chromium playing a 21 MB file through; explicit ranges, as Safari sends, are not capped).
+OPEN_RANGE_CAP = 1024 * 1024
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ZERO_SUFFIX = re.compile(r"^\s*bytes\s*=\s*-0+\s*$")
@@ -103,8 +109,12 @@ def _match_strong(header: str, etag: str) -> bool:
 
 
 def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, content_type: str,
-                  cache_control: str = PACK_CACHE_CONTROL) -> Plan:
-    """Decide status, headers and byte range for a GET or HEAD of a file (RFC 9110 sections 13 and 14)."""
+                  cache_control: str = PACK_CACHE_CONTROL, open_range_cap: int | None = None) -> Plan:
+    """Decide status, headers and byte range for a GET or HEAD of a file (RFC 9110 sections 13 and 14).
+
+    With open_range_cap, an open-ended range ("bytes=N-") gets at most that many bytes, in a 206 whose
+    Content-Range says so; media players then ask for the next part when they need it.
+    """
     validators = [("ETag", f'"{info.etag}"'), ("Last-Modified", http_date(info.mtime)),
                   ("Cache-Control", cache_control)]
     common = [*validators, ("Accept-Ranges", "bytes")]
@@ -139,7 +149,7 @@ def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, conte
     # Unparsable ranges, other units and multiple ranges are ignored: the full file is a valid answer.
     if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
         return Plan(200, [*body, ("Content-Length", str(info.size))], 0, info.size)
-    span = _span(parsed.ranges[0], info.size)
+    span = _span(parsed.ranges[0], info.size, open_range_cap)
     if span is None:
         return _unsatisfiable(common, info)
     start, stop = span
@@ -147,13 +157,15 @@ def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, conte
                       ("Content-Range", f"bytes {start}-{stop - 1}/{info.size}")], start, stop - start)
 
 
-def _span(spec: tuple[int, int | None], size: int) -> tuple[int, int] | None:
+def _span(spec: tuple[int, int | None], size: int, open_cap: int | None = None) -> tuple[int, int] | None:
     """[start, stop) of one parsed byte range for a file of `size`, or None if unsatisfiable."""
     first, stop = spec
     if first < 0:
         # Suffix range: a suffix longer than the file means the whole file (werkzeug would refuse it).
         first = max(0, size + first)
         stop = size
+    elif stop is None and open_cap:
+        stop = first + open_cap
     stop = size if stop is None else min(stop, size)
     if first >= size or first >= stop:
         return None
@@ -347,7 +359,7 @@ class MediaApp:
             headers = {name: environ[key] for name, key in _CONDITIONAL.items() if key in environ}
             info = FileInfo(st.st_size, int(st.st_mtime), self.store.etag(folder, rel, st))
             plan = plan_response(method, headers, info, mime_type(rel),
-                                 LOCAL_CACHE_CONTROL if local else PACK_CACHE_CONTROL)
+                                 LOCAL_CACHE_CONTROL if local else PACK_CACHE_CONTROL, OPEN_RANGE_CAP)
             start_response(_STATUS[plan.status], plan.headers)
             if plan.length == 0 or method == "HEAD":
                 fh.close()

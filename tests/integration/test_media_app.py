@@ -210,3 +210,14 @@ def test_methods_other_than_get_and_head_are_405_with_allow(client, folder):
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "GET, HEAD"
     assert (folder / "media/lesson.mp4").read_bytes() == BODY
+
+
+def test_an_open_ended_range_of_a_big_file_gets_one_capped_part(client, data_dir):
+    from edge_server.media import OPEN_RANGE_CAP
+
+    size = OPEN_RANGE_CAP * 3 + 5
+    add_channel(data_dir, "test.big", 1, {"v.webm": b"\1" * size})
+    resp = client.get("/media/test.big/v.webm", headers={"Range": "bytes=10-"})
+    assert resp.status_code == 206
+    assert resp.headers["Content-Range"] == f"bytes 10-{OPEN_RANGE_CAP + 9}/{size}"
+    assert len(resp.data) == OPEN_RANGE_CAP

@@ -208,6 +208,29 @@ def test_a_large_ranged_response_goes_out_by_sendfile_and_fast(box, big):
     assert elapsed < 3.0
 
 
+def test_paused_players_do_not_hold_the_server_threads(tmp_path, big):
+    """Clients that ask for "bytes=0-" and read nothing (a paused video) must not starve other requests."""
+    data = make_box(tmp_path, big)
+    with serve(data, "--threads", "2", env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (_proc, started):
+        port = started["port"]
+        request(port, f"/media/{CHANNEL}/media/captions.vtt")
+        paused = []
+        try:
+            for _ in range(4):
+                sock = socket.create_connection(("127.0.0.1", port))
+                sock.sendall(f"GET /media/{CHANNEL}/media/big.mp4 HTTP/1.1\r\nHost: box\r\n"
+                             "Range: bytes=0-\r\n\r\n".encode())
+                paused.append(sock)
+            time.sleep(0.5)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", f"/media/{CHANNEL}/media/captions.vtt")
+            assert conn.getresponse().read() == b"WEBVTT\n"
+            conn.close()
+        finally:
+            for sock in paused:
+                sock.close()
+
+
 def test_one_scheduler_process_runs_whatever_the_worker_count_and_sigterm_stops_all(tmp_path, big):
     data = make_box(tmp_path, b"x")
     with (data / "config.toml").open("a") as fh:

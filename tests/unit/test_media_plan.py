@@ -146,3 +146,20 @@ def test_any_satisfiable_range_covers_exactly_the_bytes_asked_for(size, data):
     assert (p.status, p.start, p.length) == (206, first, end - first + 1)
     assert header(p, "Content-Range") == f"bytes {first}-{end}/{size}"
     assert header(p, "Content-Length") == str(end - first + 1)
+
+
+def test_an_open_ended_range_is_capped_when_asked_and_says_so_in_content_range():
+    big = FileInfo(10_000_000, MTIME, "b")
+    p = plan_response("GET", {"Range": "bytes=100-"}, big, "video/mp4", open_range_cap=1000)
+    assert (p.status, p.start, p.length) == (206, 100, 1000)
+    assert header(p, "Content-Range") == "bytes 100-1099/10000000"
+    near_end = plan_response("GET", {"Range": "bytes=9999500-"}, big, "video/mp4", open_range_cap=1000)
+    assert header(near_end, "Content-Range") == "bytes 9999500-9999999/10000000"
+
+
+def test_explicit_and_suffix_ranges_and_whole_files_are_never_capped():
+    big = FileInfo(10_000_000, MTIME, "b")
+    explicit = plan_response("GET", {"Range": "bytes=0-4999999"}, big, "video/mp4", open_range_cap=1000)
+    suffix = plan_response("GET", {"Range": "bytes=-5000"}, big, "video/mp4", open_range_cap=1000)
+    whole = plan_response("GET", {}, big, "video/mp4", open_range_cap=1000)
+    assert (explicit.length, suffix.length, whole.length) == (5_000_000, 5000, 10_000_000)
