@@ -2,7 +2,8 @@
 
 The converge runs with services, packages and users off (edge_box_manage_services=false and friends), with the
 checkout's .venv as the box's venv and .ralph-venv as Ralph's, so no network and no root-owned path is touched.
-It runs twice; the second run must report changed=0.
+It runs twice; the second run must report changed=0. Then the origin's rsyncd.conf, as the role wrote it, runs
+on 127.0.0.1 and the converged box pulls a signed pack from it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -34,6 +37,12 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
             "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
             "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _recap(output: str) -> dict[str, int]:
@@ -77,9 +86,15 @@ def converge(tmp_path):
         "lrs_prefix": str(root), "lrs_manage_users": False, "lrs_user": user, "lrs_group": group,
         "lrs_install_packages": False, "lrs_manage_services": False, "lrs_install_venv": False,
         "lrs_venv": str(RALPH_VENV),
-        "pack_origin_prefix": str(root), "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
+        "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
         "pack_origin_install_packages": False, "pack_origin_manage_services": False,
         "pack_origin_publisher_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyNotReal ci@workstation"],
+        "pack_origin_root": str(root / "srv/packs"), "pack_origin_config_file": str(root / "etc/rsyncd.conf"),
+        "pack_origin_secrets_file": str(root / "etc/rsyncd.secrets"),
+        "pack_origin_pid_file": str(root / "etc/rsyncd.pid"), "pack_origin_log_file": str(root / "etc/rsyncd.log"),
+        "pack_origin_publisher_home": str(root / "home/publisher"),
+        "pack_origin_daemon_user": user, "pack_origin_daemon_group": group, "pack_origin_use_chroot": False,
+        "pack_origin_hosts_allow": ["127.0.0.1"], "pack_origin_port": _free_port(),
     }
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(variables))
@@ -90,11 +105,13 @@ def converge(tmp_path):
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
         return _recap(done.stdout), done.stdout
 
-    return root, public, run
+    return root, _priv, run
 
 
-def test_a_real_converge_into_a_prefix_builds_a_box_and_the_second_run_changes_nothing(converge):
-    root, public, run = converge
+def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_and_a_rerun_changes_nothing(
+        converge):
+    root, private, run = converge
+    public = private.with_name("signing.pub")
     first, _ = run()
     assert first["failed"] == 0 and first["changed"] > 0
 
@@ -128,6 +145,7 @@ def test_a_real_converge_into_a_prefix_builds_a_box_and_the_second_run_changes_n
     assert "RALPH_RUNSERVER_BACKEND=fs" in (root / "opt/ralph/ralph.env").read_text()
     rsyncd = (root / "etc/rsyncd.conf").read_text()
     assert "[packs]" in rsyncd and "read only = yes" in rsyncd
+    _pull_from_the_converged_origin(root, private, data)
     assert tomllib.loads((data / "config.toml").read_text())["box_name"] == "CI box"
 
     if shutil.which("systemd-analyze"):
@@ -138,3 +156,32 @@ def test_a_real_converge_into_a_prefix_builds_a_box_and_the_second_run_changes_n
                                    str(root / "etc/systemd/system/edge-server.service")],
                                   capture_output=True, text=True, timeout=60)
         assert security.returncode == 0, security.stdout[-2000:]
+
+
+def _pull_from_the_converged_origin(root: Path, private: Path, data: Path) -> None:
+    """Publish a signed pack into the origin's tree, run rsyncd with the role's config, and sync the box from it."""
+    from edge_server.packs_import import build_pack
+    from edge_server.sample import SAMPLE_CHANNEL, SAMPLE_COURSE
+    from sync.trust import read_private
+
+    build_pack(SAMPLE_COURSE, root / "srv/packs" / SAMPLE_CHANNEL, read_private(private), 1)
+    config = root / "etc/rsyncd.conf"
+    port = int(re.search(r"^port = (\d+)$", config.read_text(), re.M).group(1))
+    daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={config}", "--address=127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    origin = f"rsync://127.0.0.1:{port}/packs"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["rsync", "--list-only", "--contimeout=2", f"{origin}/"],
+                             capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, (root / "etc/rsyncd.log").read_text()
+            time.sleep(0.2)
+        pulled = subprocess.run([BIN / "edge-server", "sync", "pull", "--data", str(data), "--origin", origin],
+                                capture_output=True, text=True, timeout=300)
+        assert pulled.returncode == 0, pulled.stderr
+        listed = subprocess.run([BIN / "edge-server", "pack", "list", "--data", str(data), "--json"],
+                                capture_output=True, text=True, timeout=60, check=True)
+        assert [(c["channel"], c["version"]) for c in json.loads(listed.stdout)["channels"]] == [(SAMPLE_CHANNEL, 1)]
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
