@@ -97,12 +97,16 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Backgr
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     for job in JOBS if jobs is None else jobs:
-        if job.when is not None and not job.when(settings):
-            continue
-        trigger = {k: (v(settings) if callable(v) else v) for k, v in job.trigger.items()}
-        fn = resolve_target(job.target)
-        scheduler.add_job(_run, args=(job.name, fn, settings), id=job.name, name=job.name,
-                          replace_existing=True, **trigger)
+        try:
+            if job.when is not None and not job.when(settings):
+                continue
+            trigger = {k: (v(settings) if callable(v) else v) for k, v in job.trigger.items()}
+            fn = resolve_target(job.target)
+            scheduler.add_job(_run, args=(job.name, fn, settings), id=job.name, name=job.name,
+                              replace_existing=True, **trigger)
+        except Exception:
+            # One broken registration must not take the other jobs (or the announcement) down with it.
+            log.exception("scheduled job %s not added", job.name)
     return scheduler
 
 
@@ -222,6 +226,9 @@ def _main() -> None:
             sys.stdout = sys.stderr
 
     run(settings, int(sys.argv[1]), _Ready())
+    logging.shutdown()
+    # Leave now, even if a job thread is still busy: jobs keep their state in box.db and resume next start.
+    os._exit(0)
 
 
 def _heartbeat_seconds(settings: Settings) -> int:

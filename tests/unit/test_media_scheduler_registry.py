@@ -37,8 +37,16 @@ def test_a_dotted_target_is_imported_and_a_malformed_one_is_refused():
     assert resolve_target(f"{__name__}:record") is record
     with pytest.raises(ValueError):
         resolve_target("no_colon_here")
-    with pytest.raises(ModuleNotFoundError):
-        build_scheduler(Settings(), [Job("edge_server.no_such_module:run", {"trigger": "interval", "seconds": 1})])
+
+
+def test_a_job_that_cannot_be_added_is_logged_and_the_others_still_run(caplog):
+    jobs = [Job("edge_server.no_such_module:run", {"trigger": "interval", "seconds": 1}, id="broken"),
+            Job(record, {"trigger": "interval", "seconds": "not a number"}, id="bad-trigger"),
+            Job(record, {"trigger": "interval", "seconds": 1}, id="fine")]
+    with caplog.at_level(logging.ERROR, logger="edge_server.scheduler"):
+        sched = build_scheduler(Settings(), jobs)
+    assert [j.id for j in sched.get_jobs()] == ["fine"]
+    assert "broken not added" in caplog.text and "bad-trigger not added" in caplog.text
 
 
 def test_a_failing_job_is_logged_and_does_not_raise(caplog):
