@@ -74,3 +74,26 @@ def test_one_generation_runs_at_a_time_and_a_waiting_caller_times_out(generator)
     finally:
         holder.close()
     assert generator.generate("Hi", max_tokens=2, timeout_s=5) is not None
+
+
+def test_the_device_setting_maps_to_ctranslate2_devices_and_falls_back_to_cpu_without_a_gpu():
+    import ctranslate2
+
+    from models.asr import pick_device
+
+    assert pick_device("cpu") == ("cpu", "int8")
+    gpus = ctranslate2.get_cuda_device_count()
+    expected = ("cuda", "int8_float16") if gpus else ("cpu", "int8")
+    assert pick_device("auto") == expected
+    assert pick_device("cuda") == expected
+
+
+def test_the_text_model_offloads_layers_only_when_llama_cpp_can_and_the_device_allows(generator):
+    import llama_cpp
+
+    generator.load()
+    can = bool(llama_cpp.llama_supports_gpu_offload())
+    assert generator.n_gpu_layers == 0  # built for device cpu
+    gpu_gen = TextGenerator(generator.model, threads=2, device="auto", n_ctx=256)
+    gpu_gen.load()
+    assert gpu_gen.n_gpu_layers == (-1 if can else 0)
