@@ -71,6 +71,34 @@ def media(n: int, size: int, seed: int = 0) -> dict[str, bytes]:
     return {f"media/clip-{i:02d}.ogg": rng.randbytes(size) for i in range(n)}
 
 
+def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes]) -> Path:
+    """Build a signed pack and make it the origin's copy of the channel."""
+    pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version)
+    target = daemon.root / CHANNEL
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(pack, target)
+    return target
+
+
+def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = None, start: int = 0) -> int:
+    """Record n answered attempts through the attempts importer (one outbox statement each, plus mastery)."""
+    lines = [json.dumps({"pupil": f"ref-{i % pupils}", "pupil_name": f"Pupil {i % pupils}",
+                         "knowledge_point": f"kp-{i % 7}", "item": f"item-{i}", "correct": i % 3 != 0,
+                         "ts": ts or f"2026-03-0{1 + i % 9}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"})
+             for i in range(start, start + n)]
+    from edge_server.attempts import import_attempts
+    from edge_server.db import open_box_db
+    from edge_server.settings import load_settings
+
+    db = open_box_db(data_dir / "box.db")
+    try:
+        import_attempts(db, load_settings(data_dir), lines)
+        return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
 @dataclass
 class RsyncDaemon:
     """`rsync --daemon --no-detach` on 127.0.0.1 serving one read-only module."""
@@ -89,7 +117,7 @@ class RsyncDaemon:
         """Write a config, start the daemon and wait until it accepts connections."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps its port, like an origin coming back
         conf = self.workdir / "rsyncd.conf"
         conf.write_text(
             f"pid file = {self.workdir / 'rsyncd.pid'}\nuse chroot = no\nuid = {os.getuid()}\ngid = {os.getgid()}\n"

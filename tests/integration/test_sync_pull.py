@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.box import init_data_dir, install_trust_anchor
-from tests.sync_fixtures import CHANNEL, RsyncDaemon, build, keys, media, write_source
+from tests.sync_fixtures import CHANNEL, RsyncDaemon, keys, media, publish
 
 EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
@@ -33,16 +33,6 @@ def box(data: Path, public: Path) -> Path:
     init_data_dir(data, trust=None, name="pull-test")
     install_trust_anchor(data / "keys" / "trusted", public)
     return data
-
-
-def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes]) -> Path:
-    """Build a signed pack and make it the origin's copy of the channel."""
-    pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version)
-    target = daemon.root / CHANNEL
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(pack, target)
-    return target
 
 
 def pull(data: Path, origin: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

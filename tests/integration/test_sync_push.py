@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.attempts import import_attempts
 from edge_server.db import open_box_db
-from edge_server.settings import load_settings
 from sync import progress
 from tests.cutproxy import CutProxy
 from tests.lrs import Ralph, free_port, ralph_available, start_ralph
+from tests.sync_fixtures import add_attempts
 
 EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
@@ -29,20 +28,6 @@ def ralph(tmp_path: Path):
     lrs = start_ralph(tmp_path / "ralph")
     yield lrs
     lrs.stop()
-
-
-def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = None, start: int = 0) -> int:
-    """Record n answered attempts through the attempts importer (one outbox statement each, plus mastery)."""
-    lines = [json.dumps({"pupil": f"ref-{i % pupils}", "pupil_name": f"Pupil {i % pupils}",
-                         "knowledge_point": f"kp-{i % 7}", "item": f"item-{i}", "correct": i % 3 != 0,
-                         "ts": ts or f"2026-03-0{1 + i % 9}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"})
-             for i in range(start, start + n)]
-    db = open_box_db(data_dir / "box.db")
-    try:
-        import_attempts(db, load_settings(data_dir), lines)
-        return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-    finally:
-        db.conn.close()
 
 
 def outbox(data_dir: Path) -> list[dict]:
@@ -182,3 +167,21 @@ def test_push_with_a_wrong_password_exits_non_zero_and_says_so(data_dir: Path, r
     assert done.returncode != 0
     assert "credentials" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert ralph.statements() == []
+
+
+def test_a_statement_the_lrs_refuses_as_malformed_is_set_aside_and_the_rest_still_go(data_dir: Path,
+                                                                                     ralph: Ralph) -> None:
+    total = add_attempts(data_dir, 40)
+    conn = sqlite3.connect(data_dir / "box.db")
+    conn.execute("UPDATE outbox SET statement = ? WHERE id = 3",
+                 (json.dumps({"id": outbox(data_dir)[2]["statement_id"], "verb": "not a verb"}),))
+    conn.commit()
+    conn.close()
+    done = push_cli(data_dir, ralph.url, ralph.user, ralph.password, "--batch-size", "10")
+    assert done.returncode != 0 and "malformed" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    report = json.loads(done.stdout)
+    assert report["rejected"] == 1 and report["pending"] == 1 and report["sent"] == total - 1
+    held = {s["id"] for s in ralph.statements()}
+    assert len(held) == total - 1 and outbox(data_dir)[2]["statement_id"] not in held
+    again = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
+    assert again.returncode != 0 and json.loads(again.stdout)["sent"] == 0  # set aside, not retried in a loop
