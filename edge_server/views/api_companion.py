@@ -1,10 +1,171 @@
-"""Views: api_companion."""
+"""Views: the study companion's API (ask, stream, history) and the teachers' pastoral page of refused questions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, stream_with_context
+from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+
+from edge_server import auth, catalog, companion, openapi
+from edge_server.app import get_db, get_settings
+from edge_server.db import connect
 
 bp = Blueprint("api_companion", __name__)
+
+
+@bp.errorhandler(HTTPException)
+def _error(exc: HTTPException) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify({"error": exc.description or exc.name}), exc.code or 500
+    return exc
+
+
+def _service() -> companion.Companion:
+    return companion.companion_for(get_settings())
+
+
+def _request() -> tuple[str, str | None, str | None]:
+    """The question, lesson and exercise of a JSON body; 400 when malformed, 404 when they name nothing."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400, "send JSON: {\"question\": \"...\", \"lesson_id\": \"...\"}")
+    question = payload.get("question")
+    lesson_id = payload.get("lesson_id") or None
+    exercise_id = payload.get("exercise_id") or None
+    if not isinstance(question, str) or not question.strip():
+        abort(400, "question must be a non-empty string")
+    if any(v is not None and not isinstance(v, str) for v in (lesson_id, exercise_id)):
+        abort(400, "lesson_id and exercise_id are strings")
+    if lesson_id and catalog.get_lesson(get_db(), lesson_id) is None:
+        abort(404, "no such lesson")
+    if exercise_id and catalog.get_exercise(get_db(), exercise_id) is None:
+        abort(404, "no such exercise")
+    return question, lesson_id, exercise_id
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _busy(exc: companion.Busy) -> Response:
+    response = jsonify({"error": str(exc)})
+    response.status_code = 429
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+@bp.post("/api/v1/companion/ask")
+@auth.pupil_required
+def ask() -> Any:
+    """Answer a pupil's question from the lessons, with citations (blocking; the page uses /stream)."""
+    question, lesson_id, exercise_id = _request()
+    pupil = auth.current_pupil()
+    try:
+        answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language())
+    except companion.Busy as exc:
+        return _busy(exc)
+    return jsonify(answer.public())
+
+
+def _event(kind: str, data: Any) -> str:
+    """One Server-Sent Event: queued {place, queue}, token {text} or answer {answer, refused, citations, ...}."""
+    payload = data.public() if kind == "answer" else {"text": data} if kind == "token" else data
+    return f"event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+@bp.post("/api/v1/companion/stream")
+@auth.pupil_required
+def stream() -> Any:
+    """The same answer as Server-Sent Events: `queued` (place in the queue), `token` (text), then `answer`."""
+    question, lesson_id, exercise_id = _request()
+    pupil_id = auth.current_pupil()["id"]
+    language = _language()
+    service = _service()
+    db = connect(get_settings().db_path)
+    events = service.stream(db, pupil_id, question, lesson_id, exercise_id, language)
+    try:
+        first = next(events)  # Busy is raised here, before any byte is sent
+    except companion.Busy as exc:
+        db.conn.close()
+        return _busy(exc)
+
+    def body() -> Iterator[str]:
+        try:
+            yield _event(*first)
+            for kind, data in events:
+                yield _event(kind, data)
+        finally:
+            events.close()
+            db.conn.close()
+
+    return Response(stream_with_context(body()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/api/v1/companion/history")
+@auth.pupil_required
+def history() -> Any:
+    """The logged-in pupil's own questions (never anyone else's)."""
+    items = companion.pupil_questions(get_db(), auth.current_pupil()["id"])
+    return jsonify({"questions": [{**q, "refused": bool(q["refused"])} for q in items]})
+
+
+@bp.get("/teacher/companion")
+@auth.teacher_required
+def pastoral() -> Any:
+    """Questions the companion refused (all questions when the box's settings say so), for pastoral care."""
+    show_all = get_settings().companion_show_questions_to_teacher
+    items = companion.teacher_questions(get_db(), show_all)
+    return render_template("companion/teacher.html", questions=items, show_all=show_all)
+
+
+_ERROR = openapi.ref("Error")
+openapi.add_schema("CompanionQuestion", {
+    "type": "object", "required": ["question"],
+    "properties": {"question": {"type": "string", "minLength": 1, "maxLength": 2000},
+                   "lesson_id": {"type": ["string", "null"]},
+                   "exercise_id": {"type": ["string", "null"],
+                                   "description": "Socratic mode: a hint and a chapter pointer, never the answer"}},
+})
+openapi.add_schema("Citation", {
+    "type": "object", "required": ["lesson", "knowledge_point", "start", "end", "url"],
+    "properties": {"lesson": {"type": "string"}, "knowledge_point": {"type": ["string", "null"]},
+                   "start": {"type": "number"}, "end": {"type": "number"},
+                   "url": {"type": "string", "pattern": "^/lesson/", "description": "opens the player at start"}},
+})
+openapi.add_schema("CompanionAnswer", {
+    "type": "object", "required": ["answer", "refused", "citations"],
+    "properties": {"answer": {"type": "string"}, "refused": {"type": "boolean"},
+                   "citations": {"type": "array", "items": openapi.ref("Citation")},
+                   "found": {"type": "boolean", "description": "false: nothing in the lessons answers it"},
+                   "category": {"type": ["string", "null"], "description": "why a question was refused"},
+                   "method": {"type": "string",
+                              "enum": ["generated", "extractive", "socratic", "refused", "not_found", "cached"]}},
+})
+_BODY = {"required": True, "content": {"application/json": {"schema": openapi.ref("CompanionQuestion")}}}
+_FAILS = {"400": {"description": "Malformed question", "content": {"application/json": {"schema": _ERROR}}},
+          "401": {"description": "Not a logged-in pupil"},
+          "404": {"description": "No such lesson or exercise"},
+          "429": {"description": "This pupil already has a question pending",
+                  "content": {"application/json": {"schema": _ERROR}}}}
+openapi.add_path("/api/v1/companion/ask", {"post": {
+    "operationId": "companionAsk", "summary": "Ask the study companion (pupils only)", "requestBody": _BODY,
+    "responses": {"200": {"description": "The answer", "content": {"application/json": {
+        "schema": openapi.ref("CompanionAnswer")}}}, **_FAILS}}})
+openapi.add_path("/api/v1/companion/stream", {"post": {
+    "operationId": "companionStream", "summary": "Ask, with the answer as Server-Sent Events "
+    "(queued {place, queue}, token {text}, answer CompanionAnswer)", "requestBody": _BODY,
+    "responses": {"200": {"description": "Event stream", "content": {"text/event-stream": {
+        "schema": {"type": "string"}}}}, **_FAILS}}})
+openapi.add_path("/api/v1/companion/history", {"get": {
+    "operationId": "companionHistory", "summary": "The logged-in pupil's own questions",
+    "responses": {"200": {"description": "Questions, newest first", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["questions"], "properties": {"questions": {"type": "array", "items": {
+            "type": "object"}}}}}}}, "401": {"description": "Not a logged-in pupil"}}}})
 
 
 def init_app(app: Flask) -> None:
