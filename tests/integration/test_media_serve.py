@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -316,3 +317,18 @@ def test_serve_on_a_busy_port_fails_in_one_line(tmp_path):
     assert out.returncode != 0
     assert len(out.stderr.strip().splitlines()) == 1
     assert "in use" in out.stderr
+
+
+def test_the_media_url_of_an_imported_sample_lesson_is_served_over_real_http(sample_data_dir):
+    with serve(sample_data_dir, env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (_proc, started):
+        port = started["port"]
+        catalog = json.loads(request(port, "/api/v1/catalog")[2])
+        lesson_id = next(lesson["id"] for channel in catalog["channels"] for course in channel["courses"]
+                         for lesson in course["lessons"] if lesson.get("media"))
+        lesson = json.loads(request(port, f"/api/v1/lessons/{lesson_id}")[2])
+        media_url = lesson["media"]["url"]
+        status, headers, whole = request(port, media_url)
+        assert status == 200 and whole
+        status, part_headers, part = request(port, media_url, {"Range": "bytes=100-199"})
+        assert (status, part) == (206, whole[100:200])
+        assert part_headers["ETag"] == headers["ETag"] == f'"{hashlib.sha256(whole).hexdigest()}"'
