@@ -28,10 +28,11 @@ from models.types import Chapter, KnowledgePoint, Segment, Summary
 Generate = Callable[[str], str]
 
 MIN_SUPPORT = 1.0  # share of a generated sentence's content words that must occur in the transcript
-GROUNDED_PAIRS = 0.5  # share of neighbouring content-word pairs that the teacher said together
+GROUNDED_PAIRS = 0.75  # share of neighbouring content-word pairs that the teacher said together
 TITLE_MAX_WORDS = 8
 TITLE_SOURCE_WORDS = 40  # the chapter's key sentences shown to the model for a title
 LEAD_MIN_WORDS, LEAD_MAX_WORDS = 5, 30
+LEAD_MIN_TERMS = 4  # an overview names several things; short definitions are where a small model bluffs most
 KP_NAME_BONUS = 2.0  # a term in a knowledge point's name is what the lesson is about
 KP_DESCRIPTION_BONUS = 1.0
 DEFINITION_BONUS = 1.5  # "... is called photosynthesis": definitions carry the lesson's key terms
@@ -213,7 +214,7 @@ def lead_sentence(chosen: Sequence[_Sentence], sentences: Sequence[_Sentence], k
         return ""
     if not supported(lead, source) or not grounded(lead, sentences):
         return ""
-    if any(_same(lead, s.text) for s in chosen):
+    if len(set(content_terms(lead))) < LEAD_MIN_TERMS or any(_same(lead, s.text) for s in chosen):
         return ""  # a copy of a chosen sentence adds nothing
     # an overview touches at least two of the lesson's knowledge points, not one detail that may be distorted
     lead_terms = set(content_terms(lead))

@@ -78,14 +78,14 @@ def test_a_tiny_budget_still_gives_a_summary_that_fits_it():
 
 def test_a_supported_overview_from_the_model_leads_the_summary_and_is_marked_generated():
     prompts = []
+    lead = "The sun turns water into vapour, the vapour cools into tiny drops, and heavy drops fall as rain."
 
     def model(prompt: str) -> str:
         prompts.append(prompt)
-        return " The sun turns water into vapour, the vapour makes clouds, and the drops fall as rain.\nLesson:"
+        return f" {lead}\nLesson:"
 
     summary = summarize(segments(), chapters(), KPS, model)
     assert summary.method == "generated"
-    lead = "The sun turns water into vapour, the vapour makes clouds, and the drops fall as rain."
     assert summary.text.startswith(lead)
     assert count_words(summary.text) <= 150
     assert len(prompts) == 1 and len(prompts[0].split()) < 300  # one short generation per lesson
@@ -98,6 +98,7 @@ def test_a_supported_overview_from_the_model_leads_the_summary_and_is_marked_gen
     " Evaporation makes snow fall from the sun into the window.",  # lesson words, recombined across the lesson
     " The heart pumps blood, which carries oxygen around the body.",  # the prompt's own example, copied
     " We call this condensation.",  # a copy of a transcript sentence adds nothing
+    " Evaporation is water vapour.",  # too short to be an overview: where a small model bluffs most
     " the sun warms the water and",  # unfinished
     "",
 ])
