@@ -3,7 +3,8 @@
 The converge runs with services, packages and users off (edge_box_manage_services=false and friends), with the
 checkout's .venv as the box's venv and .ralph-venv as Ralph's, so no network and no root-owned path is touched.
 It runs twice; the second run must report changed=0. Then the origin's rsyncd.conf, as the role wrote it, runs
-on 127.0.0.1 and the converged box pulls a signed pack from it.
+on 127.0.0.1 and the converged box pulls a signed pack from it; and Ralph, as the lrs role set it up (launcher,
+settings, the box's own account), runs on 127.0.0.1 and takes the box's statements under that account.
 """
 
 from __future__ import annotations
@@ -83,9 +84,11 @@ def converge(tmp_path):
         "edge_box_model_roles": ["asr"], "edge_box_trust_keys": [str(public)], "edge_box_name": "CI box",
         "edge_box_nginx_enabled": True, "edge_box_wifi_ap_enabled": True,
         "edge_box_wifi_passphrase": "classroom-secret",
-        "lrs_prefix": str(root), "lrs_manage_users": False, "lrs_user": user, "lrs_group": group,
+        "lrs_manage_users": False, "lrs_user": user, "lrs_group": group,
         "lrs_install_packages": False, "lrs_manage_services": False, "lrs_install_venv": False,
-        "lrs_venv": str(RALPH_VENV),
+        "lrs_venv": str(RALPH_VENV), "lrs_install_dir": str(root / "opt/ralph"),
+        "lrs_data_dir": str(root / "var/lib/ralph"), "lrs_systemd_dir": str(root / "etc/systemd/system"),
+        "lrs_host": "127.0.0.1", "lrs_port": _free_port(),
         "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
         "pack_origin_install_packages": False, "pack_origin_manage_services": False,
         "pack_origin_publisher_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyNotReal ci@workstation"],
@@ -146,6 +149,7 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     rsyncd = (root / "etc/rsyncd.conf").read_text()
     assert "[packs]" in rsyncd and "read only = yes" in rsyncd
     _pull_from_the_converged_origin(root, private, data)
+    _push_to_the_converged_lrs(root, data)
     assert tomllib.loads((data / "config.toml").read_text())["box_name"] == "CI box"
 
     if shutil.which("systemd-analyze"):
@@ -185,3 +189,51 @@ def _pull_from_the_converged_origin(root: Path, private: Path, data: Path) -> No
     finally:
         daemon.terminate()
         daemon.wait(10)
+
+
+def _push_to_the_converged_lrs(root: Path, data: Path) -> None:
+    """Start Ralph from the role's launcher and settings; the box pushes with the credentials the roles gave it."""
+    import requests
+
+    ralph_env = dict(line.split("=", 1) for line in (root / "opt/ralph/ralph.env").read_text().splitlines()
+                     if line and not line.startswith("#"))
+    port = int(re.search(r"ralph_launcher.py 127.0.0.1 (\d+) ",
+                         (root / "etc/systemd/system/ralph.service").read_text()).group(1))
+    attempts = data.parent / "attempts.jsonl"
+    attempts.write_text("".join(json.dumps({"pupil": f"p-{i}", "pupil_name": f"Pupil {i}",
+                                            "knowledge_point": "sci.water", "item": f"q-{i}", "correct": i % 2 == 0,
+                                            "ts": f"2026-03-0{i + 1}T09:00:00Z"}) + "\n" for i in range(3)))
+    subprocess.run([BIN / "edge-server", "attempts", "import", str(attempts), "--data", str(data)],
+                   capture_output=True, text=True, timeout=120, check=True)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RALPH_")}, **ralph_env,
+           "HOME": str(root)}
+    log = (root / "ralph.log").open("wb")
+    ralph = subprocess.Popen([RALPH_VENV / "bin/python", root / "opt/ralph/ralph_launcher.py", "127.0.0.1",
+                              str(port), "1"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert ralph.poll() is None and time.monotonic() < deadline, (root / "ralph.log").read_text()[-2000:]
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/__heartbeat__", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/xAPI"
+        for _round in range(2):  # the second push sends nothing new and must still succeed
+            pushed = subprocess.run([BIN / "edge-server", "sync", "push", "--data", str(data), "--lrs", url],
+                                    capture_output=True, text=True, timeout=120)
+            assert pushed.returncode == 0, pushed.stderr
+        stored = requests.get(f"{url}/statements?limit=1000", auth=("box-ci", "s3cret-ci"), timeout=30,
+                              headers={"X-Experience-API-Version": "1.0.3"})
+        assert stored.status_code == 200, stored.text
+        statements = stored.json()["statements"]
+        assert len(statements) >= 3
+        assert {s["authority"]["account"]["name"] for s in statements} == {"box-ci"}
+        wrong = requests.get(f"{url}/statements", auth=("box-ci", "not-the-password"), timeout=30,
+                             headers={"X-Experience-API-Version": "1.0.3"})
+        assert wrong.status_code == 401
+    finally:
+        ralph.terminate()
+        ralph.wait(15)
+        log.close()

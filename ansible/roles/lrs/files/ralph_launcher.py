@@ -1,0 +1,30 @@
+"""Run Ralph's LRS API (installed by the lrs role; run with Ralph's venv python).
+
+Usage: ralph_launcher.py HOST PORT WORKERS   (the rest comes from the RALPH_* environment variables)
+
+Ralph 5.1's file-system backend creates its statements file on every write, so only a box's first batch
+would be stored; this launcher switches it to append, in ONE process (parallel appends to one file would
+interleave). The provincial backends (ClickHouse, Elasticsearch, MongoDB) run unpatched with WORKERS processes.
+"""
+
+import os
+import sys
+
+import uvicorn
+
+
+def main() -> None:
+    """Patch the FS backend to append when it is the backend, then serve ralph.api:app."""
+    host, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if os.environ.get("RALPH_RUNSERVER_BACKEND", "es") == "fs":
+        from ralph.backends.data.base import BaseOperationType
+        from ralph.backends.lrs.fs import FSLRSBackend
+
+        FSLRSBackend.default_operation_type = BaseOperationType.APPEND
+        uvicorn.run("ralph.api:app", host=host, port=port, proxy_headers=True)
+    else:
+        uvicorn.run("ralph.api:app", host=host, port=port, proxy_headers=True, workers=workers)
+
+
+if __name__ == "__main__":
+    main()
