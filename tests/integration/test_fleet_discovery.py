@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import requests
-from zeroconf import ServiceBrowser, ServiceListener, Zeroconf
+from zeroconf import AddressResolverIPv4, IPVersion, ServiceBrowser, ServiceListener, Zeroconf
 
 from edge_server.discovery import BOX_TYPE, announce, discover
 from edge_server.sample import SAMPLE_CHANNEL
@@ -72,6 +72,10 @@ def test_an_announced_box_is_discovered_with_its_txt_records_and_withdrawn_on_cl
     announcement = announce(settings)
     try:
         found = _find(box_id, _cli_discover())
+        # The friendly host name answers plain mDNS address queries too (what a tablet's browser sends).
+        resolver = AddressResolverIPv4("hill-school.local.")
+        assert resolver.request(watcher.zc, 3000)
+        assert [str(ip) for ip in resolver.ip_addresses_by_version(IPVersion.V4Only)] == [LOOPBACK]
         name = watcher.wait_for({"Hill School"}, "added")
         announcement.close()
         # Records live 75 s and more in caches: a removal this quick can only come from a goodbye packet.
