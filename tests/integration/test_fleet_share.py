@@ -70,7 +70,7 @@ def test_a_box_imports_a_channel_from_a_nearby_box_and_refuses_the_same_version_
     assert _version(target) == 1
 
 
-def test_a_pack_signed_by_a_key_this_box_does_not_trust_is_refused_before_any_media_is_fetched(
+def test_a_pack_signed_by_a_key_this_box_does_not_trust_is_refused_and_nothing_is_kept(
         tmp_path, source_box):
     _priv, other_pub, _kid = generate_keys(tmp_path / "other-keys")
     target = tmp_path / "target"
