@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import errno
 import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +17,13 @@ from edge_server import sync_state
 from edge_server.db import open_box_db
 from edge_server.settings import Settings
 from sync import content, progress, schedule
-from sync.rsync import RsyncOptions
+from sync.rsync import RsyncError, RsyncOptions
 
 SSH_KEY_NAME = "box_ssh_ed25519"
 PUSH_BACKOFF_BASE_S = 30.0
 PULL_BACKOFF_BASE_S = 60.0
+# A refusal that a stale staged file explains (rsync's quick check missed a file changed in place).
+STALE_FILE = re.compile(r"sha256|truncated|too big|missing file")
 
 
 class SyncError(Exception):
@@ -97,6 +102,22 @@ def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.Sta
             "previous_version": imported.get("previous_version")}
 
 
+def _activate_or_recheck(settings: Settings, db: sqlite_utils.Database, origin: str, opts: RsyncOptions,
+                         staged: content.StagedPack, basis: Callable[[str], Path | None]) -> dict[str, Any]:
+    """Activate; if a listed file does not match, pull the channel once more comparing contents, then retry."""
+    outcome = _activate(settings, db, staged)
+    if outcome["status"] != "refused" or not STALE_FILE.search(outcome["reason"]):
+        return outcome
+    try:
+        again = content.pull_channel(origin, staged.channel, settings.staging_dir, replace(opts, checksum=True),
+                                     basis=basis(staged.channel))
+    except RsyncError as exc:
+        return {**outcome, "status": "failed", "reason": exc.reason(), "disk_full": exc.disk_full}
+    retried = _activate(settings, db, again)
+    retried["bytes_received"] += outcome["bytes_received"]
+    return {**retried, "rechecked": True}
+
+
 def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
     """Pull every channel from the origin, then verify and activate each new pack; record the outcome."""
     origin = origin or settings.pack_origin
@@ -111,7 +132,7 @@ def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
             return Path(path) if path else None
 
         pulled = content.pull(origin, settings.staging_dir, opts, basis=basis)
-        channels = [_activate(settings, db, staged) for staged in pulled.staged]
+        channels = [_activate_or_recheck(settings, db, origin, opts, staged, basis) for staged in pulled.staged]
         for channel, reason in pulled.errors.items():
             channels.append({"channel": channel, "status": "failed", "reason": reason})
         problems = [c for c in channels if c["status"] in ("refused", "failed")]

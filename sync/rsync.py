@@ -58,6 +58,7 @@ class RsyncOptions:
     ssh_key: Path | None = None
     ssh_options: tuple[str, ...] = ("BatchMode=yes", "StrictHostKeyChecking=accept-new", "ConnectTimeout=20")
     delete: bool = True
+    checksum: bool = False  # compare whole-file checksums instead of size and mtime (reads every file)
     rsync_bin: str = "rsync"
     extra: tuple[str, ...] = ()
 
@@ -118,8 +119,11 @@ def ssh_command(opts: RsyncOptions) -> str:
 def build_args(source: str, dest: str | Path, opts: RsyncOptions, *, copy_dest: Path | None = None,
                dry_run: bool = False) -> list[str]:
     """The full rsync argument list for pulling source (a folder, trailing slash added) into dest."""
+    # --modify-window=-1: compare mtimes to the nanosecond, so two builds within one second still differ.
     args = [opts.rsync_bin, "-a", f"--partial-dir={PARTIAL_DIR}", f"--timeout={int(opts.timeout_s)}", "--stats",
-            "--no-human-readable"]
+            "--no-human-readable", "--modify-window=-1"]
+    if opts.checksum:
+        args.append("--checksum")
     if opts.delete:
         args.append("--delete")
     if opts.bwlimit_kbps > 0:

@@ -154,3 +154,23 @@ def test_a_full_disk_during_a_pull_gives_one_clear_line_and_the_active_version_k
         assert shutil.disk_usage(disk).free > 4_000_000
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_file_changed_in_place_with_the_same_size_and_time_is_caught_and_pulled_again(tmp_path: Path,
+                                                                                        province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    files = media(4, 10_000)
+    publish(tmp_path, daemon, private, 1, files)
+    assert pull(data, daemon.url).returncode == 0
+    staged = data / "content" / ".staging" / CHANNEL / "media" / "clip-02.ogg"
+    files["media/clip-02.ogg"] = os.urandom(10_000)
+    origin = publish(tmp_path, daemon, private, 2, files)
+    # The origin's new file looks, by size and mtime, exactly like the staged old one: rsync's quick check skips it.
+    stamp = staged.stat()
+    os.utime(origin / "media" / "clip-02.ogg", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    done = pull(data, daemon.url)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["channels"][0]
+    assert report["status"] == "activated" and report["version"] == 2 and report.get("rechecked")
+    assert active(data) == {CHANNEL: 2}

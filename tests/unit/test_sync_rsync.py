@@ -41,7 +41,7 @@ def test_daemon_pull_arguments_resume_into_a_partial_dir_with_timeouts_and_a_ban
     args = rsync.build_args("rsync://127.0.0.1:8730/packs/ch", tmp_path / "dest",
                             RsyncOptions(timeout_s=45, contimeout_s=15, bwlimit_kbps=300))
     assert args[0] == "rsync" and "-a" in args and "--delete" in args and "--stats" in args
-    assert "--partial-dir=.rsync-partial" in args
+    assert "--partial-dir=.rsync-partial" in args and "--modify-window=-1" in args
     assert {"--timeout=45", "--contimeout=15", "--bwlimit=300"} <= set(args)
     assert not any(a == "-e" for a in args)
     assert args[-2:] == ["rsync://127.0.0.1:8730/packs/ch/", f"{tmp_path / 'dest'}/"]
