@@ -74,7 +74,7 @@ class BoxServer(BaseApplication):
         click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid}))
         sys.stdout.flush()
         click.echo(f"classroom box serving {settings.data_dir} on {url} "
-             f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
+                   f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
         if settings.scheduler_enabled or settings.announce:
             from edge_server.scheduler import SchedulerProcess
 
@@ -91,7 +91,11 @@ class BoxServer(BaseApplication):
 
 def run_server(settings: Settings, *, workers: int | None = None, threads: int | None = None,
                access_log: bool = False) -> None:
-    """Open and migrate box.db, build the app, and serve it until SIGTERM/SIGINT (blocks)."""
+    """Open and migrate box.db, build the app, and serve it until SIGTERM/SIGINT (blocks).
+
+    On SIGTERM, and on SIGINT too with gthread workers, requests in flight finish (up to GRACEFUL_TIMEOUT_S)
+    and the scheduler process is stopped; a second Ctrl-C cuts that wait to two seconds.
+    """
     from edge_server.app import create_app
     from edge_server.db import open_box_db
 

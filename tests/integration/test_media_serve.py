@@ -50,8 +50,10 @@ def make_box(root: Path, big: bytes) -> Path:
 def serve(data: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, dict]]:
     """Start `edge-server serve` on a free loopback port; yields the process and the JSON line it printed."""
     log = open(data.parent / f"serve-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115 - closed below
+    # Its own process group, so that a test can send Ctrl-C to the server and its children only.
     proc = subprocess.Popen([EDGE_SERVER, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=log, env={**os.environ, **(env or {})})
+                            stdout=subprocess.PIPE, stderr=log, env={**os.environ, **(env or {})},
+                            start_new_session=True)
     try:
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
@@ -267,14 +269,18 @@ def test_one_scheduler_process_runs_whatever_the_worker_count_and_sigterm_stops_
         assert not [k for k in kids if alive(k)]
 
 
-def test_sigterm_lets_a_download_in_flight_finish(tmp_path, big):
+@pytest.mark.parametrize("how", ["SIGTERM to the server", "Ctrl-C to the whole process group"])
+def test_a_stop_signal_lets_a_download_in_flight_finish(tmp_path, big, how):
     data = make_box(tmp_path, big)
     with serve(data, env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
         conn = http.client.HTTPConnection("127.0.0.1", started["port"], timeout=30)
         conn.request("GET", f"/media/{CHANNEL}/media/big.mp4")
         resp = conn.getresponse()
         first = resp.read(64 * 1024)  # the rest waits in the server's sendfile, mid-response
-        proc.send_signal(signal.SIGTERM)
+        if how.startswith("Ctrl-C"):
+            os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the master and every worker
+        else:
+            proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         rest = resp.read()
         conn.close()
