@@ -7,6 +7,7 @@ import re
 import socket
 import threading
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,10 +23,12 @@ BOX_TYPE = "_edge-server._tcp.local."
 TXT_VALUE_MAX = 255 - len("channels=")
 
 
-def dns_label(name: str) -> str:
-    """A box name turned into a valid host label (RFC 1123): lower case, letters, digits and dashes."""
-    label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
-    return label or "classroom-box"
+def dns_label(name: str, fallback: str = "classroom-box") -> str:
+    """A box name turned into a valid host label (RFC 1123): lower case ASCII letters, digits and dashes."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    label = re.sub(r"[^a-z0-9-]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
+    # A name with no Latin letters at all (山村小学) falls back to something unique per box.
+    return label or fallback
 
 
 def channels_txt(channel_ids: list[str], limit: int = TXT_VALUE_MAX) -> str:
@@ -143,10 +146,10 @@ def announce(settings: Settings, refresh_s: float = 30.0) -> Announcement:
 
     Every refresh_s seconds the TXT records are re-read from box.db and re-published when they changed.
     """
-    label = dns_label(settings.box_name)
+    props = txt_properties(settings)
+    label = dns_label(settings.box_name, fallback=f"classroom-box-{props['box_id'][:6] or 'new'}")
     host = f"{label}.local."
     addresses = [socket.inet_aton(a) for a in announced_addresses(settings)]
-    props = txt_properties(settings)
     # The instance name is what people read in a browser's list; the box id tail keeps two same-named boxes apart.
     instance = f"{settings.box_name[:40]} ({props['box_id'][:6] or 'new'})"
     zc = _zeroconf(settings.mdns_interfaces)

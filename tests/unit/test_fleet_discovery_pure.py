@@ -11,8 +11,9 @@ from edge_server.fleet import NearbyBoxes
 
 def test_box_names_become_valid_host_labels():
     assert dns_label("Hill School (5A)") == "hill-school-5a"
-    assert dns_label("École Nº 3") == "cole-n-3"
+    assert dns_label("École Nº 3") == "ecole-no-3"
     assert dns_label("***") == "classroom-box"
+    assert dns_label("山村小学", fallback="classroom-box-1a2b3c") == "classroom-box-1a2b3c"
     assert len(dns_label("x" * 200)) == 63
 
 
