@@ -40,6 +40,7 @@ MAX_ANSWER_WORDS = 45
 MAX_TOKENS = 48
 STOP = ["\n\n", "\nLesson", "\nLeçon", "\nQuestion", "Question:", "Question :"]
 CACHE_SIZE = 512
+GRACE_S = 1.5
 
 # Fixed phrases of the companion, in the pupil's language.
 TEXTS: dict[str, dict[str, str]] = {
@@ -339,7 +340,7 @@ class Companion:
         if waited > self.timeout_s:  # the queue is long: answer from the lesson now rather than later
             ticket.events.put(("done", None))
             return
-        budget = max(0.5, self.timeout_s - waited)
+        budget = self.timeout_s - waited
         pieces: list[str] = []
         for piece in self.generator.stream(ticket.prompt, max_tokens=MAX_TOKENS, stop=STOP,
                                            timeout_s=budget, cancel=ticket.cancel):
@@ -448,7 +449,8 @@ class Companion:
     def _generate(self, ticket: Ticket) -> Iterator[tuple[str, Any]]:
         """Queue a prompt; yield place updates and verified sentences; return the generated answer or None."""
         self._submit(ticket)
-        give_up = ticket.submitted + 2 * self.timeout_s + 2.0
+        # the worker never lets a ticket run past submitted + timeout; a model stuck beyond that is not waited for
+        give_up = ticket.submitted + self.timeout_s + GRACE_S
         last_place = -1
         shown: list[str] = []
         buffer = ""

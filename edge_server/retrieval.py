@@ -65,28 +65,43 @@ def _cjk_terms(run: str) -> list[str]:
     return [g for g in grams if not (g[0] in _ZH_STOP and g[1] in _ZH_STOP)]
 
 
+# Spoken numbers and digits meet: a transcript writes "3 times 4" where a pupil types "three times four".
+_NUMBERS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+                 "ninety": "90", "hundred": "100", "thousand": "1000", "zéro": "0", "un": "1", "une": "1",
+                 "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6", "sept": "7", "huit": "8",
+                 "neuf": "9", "dix": "10", "vingt": "20", "cent": "100", "mille": "1000"})
+_DIGIT_WORD = {d: w for w, d in _NUMBERS.items() if w.isascii()}
+
+
 def terms(text: str) -> list[str]:
-    """Search terms of a text: stems of content words, and character bigrams of Chinese runs."""
+    """Search terms of a text: stems of content words, numbers as digits, character bigrams of Chinese runs."""
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
         out.extend(_cjk_terms(run))
-    latin = _CJK_RUN.sub(" ", text)
-    out.extend(stem(w) for w in words(latin)
-               if w not in STOP_WORDS and w not in _EXTRA_STOP and len(w) > 1 and not w.isdigit())
-    out.extend(w for w in words(latin) if w.isdigit())
+    for w in words(_CJK_RUN.sub(" ", text)):
+        if w.isdigit() or w in _NUMBERS:
+            out.append(_NUMBERS.get(w, w))
+        elif w not in STOP_WORDS and w not in _EXTRA_STOP and len(w) > 1:
+            out.append(stem(w))
     return out
 
 
 def _same(q: str, t: str) -> bool:
-    """A query term meets a document term: equal, or one a prefix of the other when both are long enough."""
+    """A query term meets a document term: equal, or one a prefix of the other (long stems, or a short suffix
+    left over that the light stemmer does not strip: sunny/sun, farming/farmer)."""
     if q == t:
         return True
-    shorter = min(len(q), len(t))
-    return shorter >= 5 and (t.startswith(q) or q.startswith(t))
+    shorter, longer = sorted((q, t), key=len)
+    if len(shorter) < 3 or shorter.isdigit() or not longer.startswith(shorter):
+        return False
+    return len(shorter) >= 5 or len(longer) - len(shorter) <= 2
 
 
 def _present(q: str, doc_terms: set[str]) -> bool:
-    return q in doc_terms or (len(q) >= 5 and any(_same(q, t) for t in doc_terms))
+    return q in doc_terms or (len(q) >= 3 and any(_same(q, t) for t in doc_terms))
 
 
 def coverage(query: Sequence[str], doc_terms: set[str]) -> float:
@@ -124,7 +139,7 @@ def _cosine_terms(a: Iterable[str], b: Iterable[str]) -> float:
     dot = sum(v * cb.get(t, 0) for t, v in ca.items())
     # prefix matches count too (stems of different forms of a word)
     for t in ca:
-        if t not in cb and len(t) >= 5:
+        if t not in cb and len(t) >= 3:
             dot += sum(cb[u] for u in cb if _same(t, u)) * ca[t]
     return dot / (math.sqrt(sum(v * v for v in ca.values())) * math.sqrt(sum(v * v for v in cb.values())))
 
@@ -162,7 +177,8 @@ def _fts_scores(db: sqlite_utils.Database, query: Sequence[str], ids: list[int])
     latin = sorted({q for q in query if not _CJK_RUN.search(q)})
     if not latin or not ids:
         return {}
-    match = " OR ".join(f'"{q}"*' if len(q) >= 4 else f'"{q}"' for q in latin)
+    latin += [_DIGIT_WORD[q] for q in latin if q in _DIGIT_WORD]  # "3" also finds "three"
+    match = " OR ".join(f'"{q}"*' if len(q) >= 3 and not q.isdigit() else f'"{q}"' for q in latin)
     marks = ",".join("?" * len(ids))
     found = rows(db, f"SELECT rowid AS id, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
                      f"AND rowid IN ({marks})", (match, *ids))
@@ -182,9 +198,17 @@ def _normalise(values: list[float]) -> list[float]:
     return [v / top if top > 0 else 0.0 for v in values]
 
 
+def query_terms(question: str) -> list[str]:
+    """The terms a question is searched by: numbers only count when it has fewer than two other words, since
+    lessons full of digits (times tables) would otherwise draw every question that mentions a number."""
+    query = terms(question)
+    words_only = [q for q in query if not q.isdigit()]
+    return words_only if len(set(words_only)) >= 2 else query
+
+
 def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None) -> list[Passage]:
     """Every passage in scope, best first, with its score and coverage."""
-    query = terms(question)
+    query = query_terms(question)
     candidates = load_passages(db, lesson_id)
     if not query or not candidates:
         return []
