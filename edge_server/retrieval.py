@@ -66,9 +66,9 @@ def _cjk_terms(run: str) -> list[str]:
 
 
 # Spoken numbers and digits meet: a transcript writes "3 times 4" where a pupil types "three times four".
-_NUMBERS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+_SMALL_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                  "sixteen seventeen eighteen nineteen twenty")
+_NUMBERS = {w: str(n) for n, w in enumerate(_SMALL_NUMBERS.split())}
 _NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
                  "ninety": "90", "hundred": "100", "thousand": "1000", "zéro": "0", "un": "1", "une": "1",
                  "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6", "sept": "7", "huit": "8",
