@@ -18,7 +18,9 @@ def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
 
     @main.command()
-    @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to listen for answers.")
+    @click.option("--timeout", type=float, default=3.0, show_default=True,
+                  help="Seconds to listen for answers (under ~1.5 s can miss boxes: mDNS repeats an answer at most "
+                       "once a second).")
     @click.option("--mdns-interface", "interfaces", multiple=True,
                   help="Only use this interface address for mDNS (repeatable; tests use 127.0.0.1).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (the default; kept for scripts).")
