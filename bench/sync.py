@@ -46,8 +46,8 @@ def _outbox_ids(data: Path) -> list[str]:
         db.conn.close()
 
 
-def push_rate(root: Path, statements: int, batch_size: int) -> dict[str, Any]:
-    """Statements per second from a full outbox into a fresh Ralph, one push run."""
+def push_rate(root: Path, statements: int, batch_size: int, adaptive: bool) -> dict[str, Any]:
+    """Statements per second from a full outbox into a fresh Ralph, one push run (fixed or adaptive batches)."""
     data = _box(root)
     total = add_attempts(data, statements, pupils=40)
     ralph = start_ralph(root / "ralph")
@@ -56,14 +56,14 @@ def push_rate(root: Path, statements: int, batch_size: int) -> dict[str, Any]:
         db = open_box_db(data / "box.db")
         try:
             started = time.perf_counter()
-            result = progress.push(db, lrs, batch_size=batch_size)
+            result = progress.push(db, lrs, batch_size=batch_size, max_batch_size=2000 if adaptive else None)
             elapsed = time.perf_counter() - started
         finally:
             db.conn.close()
         held = len(ralph.stored_lines())
     finally:
         ralph.stop()
-    return {"batch_size": batch_size, "statements": total, "seconds": round(elapsed, 3),
+    return {"batch_size": batch_size, "adaptive": adaptive, "statements": total, "seconds": round(elapsed, 3),
             "per_second": round(total / elapsed), "complete": result.complete, "held": held}
 
 
@@ -82,7 +82,7 @@ def forced_cuts(root: Path, statements: int, cuts: int) -> dict[str, Any]:
             started = time.perf_counter()
             while runs < 500:
                 runs += 1
-                result = progress.push(db, lrs, batch_size=50,
+                result = progress.push(db, lrs, batch_size=50, max_batch_size=None,
                                        backoff=progress.Backoff(base_s=0.001, cap_s=0.01, retries=3))
                 if result.complete:
                     break
@@ -189,7 +189,9 @@ def run(statements: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         root = Path(tmp)
         if ralph_available():
-            results["push_rate"] = [push_rate(root / f"rate-{b}", statements, b) for b in (100, 500, 1000)]
+            default = load_settings(root).push_batch_size
+            results["push_rate"] = [push_rate(root / f"rate-{b}-{a}", statements, b, a)
+                                    for b, a in ((100, False), (1000, False), (default, True))]
             results["forced_cuts"] = forced_cuts(root / "cuts", 1000, 50)
             results["push_resume"] = push_resume(root / "push-resume")
         else:
@@ -203,7 +205,8 @@ def table(results: dict[str, Any]) -> str:
     """The figures beside their references."""
     rows = [("figure", "measured", "reference")]
     for rate in results.get("push_rate", []):
-        rows.append((f"push to Ralph, batch {rate['batch_size']} ({rate['statements']} statements)",
+        how = f"from {rate['batch_size']}, doubling to 2000" if rate["adaptive"] else f"fixed {rate['batch_size']}"
+        rows.append((f"push to Ralph, batches {how} ({rate['statements']} statements)",
                      f"{rate['per_second']:,}/s", ">= 2,000/s"))
     if "forced_cuts" in results:
         cuts = results["forced_cuts"]

@@ -169,19 +169,26 @@ def _one_by_one(session: requests.Session, lrs: LrsConfig, conn: sqlite3.Connect
             result.rejected += 1
 
 
-def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, backoff: Backoff | None = None,
-         max_batches: int | None = None, sleep: Callable[[float], None] = time.sleep,
+def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int | None = 2000,
+         backoff: Backoff | None = None, max_batches: int | None = None, sleep: Callable[[float], None] = time.sleep,
          session: requests.Session | None = None) -> PushResult:
-    """Send the oldest unsent statements in batches until none are left, the link drops or max_batches is hit."""
+    """Send the oldest unsent statements in batches until none are left, the link drops or max_batches is hit.
+
+    Batches start at batch_size, double after each acknowledgement up to max_batch_size (None: fixed size) and
+    halve after a dropped link: big batches on a good link (an LRS pays per request), small ones on a flaky one
+    (a cut wastes at most one batch).
+    """
     conn = _conn(db)
     backoff = backoff or Backoff()
     own_session = session is None
     session = session or _session(lrs)
     result = PushResult()
     attempt = 0
+    size = max(1, batch_size)
+    ceiling = max(size, max_batch_size) if max_batch_size else size
     try:
         while max_batches is None or result.batches < max_batches:
-            batch = _oldest_unsent(conn, max(1, batch_size))
+            batch = _oldest_unsent(conn, size)
             if not batch:
                 break
             # Rows already hold canonical JSON: join the exact bytes, so a resend is byte-for-byte the same.
@@ -201,8 +208,10 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, backoff: Backoff | N
                     _one_by_one(session, lrs, conn, batch, result)
                 result.batches += 1
                 attempt = 0
+                size = min(ceiling, size * 2)
             except _LinkDown as exc:
                 _mark_failed(conn, [row_id for row_id, _, _ in batch], str(exc))
+                size = max(min(10, batch_size), size // 2)
                 if attempt >= backoff.retries:
                     raise PushError(str(exc)) from exc
                 sleep(backoff.delay(attempt))

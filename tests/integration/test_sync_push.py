@@ -58,7 +58,9 @@ def test_push_stores_every_statement_once_and_exits_zero(data_dir: Path, ralph: 
     total = add_attempts(data_dir, 300)
     done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["sent"] == total
+    report = json.loads(done.stdout)
+    assert report["sent"] == total and 200 < total <= 600
+    assert report["batches"] == 2  # 200, then doubled to 400 after the first acknowledgement
     assert_exactly_once(data_dir, ralph)
 
 
@@ -71,7 +73,7 @@ def test_push_through_fifty_cuts_mid_request_loses_and_doubles_nothing(data_dir:
     try:
         for _ in range(200):  # each call is one scheduler run: it stops cleanly when the link drops
             quick = progress.Backoff(base_s=0.001, cap_s=0.01, retries=3)
-            result = progress.push(db, lrs, batch_size=50, backoff=quick)
+            result = progress.push(db, lrs, batch_size=50, max_batch_size=None, backoff=quick)
             if result.complete:
                 break
         assert result.complete, result
