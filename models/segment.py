@@ -224,7 +224,7 @@ def _align(units: Sequence[Segment], rel: np.ndarray, depth: Sequence[float]) ->
     return sorted(cuts), labels[::-1]
 
 
-_CUES = ("now", "next", "finally", "lastly", "first", "firstly", "secondly", "let us", "let's", "what if",
+_CUES = ("now", "next", "finally", "lastly", "last", "first", "firstly", "secondly", "let us", "let's", "what if",
          "what about", "another", "moving on", "turning to", "here is", "so far", "maintenant", "ensuite", "enfin",
          "d'abord", "passons", "voyons", "regardons", "puis")
 

@@ -90,8 +90,9 @@ def _term_weights(sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint])
     tf = Counter(t for s in sentences for t in s.terms)
     named = {t for kp in kps for t in content_terms(kp.name)}
     described = {t for kp in kps for t in content_terms(kp.description)}
+    # numbers help to find chapters but are not what a summary is about
     return {t: math.log(c) + KP_NAME_BONUS * (t in named) + KP_DESCRIPTION_BONUS * (t in described)
-            for t, c in tf.items()}
+            for t, c in tf.items() if not t.isdigit()}
 
 
 def _defines(sentence: _Sentence) -> bool:

@@ -24,7 +24,7 @@ little look lot lots made make makes making many may me might more most much mus
 no nor not now of off often on once one only onto or other others our ours ourselves out over own put quite
 rather really right said same say says see seen she should show shows since so some something sometimes still such
 take takes taken than that the their theirs them themselves then there therefore these they thing things think this
-those though through thus to today together too took two under until up upon us use used uses using very want was
+those though through thus to today together too took under until up upon us use used uses using very want was
 way we well were what whatever when where whether which while who whom whose why will with within without would yes
 yet you your yours yourself yourselves let's it's that's there's what's don't doesn't isn't aren't can't won't we're
 they're you're i'm we'll we've okay ok oh finally second
@@ -90,9 +90,29 @@ def stem(word: str) -> str:
     return w
 
 
+# Number words as digits, so that "ten" in a knowledge point meets "10" in a transcript (Whisper writes digits).
+# "one" and "un" stay stop words: they are pronouns and articles far more often than numbers.
+_NUMBER_VALUES = {w: str(v) for v, names_ in enumerate([
+    "zero zéro", "", "two deux", "three trois", "four quatre", "five cinq", "six", "seven sept", "eight huit",
+    "nine neuf", "ten dix", "eleven onze", "twelve douze", "thirteen treize", "fourteen quatorze", "fifteen quinze",
+    "sixteen seize", "seventeen", "eighteen", "nineteen", "twenty vingt"]) for w in names_.split()}
+_NUMBER_VALUES.update({"thirty": "30", "trente": "30", "forty": "40", "quarante": "40", "fifty": "50",
+                       "cinquante": "50", "sixty": "60", "soixante": "60", "seventy": "70", "eighty": "80",
+                       "ninety": "90", "hundred": "100", "cent": "100", "thousand": "1000", "mille": "1000"})
+
+
 def content_terms(text: str) -> list[str]:
-    """Stemmed content words of a text, in order (stop words and bare numbers dropped)."""
-    return [stem(w) for w in words(text) if w not in STOP_WORDS and not w.isdigit() and len(w) > 1]
+    """Stemmed content words of a text, in order; numbers (as digits or words) become digits, except one."""
+    out = []
+    for w in words(text):
+        if w in _NUMBER_VALUES:
+            out.append(_NUMBER_VALUES[w])
+        elif w.isdigit():
+            if w not in ("0", "1"):
+                out.append(w)
+        elif w not in STOP_WORDS and len(w) > 1:
+            out.append(stem(w))
+    return out
 
 
 def numbers(text: str) -> set[str]:

@@ -27,6 +27,12 @@ def test_content_terms_drop_english_and_french_function_words_and_keep_topic_wor
     assert content_terms("Les plantes prennent l'eau par les racines.") == ["plant", "prennent", "eau", "racin"]
 
 
+def test_numbers_meet_whether_written_as_words_or_digits_but_one_stays_a_stop_word():
+    assert content_terms("Seven times ten is seventy.") == content_terms("7 times 10 is 70.")
+    assert {"7", "10", "70"} <= set(content_terms("7 times 10 is 70."))
+    assert content_terms("Pick the big one.") == content_terms("Pick the big 1.") == ["pick", "big"]
+
+
 def test_sentences_split_after_full_stops_questions_and_exclamations_only():
     text = "Where is my book? It is here! We write 3.5 metres. Done"
     assert split_sentences(text) == ["Where is my book?", "It is here!", "We write 3.5 metres.", "Done"]
