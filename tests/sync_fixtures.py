@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tests.lrs import free_port
@@ -52,14 +53,15 @@ def keys(folder: Path) -> tuple[Path, Path]:
     return private, public
 
 
-def build(src: Path, out: Path, key: Path, version: int) -> Path:
+def build(src: Path, out: Path, key: Path, version: int, created: datetime | None = None,
+          expires: datetime | None = None) -> Path:
     """Build and sign a pack folder with the pack engine (what `edge-server pack build` runs)."""
     from edge_server.packs_import import build_pack
     from sync.trust import read_private
 
     if out.exists():
         shutil.rmtree(out)
-    build_pack(src, out, read_private(key), version)
+    build_pack(src, out, read_private(key), version, expires=expires, created=created)
     return out
 
 
@@ -71,9 +73,11 @@ def media(n: int, size: int, seed: int = 0) -> dict[str, bytes]:
     return {f"media/clip-{i:02d}.ogg": rng.randbytes(size) for i in range(n)}
 
 
-def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes]) -> Path:
+def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes],
+            created: datetime | None = None, expires: datetime | None = None) -> Path:
     """Build a signed pack and make it the origin's copy of the channel."""
-    pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version)
+    pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version,
+                 created, expires)
     target = daemon.root / CHANNEL
     if target.exists():
         shutil.rmtree(target)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,18 @@ def test_a_file_changed_in_place_with_the_same_size_and_time_is_caught_and_pulle
     report = json.loads(done.stdout)["channels"][0]
     assert report["status"] == "activated" and report["version"] == 2 and report.get("rechecked")
     assert active(data) == {CHANNEL: 2}
+
+
+def test_expiry_is_judged_by_trusted_time_not_by_a_box_clock_that_lags(tmp_path: Path, province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    files = media(2, 1_000)
+    # The province signed v1 in 2031: once verified, the box knows it is at least 2031, whatever its clock says.
+    publish(tmp_path, daemon, private, 1, files, created=datetime(2031, 1, 1, tzinfo=UTC))
+    assert pull(data, daemon.url).returncode == 0
+    # v2 expired in 2030: still in the future for this box's clock, already past for its trusted time.
+    publish(tmp_path, daemon, private, 2, files, created=datetime(2029, 1, 1, tzinfo=UTC),
+            expires=datetime(2030, 1, 1, tzinfo=UTC))
+    expired = pull(data, daemon.url)
+    assert expired.returncode != 0 and "expired" in expired.stderr.lower()
+    assert active(data) == {CHANNEL: 1}
