@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("wrk") is None or not Path("/usr/sbin/nginx").exists(),
+                                reason="wrk or nginx-light is not installed (make system-deps installs both)")
 
 
 def test_the_serving_benchmark_measures_both_servers_without_errors():
