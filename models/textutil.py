@@ -69,6 +69,8 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 3 or w.isdigit():
         return w
+    if w.endswith(("lves", "eaves")):
+        return w[:-3] + "f"  # halves -> half, leaves -> leaf
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith(("sses", "ches", "shes", "xes", "zes")):

@@ -11,7 +11,8 @@ from models.textutil import content_terms, cosine, names, numbers, split_sentenc
 
 @pytest.mark.parametrize(("a", "b"), [
     ("fractions", "fraction"), ("denominators", "denominator"), ("adding", "add"), ("added", "add"),
-    ("compare", "comparing"), ("leaves", "leave"), ("bodies", "body"), ("boxes", "box"), ("running", "run"),
+    ("compare", "comparing"), ("leaves", "leaf"), ("halves", "half"), ("bodies", "body"), ("boxes", "box"),
+    ("running", "run"),
 ])
 def test_inflected_forms_of_a_word_share_one_stem(a: str, b: str):
     assert stem(a) == stem(b)
