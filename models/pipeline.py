@@ -166,7 +166,9 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
     summary_doc = {"summary": summary.text, "method": summary.method,
                    "model": llm["id"] if (llm and summary.method == "generated") else None,
                    "sentences": list(summary.sentences), "pipeline_version": PIPELINE_VERSION}
-    outputs["summary"] = Output("summary", json.dumps(summary_doc, ensure_ascii=False), *text_model, text_params)
+    # an extractive summary is the transcript's own words: it owes nothing to the text model
+    summary_model = text_model if summary.method == "generated" else (asr["id"], asr["sha256"])
+    outputs["summary"] = Output("summary", json.dumps(summary_doc, ensure_ascii=False), *summary_model, text_params)
     report(1.0, "done")
     return outputs
 
