@@ -332,7 +332,7 @@ class Companion:
     def _serve(self, ticket: Ticket) -> None:
         if ticket.cancel.is_set():
             return
-        cached = self._cache.get(ticket.key)
+        cached = self._cache_get(ticket.key)
         if cached is not None:
             ticket.events.put(("cached", cached))
             return
@@ -449,6 +449,12 @@ class Companion:
     def _generate(self, ticket: Ticket) -> Iterator[tuple[str, Any]]:
         """Queue a prompt; yield place updates and verified sentences; return the generated answer or None."""
         self._submit(ticket)
+        try:
+            return (yield from self._follow(ticket))
+        finally:
+            ticket.cancel.set()  # answered, given up or the pupil went away: the model stops on this one
+
+    def _follow(self, ticket: Ticket) -> Iterator[tuple[str, Any]]:
         # the worker never lets a ticket run past submitted + timeout; a model stuck beyond that is not waited for
         give_up = ticket.submitted + self.timeout_s + GRACE_S
         last_place = -1
