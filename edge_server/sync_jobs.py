@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,22 @@ class SyncError(Exception):
     """A sync run cannot start (missing configuration); the message says what to set."""
 
 
+@contextlib.contextmanager
+def exclusive(settings: Settings, what: str) -> Iterator[None]:
+    """One push (or pull) at a time per box: the scheduler and an operator may start one together.
+
+    Two pushes would only send statements twice (harmless, the LRS keeps one), but two rsyncs writing one
+    staging folder would corrupt each other's temp files. The kernel drops the lock if the process dies.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / f".sync-{what}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def lrs_config(settings: Settings, url: str | None = None, user: str | None = None,
                password: str | None = None) -> progress.LrsConfig:
     """The LRS to push to: explicit values first, then the box's settings."""
@@ -43,15 +61,16 @@ def lrs_config(settings: Settings, url: str | None = None, user: str | None = No
 def run_push(settings: Settings, lrs: progress.LrsConfig, *, retries: int | None = None,
              max_batches: int | None = None) -> dict[str, Any]:
     """Push the outbox once (until empty, the link drops, or max_batches) and record the outcome."""
-    db = open_box_db(settings.db_path)
-    try:
-        backoff = progress.Backoff() if retries is None else progress.Backoff(retries=retries)
-        result = progress.push(db, lrs, batch_size=settings.push_batch_size, backoff=backoff,
-                               max_batches=max_batches).as_dict()
-        sync_state.record_push(db, result)
-        return result
-    finally:
-        db.conn.close()
+    with exclusive(settings, "push"):
+        db = open_box_db(settings.db_path)
+        try:
+            backoff = progress.Backoff() if retries is None else progress.Backoff(retries=retries)
+            result = progress.push(db, lrs, batch_size=settings.push_batch_size, backoff=backoff,
+                                   max_batches=max_batches).as_dict()
+            sync_state.record_push(db, result)
+            return result
+        finally:
+            db.conn.close()
 
 
 def rsync_options(settings: Settings, origin: str) -> RsyncOptions:
@@ -123,6 +142,11 @@ def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
     origin = origin or settings.pack_origin
     if not origin:
         raise SyncError("no pack origin configured: set pack_origin in config.toml or pass --origin")
+    with exclusive(settings, "pull"):
+        return _pull_locked(settings, origin)
+
+
+def _pull_locked(settings: Settings, origin: str) -> dict[str, Any]:
     db = open_box_db(settings.db_path)
     try:
         opts = rsync_options(settings, origin)

@@ -49,3 +49,15 @@ def test_push_retry_delays_stay_within_the_exponential_envelope() -> None:
     rng = random.Random(5)
     for attempt in range(6):
         assert all(0 <= backoff.delay(attempt, rng) <= min(4, 0.5 * 2 ** attempt) for _ in range(100))
+
+
+def test_the_box_schedules_sync_jobs_only_for_what_it_is_configured_to_reach() -> None:
+    from edge_server.scheduler import build_scheduler
+    from edge_server.settings import Settings
+
+    def ids(settings: Settings) -> set[str]:
+        return {job.id for job in build_scheduler(settings).get_jobs()}
+
+    assert {"sync-push", "sync-pull"} <= ids(Settings(lrs_url="http://lrs:8100/xAPI", pack_origin="rsync://o/packs"))
+    assert not {"sync-push", "sync-pull"} & ids(Settings())
+    assert "sync-pull" not in ids(Settings(lrs_url="http://lrs:8100/xAPI"))
