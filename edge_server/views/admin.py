@@ -15,7 +15,8 @@ from edge_server.auth import teacher_required
 
 bp = Blueprint("admin", __name__, url_prefix="/teacher/admin")
 
-DISCOVER_TIMEOUT_S = 2.0
+# The page never waits for it, so listen long enough to get past mDNS's one-answer-per-second limit.
+DISCOVER_TIMEOUT_S = 3.0
 
 
 def _nearby() -> fleet.NearbyBoxes | None:

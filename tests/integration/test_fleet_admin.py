@@ -82,9 +82,15 @@ def test_a_teacher_sees_a_nearby_box_without_waiting_and_imports_its_channel(tmp
     first = client.get("/teacher/admin/status.json").get_json()
     assert time.monotonic() - started < 1.5, "the page waited for mDNS"
     assert first["nearby"]["searching"]
-    app.extensions["nearby_boxes"].wait(10)
-    nearby = client.get("/teacher/admin/status.json").get_json()["nearby"]["boxes"]
-    valley = next(b for b in nearby if b["box_id"] == neighbour)
+    valley = None
+    for _attempt in range(4):  # mDNS is best effort: on a loaded machine one search may come back empty
+        app.extensions["nearby_boxes"].wait(15)
+        nearby = client.get("/teacher/admin/status.json").get_json()["nearby"]["boxes"]
+        valley = next((b for b in nearby if b["box_id"] == neighbour), None)
+        if valley:
+            break
+        app.extensions["nearby_boxes"].refresh()
+    assert valley is not None, "the neighbour was never found"
     assert valley["name"] == "Valley" and valley["channels"] == [SAMPLE_CHANNEL]
     assert "Valley" in client.get("/teacher/admin").get_data(as_text=True)
 

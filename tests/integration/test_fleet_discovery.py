@@ -22,7 +22,7 @@ EDGE_SERVER = str(Path(sys.executable).with_name("edge-server"))
 LOOPBACK = "127.0.0.1"
 
 
-def _cli_discover(timeout: float = 2.0) -> list[dict]:
+def _cli_discover(timeout: float = 2.5) -> list[dict]:
     done = subprocess.run([EDGE_SERVER, "discover", "--timeout", str(timeout), "--mdns-interface", LOOPBACK,
                            "--json"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -31,6 +31,16 @@ def _cli_discover(timeout: float = 2.0) -> list[dict]:
 
 def _find(box_id: str, boxes: list[dict]) -> dict | None:
     return next((b for b in boxes if b["box_id"] == box_id), None)
+
+
+def _eventually(search, box_id: str, want=lambda box: True, attempts: int = 4) -> dict | None:
+    """mDNS is best effort (one answer per record per second): on a loaded machine, ask again before failing."""
+    box = None
+    for _ in range(attempts):
+        box = _find(box_id, search())
+        if box is not None and want(box):
+            return box
+    return box
 
 
 class Watcher(ServiceListener):
@@ -71,7 +81,7 @@ def test_an_announced_box_is_discovered_with_its_txt_records_and_withdrawn_on_cl
     watcher = Watcher()
     announcement = announce(settings)
     try:
-        found = _find(box_id, _cli_discover())
+        found = _eventually(_cli_discover, box_id)
         # The friendly host name answers plain mDNS address queries too (what a tablet's browser sends).
         resolver = AddressResolverIPv4("hill-school.local.")
         assert resolver.request(watcher.zc, 3000)
@@ -98,7 +108,7 @@ def test_the_announcement_follows_a_change_of_channels(data_dir):
     box_id = load_identity(settings.keys_dir).box_id
     announcement = announce(settings, refresh_s=0)
     try:
-        assert _find(box_id, discover(1.5, [LOOPBACK]))["channels"] == []
+        assert _eventually(lambda: discover(2.5, [LOOPBACK]), box_id)["channels"] == []
         from edge_server.db import open_box_db
 
         db = open_box_db(settings.db_path)
@@ -107,7 +117,8 @@ def test_the_announcement_follows_a_change_of_channels(data_dir):
         db.conn.close()
         assert announcement.update(settings)
         assert not announcement.update(settings)
-        assert _find(box_id, discover(1.5, [LOOPBACK]))["channels"] == ["cn.k12.math.g3"]
+        updated = _eventually(lambda: discover(2.5, [LOOPBACK]), box_id, lambda b: b["channels"] != [])
+        assert updated["channels"] == ["cn.k12.math.g3"]
     finally:
         announcement.close()
 
