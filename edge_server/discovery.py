@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import socket
 import threading
@@ -44,12 +45,13 @@ def channels_txt(channel_ids: list[str], limit: int = TXT_VALUE_MAX) -> str:
 
 def _channel_ids(settings: Settings) -> list[str]:
     from edge_server.db import connect
+    from edge_server.fleet import active_channels
 
     if not settings.db_path.exists():
         return []
     db = connect(settings.db_path, readonly=True)
     try:
-        return [r[0] for r in db.conn.execute("SELECT id FROM channels ORDER BY id").fetchall()]
+        return [c["id"] for c in active_channels(db)]
     finally:
         db.conn.close()
 
@@ -63,11 +65,18 @@ def _box_id(settings: Settings) -> str:
         return ""
 
 
+def _is_ipv4(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
 def announced_addresses(settings: Settings) -> list[str]:
     """The IPv4 addresses to publish: the mDNS interfaces, else the bound host, else every non-loopback one."""
     if settings.mdns_interfaces:
         return list(settings.mdns_interfaces)
-    if settings.host not in ("", "0.0.0.0", "::"):
+    if _is_ipv4(settings.host) and settings.host != "0.0.0.0":
         return [settings.host]
     found = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips
              if isinstance(ip.ip, str) and not ip.ip.startswith("127.")]
