@@ -122,3 +122,20 @@ def test_pulling_from_an_address_where_no_box_answers_fails_in_one_line(tmp_path
     refused = _pull("http://127.0.0.1:9", target)
     assert refused.returncode != 0
     assert refused.stderr.count("\n") == 1 and "cannot reach" in refused.stderr
+
+
+def test_a_file_longer_than_the_signed_manifest_says_is_cut_off_and_refused(
+        tmp_path, source_box, sample_data_dir, signing_key):
+    pack = next((sample_data_dir / "content" / SAMPLE_CHANNEL).glob("v*"))
+    media = next((pack / "media").glob("*.ogg"))
+    with media.open("ab") as fh:
+        fh.write(b"\0" * 4 * 1024 * 1024)
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public)
+
+    refused = _pull(source_box, target)
+
+    assert refused.returncode != 0
+    assert "bigger than the signed manifest" in refused.stderr
+    assert _version(target) is None
+    assert not list((target / "content" / ".staging").iterdir())
