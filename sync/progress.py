@@ -169,6 +169,17 @@ def _one_by_one(session: requests.Session, lrs: LrsConfig, conn: sqlite3.Connect
             result.rejected += 1
 
 
+def _stored_count(response: requests.Response, sent: int) -> int:
+    """How many statements the LRS newly stored (200 lists their ids; 204 means all were known)."""
+    if response.status_code == 204 or not response.content:
+        return 0
+    try:
+        ids = response.json()
+    except ValueError:
+        return sent
+    return len(ids) if isinstance(ids, list) else sent
+
+
 def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int | None = 2000,
          backoff: Backoff | None = None, max_batches: int | None = None, sleep: Callable[[float], None] = time.sleep,
          session: requests.Session | None = None) -> PushResult:
@@ -198,11 +209,14 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
                 fatal = _fatal(response)
                 if fatal:
                     raise PushError(fatal)
+                if response.status_code == 413 and len(batch) > 1:
+                    # Too big for the LRS (or a proxy before it): smaller batches from now on, nothing lost.
+                    ceiling = size = max(1, len(batch) // 2)
+                    continue
                 if response.status_code in (200, 204):
                     _mark_sent(conn, [row_id for row_id, _, _ in batch])
-                    stored = response.json() if response.status_code == 200 and response.content else []
                     result.sent += len(batch)
-                    result.duplicates += len(batch) - len(stored)
+                    result.duplicates += len(batch) - _stored_count(response, len(batch))
                 else:
                     # 409 (some id known with other content) or 400 (a malformed one): find which, one by one.
                     _one_by_one(session, lrs, conn, batch, result)

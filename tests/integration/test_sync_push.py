@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -187,3 +189,38 @@ def test_a_statement_the_lrs_refuses_as_malformed_is_set_aside_and_the_rest_stil
     assert len(held) == total - 1 and outbox(data_dir)[2]["statement_id"] not in held
     again = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
     assert again.returncode != 0 and json.loads(again.stdout)["sent"] == 0  # set aside, not retried in a loop
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_a_proxy_refusing_big_bodies_makes_batches_smaller_and_everything_still_arrives(tmp_path: Path,
+                                                                                         data_dir: Path,
+                                                                                         ralph: Ralph) -> None:
+    total = add_attempts(data_dir, 600)
+    port, work = free_port(), tmp_path / "nginx"
+    work.mkdir()
+    user = "user root;\n" if os.getuid() == 0 else ""
+    (work / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {work}/nginx.pid;\nerror_log {work}/error.log;\n"
+        "events { worker_connections 64; }\n"
+        f"http {{ access_log off; client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;\n"
+        f"  fastcgi_temp_path {work}/fcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;\n"
+        f"  server {{ listen 127.0.0.1:{port}; client_max_body_size 100k;\n"
+        f"    location / {{ proxy_pass http://127.0.0.1:{ralph.port}; }} }} }}\n")
+    nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        done = push_cli(data_dir, f"http://127.0.0.1:{port}/xAPI", ralph.user, ralph.password)
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["sent"] == total and report["batches"] > total / 200  # ~800-byte statements, 100 kB bodies
+    assert_exactly_once(data_dir, ralph)
