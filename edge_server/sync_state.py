@@ -48,6 +48,13 @@ def record_error(db: sqlite_utils.Database, where: str, message: str) -> None:
     set_value(db, LAST_ERROR, f"{where}: {message}")
 
 
+def _clear_error(db: sqlite_utils.Database, where: str) -> None:
+    # A success of the same kind settles the last error; an error of the other kind stays until it is settled.
+    last = get_value(db, LAST_ERROR)
+    if isinstance(last, str) and last.startswith(f"{where}:"):
+        set_value(db, LAST_ERROR, None)
+
+
 def record_push(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     """Remember a push attempt; a complete one clears the push failure count."""
     set_value(db, LAST_PUSH_RESULT, result)
@@ -57,6 +64,7 @@ def record_push(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     else:
         set_value(db, LAST_PUSH, now_iso())
         set_value(db, PUSH_FAILURES, 0)
+        _clear_error(db, "push")
 
 
 def record_pull(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
@@ -68,6 +76,7 @@ def record_pull(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     else:
         set_value(db, LAST_PULL, now_iso())
         set_value(db, PULL_FAILURES, 0)
+        _clear_error(db, "pull")
 
 
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
