@@ -32,6 +32,7 @@ GROUNDED_PAIRS = 0.75  # share of neighbouring content-word pairs that the teach
 TITLE_MAX_WORDS = 8
 TITLE_SOURCE_WORDS = 40  # the chapter's key sentences shown to the model for a title
 LEAD_MIN_WORDS, LEAD_MAX_WORDS = 5, 30
+LEAD_SOURCE_WORDS = 90  # words of transcript shown to the model for the overview
 LEAD_MIN_TERMS = 4  # an overview names several things; short definitions are where a small model bluffs most
 KP_NAME_BONUS = 2.0  # a term in a knowledge point's name is what the lesson is about
 KP_DESCRIPTION_BONUS = 1.0
@@ -115,8 +116,8 @@ def _gain(sentence: _Sentence, weights: dict[str, float], covered: set[str]) -> 
 
 
 def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Sequence[KnowledgePoint],
-                     max_words: int) -> list[_Sentence]:
-    """Greedy weighted coverage under a word budget: first the best sentence of each chapter, then the rest."""
+                     max_words: int, fill: bool = True) -> list[_Sentence]:
+    """Greedy weighted coverage under a word budget: first the best sentence of each chapter, then (fill) the rest."""
     weights = _term_weights(sentences, kps)
     chosen: list[_Sentence] = []
     covered: set[str] = set()
@@ -130,7 +131,7 @@ def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Seque
         covered |= set(best.terms)
         used += count_words(best.text)
     floor = MIN_GAIN_SHARE * max((_gain(s, weights, set()) for s in sentences), default=0.0)
-    while True:
+    while fill:
         pool = [s for s in sentences if s not in chosen and used + count_words(s.text) <= max_words]
         if not pool:
             break
@@ -204,7 +205,9 @@ _LEAD_EXAMPLE = ("Lesson: The heart is a muscle that pumps blood around the body
 def lead_sentence(chosen: Sequence[_Sentence], sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint],
                   generate: Generate) -> str:
     """One overview sentence phrased by the model from the chosen sentences, or "" when it fails any check."""
-    notes = " ".join(s.text for s in chosen)
+    # the best sentence of each chapter is enough to phrase an overview from, and keeps the prompt short
+    notes = " ".join(s.text for s in select_sentences(sentences, max(s.chapter for s in sentences) + 1, kps,
+                                                      LEAD_SOURCE_WORDS, fill=False))
     try:
         raw = complete(generate, f"{_LEAD_EXAMPLE}Lesson: {notes}\nIn short:", max_tokens=48, stop=["\n"])
     except Exception:  # noqa: BLE001 - a failed generation must never lose the extractive summary
