@@ -7,6 +7,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -20,6 +21,7 @@ class CutProxy:
 
     upstream_port: int
     cuts_wanted: int = 0
+    response_delay_s: float = 0.0  # hold every chunk of every response this long (a slow link back)
     max_request_bytes: int = 200_000
     seed: int = 7
     cuts_done: int = 0
@@ -109,6 +111,8 @@ class CutProxy:
                     data = src.recv(65536)
                     if not data:
                         break
+                    if direction == "response" and self.response_delay_s:
+                        time.sleep(self.response_delay_s)
                     if budget is not None and moved + len(data) >= budget:
                         dst.sendall(data[: max(0, budget - moved)])
                         cut()
