@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.box import init_data_dir, install_trust_anchor
+from tests.lrs import free_port
 from tests.sync_fixtures import CHANNEL, RsyncDaemon, keys, media, publish
 
 EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
@@ -190,3 +191,15 @@ def test_expiry_is_judged_by_trusted_time_not_by_a_box_clock_that_lags(tmp_path:
     expired = pull(data, daemon.url)
     assert expired.returncode != 0 and "expired" in expired.stderr.lower()
     assert active(data) == {CHANNEL: 1}
+
+
+def test_an_unreachable_origin_gives_one_line_and_changes_nothing(tmp_path: Path, province) -> None:
+    _private, public, _daemon = province
+    data = box(tmp_path / "var", public)
+    done = pull(data, f"rsync://127.0.0.1:{free_port()}/packs")
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
+    assert "link to the origin failed" in done.stderr
+    assert active(data) == {}
+    status = json.loads(subprocess.run([*EDGE, "sync", "status", "--data", str(data), "--json"],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert status["last_error"].startswith("pull: link to the origin failed") and status["last_pull"] is None
