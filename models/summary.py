@@ -3,6 +3,15 @@
 Pure except for the `generate` callable (a small language model): the method picks the transcript sentences, the
 model may only rephrase them, and anything it writes that the transcript does not support is thrown away in favour
 of the extractive text.
+
+Summary: the transcript is split into sentences (joined across segments); a greedy weighted-coverage selection
+takes the best sentence of each chapter, then more while they add enough new key terms (terms repeated in the lesson
+or named by a knowledge point; definitions are favoured, dangling "It..." openers and questions are not), within the
+word budget, in spoken order. With a model, one short generation phrases an overview sentence from the best sentence
+of each chapter; it leads the summary only when every content word, number and name is in the transcript, at least
+three in four of its neighbouring word pairs were said together by the teacher, and it names several things.
+Titles: one short generation per chapter from its key sentences, kept only when supported, at most 8 words, and
+sharing a word with the chapter's knowledge point name; otherwise the knowledge point name (or extractive title).
 """
 
 from __future__ import annotations
@@ -46,16 +55,18 @@ _DANGLING = frozenset(["it", "its", "this", "that", "these", "those", "they", "t
 
 
 @dataclass(frozen=True)
-class _Sentence:
+class Sentence:
+    """One transcript sentence with the chapter it starts in, its order and its content terms."""
+
     text: str
     chapter: int
     position: int
     terms: tuple[str, ...]
 
 
-def transcript_sentences(segments: Sequence[Segment], chapters: Sequence[Chapter]) -> list[_Sentence]:
+def transcript_sentences(segments: Sequence[Segment], chapters: Sequence[Chapter]) -> list[Sentence]:
     """Sentences of the transcript (which may run across segments), each with the chapter it starts in."""
-    out: list[_Sentence] = []
+    out: list[Sentence] = []
     pending, pending_start = "", 0.0
     for seg in segments:
         text = seg.text.strip()
@@ -67,11 +78,11 @@ def transcript_sentences(segments: Sequence[Segment], chapters: Sequence[Chapter
         parts = split_sentences(pending)
         complete = parts if re.search(r"[.!?…][\"'”»)\]]*$", pending) else parts[:-1]
         for part in complete:
-            out.append(_Sentence(part, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(part))))
+            out.append(Sentence(part, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(part))))
             pending_start = seg.start
         pending = "" if len(complete) == len(parts) else parts[-1]
     if pending:
-        out.append(_Sentence(pending, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(pending))))
+        out.append(Sentence(pending, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(pending))))
     return out
 
 
@@ -83,7 +94,7 @@ def _chapter_at(chapters: Sequence[Chapter], t: float) -> int:
     return max(0, len(chapters) - 1) if chapters and t >= chapters[-1].end else 0
 
 
-def _term_weights(sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint]) -> dict[str, float]:
+def _term_weights(sentences: Sequence[Sentence], kps: Sequence[KnowledgePoint]) -> dict[str, float]:
     """How much covering each term is worth: repeated in the lesson, and more when a knowledge point names it.
 
     A word said once is rarely a key term (and often a mis-heard one), so it counts only through the knowledge points.
@@ -96,12 +107,12 @@ def _term_weights(sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint])
             for t, c in tf.items() if not t.isdigit()}
 
 
-def _defines(sentence: _Sentence) -> bool:
+def _defines(sentence: Sentence) -> bool:
     """True for a sentence that names or defines something ("... is called X", "we call this X")."""
     return bool(_DEFINITION.search(sentence.text))
 
 
-def _gain(sentence: _Sentence, weights: dict[str, float], covered: set[str]) -> float:
+def _gain(sentence: Sentence, weights: dict[str, float], covered: set[str]) -> float:
     """New weighted terms a sentence would add, per square root of its length, with generic style adjustments."""
     new = sum(weights.get(t, 0.0) for t in set(sentence.terms) - covered)
     first = words(sentence.text)[:1]
@@ -115,11 +126,11 @@ def _gain(sentence: _Sentence, weights: dict[str, float], covered: set[str]) -> 
     return factor * new / math.sqrt(max(4, count_words(sentence.text)))
 
 
-def select_sentences(sentences: Sequence[_Sentence], n_chapters: int, kps: Sequence[KnowledgePoint],
-                     max_words: int, fill: bool = True) -> list[_Sentence]:
+def select_sentences(sentences: Sequence[Sentence], n_chapters: int, kps: Sequence[KnowledgePoint],
+                     max_words: int, fill: bool = True) -> list[Sentence]:
     """Greedy weighted coverage under a word budget: first the best sentence of each chapter, then (fill) the rest."""
     weights = _term_weights(sentences, kps)
-    chosen: list[_Sentence] = []
+    chosen: list[Sentence] = []
     covered: set[str] = set()
     used = 0
     for c in range(max(1, n_chapters)):
@@ -156,7 +167,7 @@ def supported(candidate: str, source: str, source_terms: set[str] | None = None,
     return all(n in source_words for n in names(candidate))
 
 
-def grounded(candidate: str, sentences: Sequence[_Sentence]) -> bool:
+def grounded(candidate: str, sentences: Sequence[Sentence]) -> bool:
     """True when most pairs of neighbouring content words in the candidate were said together by the teacher.
 
     Words picked from all over a lesson can be recombined into a claim the teacher never made; a pair counts as
@@ -202,7 +213,7 @@ _LEAD_EXAMPLE = ("Lesson: The heart is a muscle that pumps blood around the body
                  "In short: The heart pumps blood, which carries oxygen around the body.\n\n")
 
 
-def lead_sentence(chosen: Sequence[_Sentence], sentences: Sequence[_Sentence], kps: Sequence[KnowledgePoint],
+def lead_sentence(chosen: Sequence[Sentence], sentences: Sequence[Sentence], kps: Sequence[KnowledgePoint],
                   generate: Generate) -> str:
     """One overview sentence phrased by the model from the chosen sentences, or "" when it fails any check."""
     # the best sentence of each chapter is enough to phrase an overview from, and keeps the prompt short
