@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 
 from flask import Flask, g, request, session
@@ -63,11 +64,14 @@ def create_app(settings: Settings) -> Flask:
         if lang in LANGUAGES:
             session["lang"] = lang
 
+    app.extensions["db_per_thread"] = threading.local()
+
     @app.teardown_appcontext
-    def _close_db(_exc: BaseException | None) -> None:
+    def _end_request(_exc: BaseException | None) -> None:
         db = g.pop("db", None)
-        if db is not None:
-            db.conn.close()
+        # A request must never leave a transaction open on the thread's reused connection.
+        if db is not None and db.conn.in_transaction:
+            db.conn.rollback()
 
     from edge_server import media
     from edge_server.views import (
@@ -95,7 +99,13 @@ def get_settings() -> Settings:
 
 
 def get_db():
-    """One box.db connection per request."""
+    """The current thread's box.db connection, opened once per thread and reused across requests."""
+    from flask import current_app
+
     if "db" not in g:
-        g.db = connect(get_settings().db_path)
+        local = current_app.extensions["db_per_thread"]
+        db = getattr(local, "db", None)
+        if db is None:
+            db = local.db = connect(get_settings().db_path)
+        g.db = db
     return g.db

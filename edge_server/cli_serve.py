@@ -124,7 +124,7 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
 def register(main: click.Group) -> None:
     """Attach this module's commands to the edge-server group."""
     # Imported here, not at the top: edge_server.cli imports this module while it is being built.
-    from edge_server.cli import data_option, fail
+    from edge_server.cli import data_option, fail, info
 
     @main.command()
     @data_option
@@ -143,4 +143,12 @@ def register(main: click.Group) -> None:
         settings = load_settings(data_dir, host=host, port=port, workers=workers, threads=threads,
                                  announce=announce, mdns_interfaces=tuple(mdns_interfaces) or None)
         _check_port_free(settings.host, settings.port)
+        from provisioning.box import ProvisionError, ensure_unique_identity
+
+        try:
+            check = ensure_unique_identity(data_dir)
+        except ProvisionError as exc:
+            fail(str(exc))
+        if check.rekeyed:
+            info(f"this disk was cloned from another box: new identity {check.identity.box_id}")
         run_server(settings, access_log=access_log)
