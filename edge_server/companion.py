@@ -8,9 +8,12 @@ to listen to again, never the answer key.
 
 A full class shares ONE model through a FIFO queue served by one worker thread. Each pupil has at most one question
 pending: a second one while the first waits is refused with `Busy` (HTTP 429) rather than replacing it, so that a
-pupil tapping "ask" twice does not lose their place. A question that waited longer than `companion_timeout_s` in the
-queue is answered with the extractive sentences at once (no model), and a generation is cut at that timeout too, so
-every pupil gets an answer in bounded time. Identical questions on the same lesson are answered from a cache.
+pupil tapping "ask" twice does not lose their place. The model's rephrasing is a bonus with a time budget
+(`companion_rephrase_budget_s` in config.toml, default 2.5 s from the moment the question was asked, and never more
+than `companion_timeout_s`): a question that waited longer than that in the queue is answered with the extractive
+sentences at once, a generation is cut at that moment, and a model that is stuck is not waited for. So every pupil
+gets a faithful answer in bounded time, and the model phrases it when the box has the time. Identical questions on
+the same lesson are answered from a cache.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ MAX_ANSWER_WORDS = 45
 MAX_TOKENS = 40
 STOP = ["\n\n", "\nLesson", "\nLeçon", "\nQuestion", "Question:", "Question :"]
 CACHE_SIZE = 512
-GRACE_S = 1.5
+GRACE_S = 0.25
+REPHRASE_BUDGET_S = 2.5
 
 # Fixed phrases of the companion, in the pupil's language.
 TEXTS: dict[str, dict[str, str]] = {
@@ -276,7 +280,10 @@ class Companion:
 
     def __init__(self, settings: Settings, generator: Any = None) -> None:
         self.settings = settings
-        self.timeout_s = float(settings.companion_timeout_s)
+        # the model's rephrasing is a bonus that must arrive within the budget (config.toml
+        # companion_rephrase_budget_s); a stuck model is cut at companion_timeout_s whatever the budget
+        budget = float(settings.extra.get("companion_rephrase_budget_s", REPHRASE_BUDGET_S))
+        self.timeout_s = min(float(settings.companion_timeout_s), budget)
         self._generator = generator
         self._lock = threading.Condition()
         self._queue: deque[Ticket] = deque()

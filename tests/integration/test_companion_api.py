@@ -54,6 +54,7 @@ def box(data_dir: Path):
 
 
 def make_app(data_dir: Path, model, **overrides):
+    overrides.setdefault("extra", {"companion_rephrase_budget_s": 30.0})  # held models must not run out of time
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, **overrides)
     companion._SERVICES[str(settings.data_dir.resolve())] = companion.Companion(settings, generator=model)
     app = create_app(settings)
@@ -296,6 +297,16 @@ def test_teachers_see_refused_questions_only_and_pupils_only_their_own(box) -> N
     assert "I want to kill myself" in page and "Amina" in page
     assert "How are clouds made?" not in page and "When does it snow?" not in page
     assert app.test_client().get("/teacher/companion").status_code == 302
+
+
+def test_a_slow_model_past_the_rephrasing_budget_leaves_the_lesson_sentences_in_time(box) -> None:
+    data_dir, pupils = box
+    model = ScriptedModel(hang_s=3.0)
+    app = make_app(data_dir, model, extra={"companion_rephrase_budget_s": 0.5})
+    started = time.monotonic()
+    body = ask(pupil_client(app, pupils["Amina"]), "How are clouds made?").get_json()
+    assert time.monotonic() - started < 2.0
+    assert body["method"] == "extractive" and body["citations"]
 
 
 def test_a_box_may_show_teachers_every_question(box) -> None:
