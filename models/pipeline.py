@@ -58,7 +58,8 @@ class Runner(Protocol):
 
 
 class TranscriberLike(Runner, Protocol):
-    def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None) -> Transcript: ...
+    def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
+                   prompt: str | None = None) -> Transcript: ...
 
 
 class GeneratorLike(Runner, Protocol):
@@ -120,6 +121,11 @@ def _describe(runner: Runner | None) -> dict[str, Any] | None:
     return {"id": runner.model_id, "sha256": runner.sha256, "params": runner.params}
 
 
+def asr_prompt(kps: list[KnowledgePoint]) -> str:
+    """What Whisper is told the lesson is about: its knowledge points' names, in order."""
+    return ". ".join(kp.name for kp in kps) + ("." if kps else "")
+
+
 def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: TranscriberLike,
                  generator: GeneratorLike | None = None, progress: Progress | None = None) -> dict[str, Output]:
     """Run every step for one medium and return its outputs by kind."""
@@ -131,7 +137,8 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
             progress(fraction, message)
 
     report(0.0, "transcribing")
-    transcript = transcriber.transcribe(media, progress=lambda f: report(0.75 * f, "transcribing"))
+    transcript = transcriber.transcribe(media, progress=lambda f: report(0.75 * f, "transcribing"),
+                                        prompt=asr_prompt(kps))
     asr = _describe(transcriber)
     assert asr is not None
     asr_params = {"asr": asr["params"]}
