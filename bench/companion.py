@@ -49,7 +49,7 @@ class CachedTranscriber:
         self._transcribe = transcribe
         self.params = {"cache": str(transcribe.cache)}
 
-    def transcribe(self, path: Path | str, progress: Any = None) -> Any:
+    def transcribe(self, path: Path | str, progress: Any = None, **_options: Any) -> Any:
         from models.asr import Transcript
 
         segments = self._transcribe(Path(path))
@@ -101,6 +101,16 @@ def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe)
     build_pack(src, root / "pack", read_private(private), 1)
     import_pack(settings, root / "pack")
     run_pending(settings, runners=BenchRunners(CachedTranscriber(transcribe)))  # type: ignore[arg-type]
+    from edge_server.db import connect, rows
+
+    db = connect(data / "box.db", readonly=True)
+    try:
+        failed = rows(db, "SELECT key, error FROM jobs WHERE status != 'done'")
+        chunked = {r["lesson_id"] for r in rows(db, "SELECT DISTINCT lesson_id FROM transcript_chunks")}
+    finally:
+        db.conn.close()
+    if failed or chunked != {lesson["id"] for lesson in lessons}:
+        raise SystemExit(f"the AI pipeline did not index every lesson: {failed[:1]}")
     return data
 
 
