@@ -15,7 +15,8 @@ Then each lesson question is asked through the companion:
   class of N        N pupils asking at once through the app (Flask in-process, threads, one model, the queue):
                     all answered, none lost, wall time, slowest answer, peak memory of the process
 
-    python -m bench.companion [--json] [--no-llm] [--askers 40] [--threads 2] [--samples DIR] [--extra FILE]
+    python -m bench.companion [--json] [--no-llm] [--askers 40] [--threads 2] [--budget S] [--timeout S]
+                              [--samples DIR] [--extra FILE]
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def ask_all(service: Any, db: Any, questions: list[dict[str, Any]], scoped: bool
 
 
 def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generator: Any,
-               timeout_s: float) -> dict[str, Any]:
+               timeout_s: float, extra: dict[str, Any]) -> dict[str, Any]:
     """askers pupils post one question each at the same moment through the app; all must be answered."""
     from edge_server import companion, people
     from edge_server.app import create_app
@@ -181,7 +182,7 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     ids = [people.add_pupil(db, class_id, f"Pupil {i}", None)["id"] for i in range(askers)]
     db.conn.close()
     settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
-                             companion_timeout_s=timeout_s)
+                             companion_timeout_s=timeout_s, extra=extra)
     service = companion.Companion(settings, generator=generator)
     companion._SERVICES[str(settings.data_dir.resolve())] = service
     app = create_app(settings)
@@ -254,7 +255,8 @@ def table(report: dict[str, Any]) -> str:
              f"{'class: RSS before / peak (MiB)':<34}{c['rss_before_mb']:>6.0f} / {c['rss_peak_mb']:<6.0f} bounded",
              f"{'class: answer methods':<34}{json.dumps(c['methods'])}",
              f"lessons {report['lessons']}, questions {report['questions']}, model {report['model']}, "
-             f"threads {report['threads']}, load average at start {report['loadavg']}"]
+             f"threads {report['threads']}, rephrasing budget {report['budget_s']} s, "
+             f"load average at start {report['loadavg']}"]
     return "\n".join(lines)
 
 
@@ -267,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-llm", action="store_true", help="extractive answers only (no text model)")
     parser.add_argument("--askers", type=int, default=40, help="pupils asking at once")
     parser.add_argument("--threads", type=int, default=2, help="text model threads (cores)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="companion_timeout_s for the class")
+    parser.add_argument("--timeout", type=float, default=30.0, help="companion_timeout_s")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="companion_rephrase_budget_s (default: the box's default, 2.5 s)")
     parser.add_argument("--json", action="store_true", help="JSON to stdout instead of the table")
     args = parser.parse_args(argv)
     from edge_server import companion
@@ -291,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-companion-") as tmp:
         print(f"building a box with {len(lessons)} lessons", file=sys.stderr)
         data = build_box(lessons, Path(tmp), Transcribe(args.cache))
-        settings = load_settings(data, scheduler_enabled=False, announce=False)
+        extra = {} if args.budget is None else {"companion_rephrase_budget_s": args.budget}
+        settings = load_settings(data, scheduler_enabled=False, announce=False, companion_timeout_s=args.timeout,
+                                 extra=extra)
         service = companion.Companion(settings, generator=generator)
         db = open_box_db(data / "box.db")
         print(f"asking {len(questions)} questions", file=sys.stderr)
@@ -300,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unscoped = ask_all(companion.Companion(settings, generator=False), db, questions, scoped=False)
         db.conn.close()
         print(f"{args.askers} pupils asking at once", file=sys.stderr)
-        klass = full_class(data, questions, args.askers, generator, args.timeout)
+        klass = full_class(data, questions, args.askers, generator, args.timeout, extra)
     firsts = [r["first_token_s"] for r in scoped]
     fulls = [r["full_s"] for r in scoped]
     summary = {"cite_top1": sum(r["right"] for r in scoped) / len(scoped),
@@ -309,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                "full_p50_s": percentile(fulls, 50), "full_p95_s": percentile(fulls, 95),
                "generated": sum(r["method"] == "generated" for r in scoped) / len(scoped)}
     report = {"lessons": len(lessons), "questions": len(questions), "threads": args.threads, "loadavg": loadavg,
+              "budget_s": service.timeout_s,
               "model": "none (extractive)" if args.no_llm else "Gemma 3 270M Q4_K_M", "summary": summary,
               "class": klass, "answers": scoped, "targets": {k: list(v) for k, v in TARGETS.items()}}
     if args.json:
