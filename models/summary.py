@@ -7,9 +7,10 @@ of the extractive text.
 Summary: the transcript is split into sentences (joined across segments); a greedy weighted-coverage selection
 takes the best sentence of each chapter, then more while they add enough new key terms (terms repeated in the lesson
 or named by a knowledge point; definitions are favoured, dangling "It..." openers and questions are not), within the
-word budget, in spoken order. With a model, one short generation phrases an overview sentence from the best sentence
-of each chapter; it leads the summary only when every content word, number and name is in the transcript, at least
-three in four of its neighbouring word pairs were said together by the teacher, and it names several things.
+word budget, in spoken order. With a model, the few longest chosen sentences are each offered for shortening; a
+shorter wording replaces its sentence only when it merely deletes words (same words, content words in order, every
+number and negation kept) and keeps most of the sentence's key-term weight. Freer rewording and overview sentences
+were tried and dropped: word-overlap checks cannot catch a small model swapping two lesson terms.
 Titles: one short generation per chapter from its key sentences, kept only when supported, at most 8 words, and
 sharing a word with the chapter's knowledge point name; otherwise the knowledge point name (or extractive title).
 """
@@ -37,12 +38,12 @@ from models.types import Chapter, KnowledgePoint, Segment, Summary
 Generate = Callable[[str], str]
 
 MIN_SUPPORT = 1.0  # share of a generated sentence's content words that must occur in the transcript
-GROUNDED_PAIRS = 0.75  # share of neighbouring content-word pairs that the teacher said together
 TITLE_MAX_WORDS = 8
 TITLE_SOURCE_WORDS = 40  # the chapter's key sentences shown to the model for a title
-LEAD_MIN_WORDS, LEAD_MAX_WORDS = 5, 30
-LEAD_SOURCE_WORDS = 90  # words of transcript shown to the model for the overview
-LEAD_MIN_TERMS = 4  # an overview names several things; short definitions are where a small model bluffs most
+COMPRESS_MIN_WORDS = 14  # only long sentences are worth a generation
+MAX_COMPRESSIONS = 3  # generations per summary: the pipeline must stay within 0.3x real time on 2 cores
+COMPRESS_MAX_SHARE = 0.85  # a compression keeps at most this share of the words
+COMPRESS_KEEP = 0.7  # share of the sentence's key-term weight the compression must keep
 KP_NAME_BONUS = 2.0  # a term in a knowledge point's name is what the lesson is about
 KP_DESCRIPTION_BONUS = 1.0
 DEFINITION_BONUS = 1.5  # "... is called photosynthesis": definitions carry the lesson's key terms
@@ -167,23 +168,6 @@ def supported(candidate: str, source: str, source_terms: set[str] | None = None,
     return all(n in source_words for n in names(candidate))
 
 
-def grounded(candidate: str, sentences: Sequence[Sentence]) -> bool:
-    """True when most pairs of neighbouring content words in the candidate were said together by the teacher.
-
-    Words picked from all over a lesson can be recombined into a claim the teacher never made; a pair counts as
-    said together when both words occur in one transcript sentence or in two consecutive ones.
-    """
-    raw = content_terms(candidate)
-    terms = [t for i, t in enumerate(raw) if i == 0 or t != raw[i - 1]]
-    bags = [set(s.terms) for s in sentences]
-    windows = [bags[i] | (bags[i + 1] if i + 1 < len(bags) else set()) for i in range(len(bags))]
-    if len(set(terms)) < 2:
-        return any(set(terms) <= w for w in windows) if terms else False
-    pairs = list(zip(terms, terms[1:], strict=False))
-    said = sum(any(a in w and b in w for w in windows) for a, b in pairs)
-    return said >= GROUNDED_PAIRS * len(pairs)
-
-
 def complete(generate: Generate, prompt: str, max_tokens: int, stop: Sequence[str]) -> str:
     """Call the model, passing max_tokens and stop strings when the callable accepts them (short, cheap answers)."""
     try:
@@ -208,46 +192,49 @@ def _first_sentence(text: str) -> str:
     return first if re.search(r"[.!?…]$", first) else ""
 
 
-_LEAD_EXAMPLE = ("Lesson: The heart is a muscle that pumps blood around the body. It beats faster when we run. "
-                 "Blood carries oxygen to every part of the body.\n"
-                 "In short: The heart pumps blood, which carries oxygen around the body.\n\n")
+_COMPRESS_EXAMPLE = ("Long: When the water in the puddle is warmed by the sun on a hot afternoon, it slowly changes "
+                     "into an invisible gas that we call water vapour.\n"
+                     "Short: The water is warmed by the sun and changes into a gas we call water vapour.\n\n")
+_NEGATIONS = frozenset(["not", "no", "never", "nothing", "none", "nobody", "cannot", "can't", "don't", "doesn't",
+                        "isn't", "aren't", "won't", "didn't", "without", "ne", "pas", "jamais", "rien", "sans"])
 
 
-def lead_sentence(chosen: Sequence[Sentence], sentences: Sequence[Sentence], kps: Sequence[KnowledgePoint],
-                  generate: Generate) -> str:
-    """One overview sentence phrased by the model from the chosen sentences, or "" when it fails any check."""
-    # the best sentence of each chapter is enough to phrase an overview from, and keeps the prompt short
-    notes = " ".join(s.text for s in select_sentences(sentences, max(s.chapter for s in sentences) + 1, kps,
-                                                      LEAD_SOURCE_WORDS, fill=False))
+def is_compression(short: str, sentence: Sentence) -> bool:
+    """True when `short` only deletes words from the sentence: its words are the sentence's, content words in the
+    same order, with every number and negation kept. Deleting words cannot swap who does what to whom, which a
+    small model's free rewording can (it once called the bottom of a fraction the numerator)."""
+    original = words(sentence.text)
+    said = words(short)
+    if not said or not set(said) <= set(original):
+        return False
+    if {w for w in original if w in _NEGATIONS} - set(said) or numbers(sentence.text) != numbers(short):
+        return False
+    it = iter(sentence.terms)
+    return all(any(t == u for u in it) for t in content_terms(short))  # ordered subsequence
+
+
+def compress(sentence: Sentence, weights: dict[str, float], generate: Generate) -> str:
+    """A shorter wording of one transcript sentence by the model, or "" when it is not a faithful compression."""
     try:
-        raw = complete(generate, f"{_LEAD_EXAMPLE}Lesson: {notes}\nIn short:", max_tokens=48, stop=["\n"])
-    except Exception:  # noqa: BLE001 - a failed generation must never lose the extractive summary
+        raw = complete(generate, f"{_COMPRESS_EXAMPLE}Long: {sentence.text}\nShort:", max_tokens=48, stop=["\n"])
+    except Exception:  # noqa: BLE001 - a failed generation must never lose the extractive sentence
         return ""
-    lead = _first_sentence(raw)
-    source = " ".join(s.text for s in sentences)
-    if not lead or not LEAD_MIN_WORDS <= count_words(lead) <= LEAD_MAX_WORDS:
+    short = _first_sentence(raw)
+    if not short or count_words(short) > COMPRESS_MAX_SHARE * count_words(sentence.text) or count_words(short) < 4:
         return ""
-    if not supported(lead, source) or not grounded(lead, sentences):
+    if not is_compression(short, sentence):
         return ""
-    if len(set(content_terms(lead))) < LEAD_MIN_TERMS or any(_same(lead, s.text) for s in chosen):
-        return ""  # a copy of a chosen sentence adds nothing
-    # an overview touches at least two of the lesson's knowledge points, not one detail that may be distorted
-    lead_terms = set(content_terms(lead))
-    touched = sum(bool(lead_terms & set(content_terms(f"{kp.name} {kp.description}"))) for kp in kps)
-    if len(kps) >= 2 and touched < 2:
+    # the shorter wording must keep the sentence's key terms
+    key = {t for t in sentence.terms if weights.get(t, 0.0) > 0}
+    kept = set(content_terms(short))
+    if sum(weights[t] for t in key & kept) < COMPRESS_KEEP * sum(weights[t] for t in key):
         return ""
-    return lead
-
-
-def _same(a: str, b: str) -> bool:
-    """True when two sentences have nearly the same content words."""
-    ta, tb = set(content_terms(a)), set(content_terms(b))
-    return bool(ta) and len(ta & tb) / len(ta | tb) >= 0.8
+    return short[:1].upper() + short[1:]
 
 
 def summarize(segments: Sequence[Segment], chapters: Sequence[Chapter], kps: Sequence[KnowledgePoint],
               generate: Generate | None, max_words: int = 150) -> Summary:
-    """At most max_words words: key transcript sentences, led by a verified model-phrased overview when possible."""
+    """At most max_words words: key transcript sentences, the longest shortened by the model when verified."""
     sentences = transcript_sentences(segments, chapters)
     if not sentences:
         return Summary(text="", method="extractive", sentences=())
@@ -256,12 +243,14 @@ def summarize(segments: Sequence[Segment], chapters: Sequence[Chapter], kps: Seq
     extractive = Summary(text=" ".join(picked), method="extractive", sentences=picked)
     if generate is None:
         return extractive
-    lead = lead_sentence(chosen, sentences, kps, generate)
-    if not lead:
+    weights = _term_weights(sentences, kps)
+    longest = sorted((s for s in chosen if count_words(s.text) >= COMPRESS_MIN_WORDS),
+                     key=lambda s: -count_words(s.text))[:MAX_COMPRESSIONS]
+    shorter = {s.position: short for s in longest if (short := compress(s, weights, generate))}
+    if not shorter:
         return extractive
-    rest = select_sentences(sentences, len(chapters), kps, max_words - count_words(lead))
-    text = " ".join([lead, *(s.text for s in rest)])
-    return Summary(text=text, method="generated", sentences=tuple(s.text for s in rest))
+    text = " ".join(shorter.get(s.position, s.text) for s in chosen)
+    return Summary(text=text, method="generated", sentences=picked)
 
 
 _TITLE_EXAMPLE = ("Text: The heart is a muscle that pumps blood around the body. It beats faster when we run.\n"
