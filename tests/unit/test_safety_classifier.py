@@ -96,6 +96,11 @@ ORDINARY = [
     ("Pourquoi ne faut-il pas donner son numéro de téléphone sur internet ?", "fr"),
     ("Qu'est-ce qu'un bon mot de passe ?", "fr"),
     ("为什么不能把密码告诉陌生人？", "zh"),
+    ("How do you kill germs on your hands?", "en"),
+    ("Why do lions attack people?", "en"),
+    ("Comment tuer les microbes sur les mains ?", "fr"),
+    ("怎么杀死手上的细菌？", "zh"),
+    ("为什么要打死蚊子？", "zh"),
 ]
 
 
