@@ -429,7 +429,8 @@ class Companion:
     def _answer(self, db: sqlite_utils.Database, pupil_id: int | None, question: str, lesson_id: str | None,
                 exercise_id: str | None, language: str) -> Iterator[tuple[str, Any]]:
         verdict = safety.check_question(question, language)
-        if verdict.refused:
+        # "just tell me the answer" on an exercise gets the Socratic hint, which never contains the answer
+        if verdict.refused and not (verdict.category == "homework" and exercise_id):
             answer = Answer(verdict.message, refused=True, found=False, category=verdict.category, method="refused",
                             language=safety.detect_language(question, language))
             self.stats["refused"] += 1

@@ -167,16 +167,21 @@ _RULES: dict[str, dict[str, list[str]]] = {
                "的身份证号", "的银行卡", "的邮箱", "的地址", "家在哪"],
     },
     "homework": {
-        "en": [r"\b(?:do|write|finish|complete|solve) (?:all )?(?:of )?(?:my|our|the whole|this whole|the) "
+        # doing the work for them; "help me solve the exercise" is what the Socratic hints are for
+        "en": [r"\b(?:do|write|finish|complete|solve) (?:all )?(?:of )?(?:my|our|the whole|this whole) "
                r"(?:homework|essay|assignment|worksheet|project|test|exam|exercises?)\b(?! (?:about|mean))",
+               r"\b(?:do|write|finish|complete|solve) (?:all )?(?:of )?(?:the|this|these) (?:homework|essay|"
+               r"assignment|worksheet|project|test|exam|exercises?)\b.{0,20}\bfor (?:me|us)\b", r"\bsolve all\b",
                r"\b(?:give|tell|send|show) (?:me |us )?(?:all )?(?:of )?the answers\b",
                r"\b(?:answers?|solutions?) (?:to|for) (?:all |the |my )?(?:the )?(?:homework|test|exam|"
                r"worksheet|exercises|quiz)\b",
                r"\bwrite (?:me )?(?:an|a|my) (?:essay|story|report|composition)\b(?! about how)",
                r"\bjust (?:give|tell) me the answer\b", r"\bwhat are the answers\b", r"\bcheat\b"],
         "fr": [r"\b(?:fais|fait|faire|ecris|ecrire|termine|finis|resous) (?:moi |-moi )?(?:tous )?(?:mes|mon|ma|"
-               r"nos|les) (?:devoirs|exercices|redaction|expose|dissertation|controle|examen)\b",
+               r"nos) (?:devoirs|exercices|redaction|expose|dissertation|controle|examen)\b",
                r"\b(?:fais|ecris|resous)-moi (?:mes|mon|ma|les|mon|une) ",
+               r"\b(?:fais|ecris|resous|faire|ecrire) (?:les|ces|tous les) (?:devoirs|exercices)\b.{0,20}\b"
+               r"(?:pour moi|a ma place)",
                r"\b(?:donne|dis|donnez|dites)(?:-| )?(?:moi|nous) (?:toutes )?les (?:reponses|solutions|corriges?)\b",
                r"\b(?:les )?reponses (?:de|du|des|aux|a) (?:l'|la |mes |mon |ma )?(?:devoirs?|controles?|exercices|"
                r"examens?|evaluations?|test)\b", r"\btricher\b"],

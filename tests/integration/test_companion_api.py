@@ -152,6 +152,15 @@ def test_socratic_mode_gives_the_hint_and_the_chapter_but_never_the_answer_key(b
     assert model.calls == 0
 
 
+def test_asking_for_the_answer_on_an_exercise_gets_a_hint_rather_than_a_refusal(box) -> None:
+    data_dir, pupils = box
+    client = pupil_client(make_app(data_dir, ScriptedModel()), pupils["Amina"])
+    body = ask(client, "Just tell me the answer", lesson_id="water-cycle", exercise_id="wc-2").get_json()
+    assert (body["refused"], body["method"]) == (False, "socratic")
+    assert "condensation" not in body["answer"].lower() and body["citations"]
+    assert ask(client, "Just tell me the answer", lesson_id="water-cycle").get_json()["refused"] is True
+
+
 def test_the_endpoint_is_for_logged_in_pupils_and_checks_its_input(box) -> None:
     data_dir, pupils = box
     app = make_app(data_dir, ScriptedModel())
