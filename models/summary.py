@@ -39,6 +39,7 @@ Generate = Callable[[str], str]
 
 MIN_SUPPORT = 1.0  # share of a generated sentence's content words that must occur in the transcript
 TITLE_MAX_WORDS = 8
+MAX_SENTENCE_WORDS = 40  # longer runs without a full stop are cut at a segment end
 TITLE_SOURCE_WORDS = 40  # the chapter's key sentences shown to the model for a title
 COMPRESS_MIN_WORDS = 14  # only long sentences are worth a generation
 MAX_COMPRESSIONS = 2  # generations per summary: the pipeline must stay within 0.3x real time on 2 cores
@@ -68,6 +69,13 @@ class Sentence:
 def transcript_sentences(segments: Sequence[Segment], chapters: Sequence[Chapter]) -> list[Sentence]:
     """Sentences of the transcript (which may run across segments), each with the chapter it starts in."""
     out: list[Sentence] = []
+    spoken = [s for s in segments if s.text.strip()]
+    if sum(bool(re.search(r"[.!?…]", s.text)) for s in spoken) < len(spoken) / 3:
+        # a transcript without punctuation (another speech model): each segment stands for a sentence
+        for seg in spoken:
+            text = seg.text.strip().rstrip(",;:") + "."
+            out.append(Sentence(text, _chapter_at(chapters, seg.start), len(out), tuple(content_terms(text))))
+        return out
     pending, pending_start = "", 0.0
     for seg in segments:
         text = seg.text.strip()
@@ -77,11 +85,16 @@ def transcript_sentences(segments: Sequence[Segment], chapters: Sequence[Chapter
             pending_start = seg.start
         pending = f"{pending} {text}".strip()
         parts = split_sentences(pending)
-        complete = parts if re.search(r"[.!?…][\"'”»)\]]*$", pending) else parts[:-1]
-        for part in complete:
+        done = parts if re.search(r"[.!?…][\"'”»)\]]*$", pending) else parts[:-1]
+        for part in done:
             out.append(Sentence(part, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(part))))
             pending_start = seg.start
-        pending = "" if len(complete) == len(parts) else parts[-1]
+        pending = "" if len(done) == len(parts) else parts[-1]
+        if count_words(pending) > MAX_SENTENCE_WORDS:
+            # a transcript without punctuation: end the sentence with the segment rather than never
+            text = pending.rstrip(",;:") + "."
+            out.append(Sentence(text, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(text))))
+            pending = ""
     if pending:
         out.append(Sentence(pending, _chapter_at(chapters, pending_start), len(out), tuple(content_terms(pending))))
     return out

@@ -52,6 +52,13 @@ def test_sentences_that_run_across_segments_are_joined_and_placed_in_their_chapt
     assert [s.chapter for s in found if s.text == "We call this condensation."] == [1]
 
 
+def test_a_transcript_without_punctuation_still_gives_a_summary_within_the_budget():
+    bare = [Segment(s.start, s.end, s.text.rstrip(".?!").lower()) for s in segments()]
+    summary = summarize(bare, chapters(), KPS, None, max_words=60)
+    assert 0 < count_words(summary.text) <= 60
+    assert "evaporation" in summary.text
+
+
 def test_the_extractive_summary_is_verbatim_transcript_sentences_from_every_chapter_within_the_budget():
     summary = summarize(segments(), chapters(), KPS, None, max_words=60)
     assert summary.method == "extractive"
