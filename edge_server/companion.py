@@ -249,10 +249,13 @@ def socratic(exercise: dict[str, Any], passage: retrieval.Passage | None, langua
                   method="socratic", language=language)
 
 
-def cache_key(question: str, lesson_id: str | None, exercise_id: str | None, language: str) -> tuple[str, ...]:
-    """Questions that differ only in case, accents, spaces or punctuation share a cache entry."""
+def cache_key(question: str, lesson_id: str | None, exercise_id: str | None, language: str,
+              allowed: set[str] | None = None) -> tuple[str, ...]:
+    """Questions that differ only in case, accents, spaces or punctuation share a cache entry (per set of lessons
+    the pupil may open, since an answer may cite another lesson)."""
     folded = re.sub(r"[^\w]+", " ", safety.fold(question)).strip()
-    return (lesson_id or "", exercise_id or "", language, folded)
+    scope = "*" if allowed is None else ",".join(sorted(allowed))
+    return (lesson_id or "", exercise_id or "", language, folded, scope)
 
 
 # -- the queue --------------------------------------------------------------------------------------------------
@@ -398,17 +401,18 @@ class Companion:
     # asking
 
     def ask(self, db: sqlite_utils.Database, pupil_id: int | None, question: str, lesson_id: str | None = None,
-            exercise_id: str | None = None, language: str = "en") -> Answer:
+            exercise_id: str | None = None, language: str = "en", allowed: set[str] | None = None) -> Answer:
         """Answer one question (blocking); see stream() for the events."""
         final = None
-        for kind, data in self.stream(db, pupil_id, question, lesson_id, exercise_id, language):
+        for kind, data in self.stream(db, pupil_id, question, lesson_id, exercise_id, language, allowed):
             if kind == "answer":
                 final = data
         assert final is not None
         return final
 
     def stream(self, db: sqlite_utils.Database, pupil_id: int | None, question: str, lesson_id: str | None = None,
-               exercise_id: str | None = None, language: str = "en") -> Iterator[tuple[str, Any]]:
+               exercise_id: str | None = None, language: str = "en",
+               allowed: set[str] | None = None) -> Iterator[tuple[str, Any]]:
         """Events of one question: ("queued", {"place", "queue"}), ("token", text)..., then ("answer", Answer).
 
         Raises Busy before any event when this pupil already has a question pending.
@@ -421,13 +425,13 @@ class Companion:
                 self._pending.add(pupil_id)
             self.stats["asked"] += 1
         try:
-            yield from self._answer(db, pupil_id, question, lesson_id, exercise_id, language)
+            yield from self._answer(db, pupil_id, question, lesson_id, exercise_id, language, allowed)
         finally:
             with self._lock:
                 self._pending.discard(pupil_id)  # type: ignore[arg-type]
 
     def _answer(self, db: sqlite_utils.Database, pupil_id: int | None, question: str, lesson_id: str | None,
-                exercise_id: str | None, language: str) -> Iterator[tuple[str, Any]]:
+                exercise_id: str | None, language: str, allowed: set[str] | None) -> Iterator[tuple[str, Any]]:
         verdict = safety.check_question(question, language)
         # "just tell me the answer" on an exercise gets the Socratic hint, which never contains the answer
         if verdict.refused and not (verdict.category == "homework" and exercise_id):
@@ -438,7 +442,7 @@ class Companion:
             yield "answer", answer
             return
         lang = safety.detect_language(question, language)
-        key = cache_key(question, lesson_id, exercise_id, lang)
+        key = cache_key(question, lesson_id, exercise_id, lang, allowed)
         hit = self._cache_get(key)
         if hit is not None:
             self.stats["cached"] += 1
@@ -452,7 +456,7 @@ class Companion:
             log_question(db, pupil_id, lesson_id, question, answer)
             yield "answer", answer
             return
-        passages = retrieval.search(db, question, lesson_id)
+        passages = retrieval.search(db, question, lesson_id, allowed=allowed)
         if not passages or not passages[0].found:
             answer = Answer(text("not_found", lang), found=False, method="not_found", language=lang)
             self._cache_put(key, answer)

@@ -206,10 +206,11 @@ def query_terms(question: str) -> list[str]:
     return words_only if len(set(words_only)) >= 2 else query
 
 
-def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None) -> list[Passage]:
-    """Every passage in scope, best first, with its score and coverage."""
+def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None,
+         allowed: set[str] | None = None) -> list[Passage]:
+    """Every passage in scope (one lesson, or the lessons allowed, or all), best first, with score and coverage."""
     query = query_terms(question)
-    candidates = load_passages(db, lesson_id)
+    candidates = [c for c in load_passages(db, lesson_id) if allowed is None or c[1].lesson_id in allowed]
     if not query or not candidates:
         return []
     passages = [p for _, p in candidates]
@@ -233,11 +234,13 @@ def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None)
     return sorted(ranked, key=lambda p: (-p.score, p.lesson_id, p.start))
 
 
-def search(db: sqlite_utils.Database, question: str, lesson_id: str | None = None, limit: int = 3) -> list[Passage]:
-    """The best passages for a question: in the pupil's lesson first, the whole box when nothing there is found."""
-    ranked = rank(db, question, lesson_id)
+def search(db: sqlite_utils.Database, question: str, lesson_id: str | None = None, limit: int = 3,
+           allowed: set[str] | None = None) -> list[Passage]:
+    """The best passages for a question: in the pupil's lesson first, then the lessons the pupil may open (all
+    when allowed is None) when nothing there is found."""
+    ranked = rank(db, question, lesson_id, allowed)
     if lesson_id and not (ranked and ranked[0].found):
-        wider = rank(db, question, None)
+        wider = rank(db, question, None, allowed)
         if wider and wider[0].found:
             ranked = wider
     return ranked[:limit]

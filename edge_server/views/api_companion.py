@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, render_template, r
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
-from edge_server import auth, catalog, companion, openapi
+from edge_server import auth, catalog, companion, openapi, people
 from edge_server.app import get_db, get_settings
 from edge_server.db import connect
 
@@ -40,11 +40,18 @@ def _request() -> tuple[str, str | None, str | None]:
         abort(400, "question must be a non-empty string")
     if any(v is not None and not isinstance(v, str) for v in (lesson_id, exercise_id)):
         abort(400, "lesson_id and exercise_id are strings")
-    if lesson_id and catalog.get_lesson(get_db(), lesson_id) is None:
+    allowed = _allowed(auth.current_pupil())
+    if lesson_id and (catalog.get_lesson(get_db(), lesson_id) is None or (allowed and lesson_id not in allowed)):
         abort(404, "no such lesson")
     if exercise_id and catalog.get_exercise(get_db(), exercise_id) is None:
         abort(404, "no such exercise")
     return question, lesson_id, exercise_id
+
+
+def _allowed(pupil: dict[str, Any]) -> set[str] | None:
+    """The lessons this pupil may open (their class's assigned lessons; all when none are assigned)."""
+    assigned = people.assigned_lesson_ids(get_db(), pupil["class_id"]) if pupil.get("class_id") else set()
+    return assigned or None
 
 
 def _language() -> str:
@@ -65,7 +72,7 @@ def ask() -> Any:
     question, lesson_id, exercise_id = _request()
     pupil = auth.current_pupil()
     try:
-        answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language())
+        answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language(), _allowed(pupil))
     except companion.Busy as exc:
         return _busy(exc)
     return jsonify(answer.public())
@@ -82,11 +89,12 @@ def _event(kind: str, data: Any) -> str:
 def stream() -> Any:
     """The same answer as Server-Sent Events: `queued` (place in the queue), `token` (text), then `answer`."""
     question, lesson_id, exercise_id = _request()
-    pupil_id = auth.current_pupil()["id"]
+    pupil = auth.current_pupil()
+    allowed = _allowed(pupil)
     language = _language()
     service = _service()
     db = connect(get_settings().db_path)
-    events = service.stream(db, pupil_id, question, lesson_id, exercise_id, language)
+    events = service.stream(db, pupil["id"], question, lesson_id, exercise_id, language, allowed)
     try:
         first = next(events)  # Busy is raised here, before any byte is sent
     except companion.Busy as exc:

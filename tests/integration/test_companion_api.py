@@ -66,7 +66,7 @@ def pupil_client(app, pupil_id: int):
     client = app.test_client()
     with client.session_transaction() as session:
         session["pupil_id"] = pupil_id
-    page = client.get("/lesson/water-cycle").get_data(as_text=True)
+    page = client.get("/lessons").get_data(as_text=True)
     client.csrf = CSRF.search(page).group(1)
     return client
 
@@ -316,6 +316,19 @@ def test_a_slow_model_past_the_rephrasing_budget_leaves_the_lesson_sentences_in_
     body = ask(pupil_client(app, pupils["Amina"]), "How are clouds made?").get_json()
     assert time.monotonic() - started < 2.0
     assert body["method"] == "extractive" and body["citations"]
+
+
+def test_answers_only_cite_lessons_assigned_to_the_pupils_class(box) -> None:
+    data_dir, pupils = box
+    db = open_box_db(data_dir / "box.db")
+    db.execute("INSERT INTO assignments (class_id, lesson_id, assigned_at) SELECT class_id, 'fractions', 'now' "
+               "FROM pupils WHERE id = ?", (pupils["Amina"],))
+    db.conn.close()
+    client = pupil_client(make_app(data_dir, ScriptedModel()), pupils["Amina"])
+    elsewhere = ask(client, "How are clouds made from vapour?", lesson_id="fractions").get_json()
+    assert (elsewhere["found"], elsewhere["citations"]) == (False, [])
+    assert ask(client, "How are clouds made?", lesson_id="water-cycle").status_code == 404
+    assert ask(client, "What does the bottom number tell us?", lesson_id="fractions").get_json()["citations"]
 
 
 def test_a_box_may_show_teachers_every_question(box) -> None:
