@@ -24,7 +24,8 @@ SETTINGS = {
     "beam5+prev+vad": DecodeOptions(beam_size=5, vad_filter=True, condition_on_previous_text=True),
     "beam5+prev-nofallback": DecodeOptions(beam_size=5, condition_on_previous_text=True, temperature_fallback=False),
     "greedy+prev": DecodeOptions(beam_size=1, vad_filter=False, condition_on_previous_text=True),
-    "beam5-nofallback": DecodeOptions(beam_size=5, temperature_fallback=False),
+    "beam5-nofallback": DecodeOptions(beam_size=5, condition_on_previous_text=False, temperature_fallback=False),
+    "beam10+prev": DecodeOptions(beam_size=10, condition_on_previous_text=True),
     "beam5+prev+kp-prompt": DecodeOptions(beam_size=5, condition_on_previous_text=True, use_prompt=True),
 }
 LESSON_FILES = (SAMPLES.parent / "lessons.json", Path(__file__).resolve().parent / "lessons_extra.json")

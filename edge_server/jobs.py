@@ -112,11 +112,24 @@ def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[st
 
 # -- the queue -------------------------------------------------------------------------------------------------
 
+MAX_TRIES = 3
+
+
 def requeue_interrupted(db: sqlite_utils.Database) -> int:
-    """Put jobs a crashed worker left 'running' back in the queue (call only while holding the worker lock)."""
-    return write(db, lambda tx: tx.execute(
-        "UPDATE jobs SET status = 'queued', message = 'interrupted; queued again', progress = 0 "
-        "WHERE status = 'running'").rowcount)
+    """Put jobs a crashed worker left 'running' back in the queue (call only while holding the worker lock).
+
+    A job that was interrupted MAX_TRIES times is marked failed instead, so a medium that crashes the worker
+    cannot keep the box in a crash loop.
+    """
+    def requeue(tx: sqlite_utils.Database) -> int:
+        tx.execute("UPDATE jobs SET status = 'failed', message = 'failed', finished = ?, error = ? "
+                   "WHERE status = 'running' AND tries >= ?",
+                   (now_iso(), f"the worker stopped during this job {MAX_TRIES} times: check the medium plays, "
+                               "then import it again", MAX_TRIES))
+        return tx.execute("UPDATE jobs SET status = 'queued', message = 'interrupted; queued again', progress = 0 "
+                          "WHERE status = 'running'").rowcount
+
+    return write(db, requeue)
 
 
 def claim_next(db: sqlite_utils.Database, kinds: tuple[str, ...] = (PIPELINE,)) -> dict[str, Any] | None:

@@ -45,8 +45,8 @@ KINDS = ("transcript", "captions_vtt", "chapters", "chapters_vtt", "summary")
 PRECOMPUTED_FORMAT = 1
 SUMMARY_MAX_WORDS = 150
 # short generations keep the whole pipeline under 0.3x real time on 2 cores
-TITLE_MAX_TOKENS = 24
-SUMMARY_MAX_TOKENS = 240
+TITLE_MAX_TOKENS = 16
+SUMMARY_MAX_TOKENS = 200  # 150 words is about 200 tokens; a longer summary is refused anyway
 
 Progress = Callable[[float, str], None]
 

@@ -143,3 +143,11 @@ def test_outputs_shipped_in_the_pack_are_used_as_they_are_and_no_job_runs(tmp_pa
     assert "Heat makes vapour" in outputs["chapters_vtt"]["content"]
     assert rows(db, "SELECT lesson_id, knowledge_point FROM transcript_chunks") == [
         {"lesson_id": "water", "knowledge_point": "test.spoken.evaporation"}]
+
+
+def test_a_job_that_keeps_crashing_the_worker_is_failed_instead_of_retried_forever(box, runners):
+    db = connect(box / "box.db")
+    db.execute("UPDATE jobs SET status = 'running', tries = ?", (jobs.MAX_TRIES,))
+    assert jobs.run_pending(load_settings(box), runners=runners) == 0
+    job = _job(box)
+    assert job["status"] == "failed" and "stopped during this job 3 times" in job["error"]
