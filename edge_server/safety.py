@@ -156,15 +156,17 @@ _RULES: dict[str, dict[str, list[str]]] = {
                r"\bsocial security\b", r"\b(?:id|identity) card number\b", r"\bcredit card number\b",
                r"\bwhere (?:is|are) (?:\w+'s|his|her|their|my teacher's) (?:house|home)\b"],
         "fr": [r"\badresse (?:de|du|d')\b(?! (?:l'ecole|la mairie|la bibliotheque))",
-               r"\bou (?:habite|habitent|vit|vivent) (?!(?:les |la |le |l')?(?:animaux|plantes|poissons|oiseaux|"
-               r"ours|lions?|insectes|grenouilles))",
+               r"\bou (?:habite|habitent|vit|vivent)(?:-t-(?:il|elle))? (?:mon|ma|mes|ton|ta|tes|son|sa|ses|notre|"
+               r"votre|leur|le maitre|la maitresse|le prof|la prof|l'enseignant|le directeur|la directrice)\b",
+               r"\bou (?:il|elle) (?:habite|vit)\b",
                r"\bnumero de (?:telephone|portable) (?:de|du|d')", r"\bmot de passe (?:de|du|d')",
                r"\b(?:adresse )?e-?mail de\b", r"\bnumero de (?:sa |la )?carte (?:bancaire|d'identite)\b",
                r"\b(?:pirater|voler|deviner)\b.{0,30}\b(?:mot de passe|compte)",
                r"\bnumero de securite sociale\b"],
-        "zh": ["住在哪", "住哪里", "的住址", "的家庭地址", "家的地址", "的电话号码", "电话号码是多少", "的手机号",
+        "zh": ["老师住在哪", "他住在哪", "她住在哪", "同学住在哪", "家住在哪", "家在哪里", "家在哪儿",
+               "的住址", "的家庭地址", "家的地址", "的电话号码", "电话号码是多少", "的手机号",
                "老师的密码", "他的密码", "她的密码", "妈妈的密码", "爸爸的密码", "密码是多少", "偷密码", "破解密码",
-               "的身份证号", "的银行卡", "的邮箱", "的地址", "家在哪"],
+               "的身份证号", "的银行卡", "的邮箱", "的地址"],
     },
     "homework": {
         # doing the work for them; "help me solve the exercise" is what the Socratic hints are for
@@ -246,7 +248,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 # "Where does Amina live?": a capitalised name (checked on the original text, before lower-casing).
-_NAMED_PERSON_LIVES = re.compile(r"\b[Ww]here (?:does|did|do) (?!The\b)[A-Z][a-z]+\b.{0,40}\blive\b")
+_NAMED_PERSON_LIVES = re.compile(r"\b[Ww]here (?:does|did|do) (?!The\b)[A-Z][a-z]+\b.{0,40}\blive\b|"
+                                 r"\b[OoÔ][ùu] (?:habite|vit) (?:[A-Z][a-zéèï]+)")
 
 
 def _matches(category: str, folded: str, original: str) -> bool:
