@@ -43,7 +43,8 @@ def _request() -> tuple[str, str | None, str | None]:
     allowed = _allowed(auth.current_pupil())
     if lesson_id and (catalog.get_lesson(get_db(), lesson_id) is None or (allowed and lesson_id not in allowed)):
         abort(404, "no such lesson")
-    if exercise_id and catalog.get_exercise(get_db(), exercise_id) is None:
+    exercise = catalog.get_exercise(get_db(), exercise_id) if exercise_id else None
+    if exercise_id and (exercise is None or (allowed and exercise["lesson_id"] not in allowed)):
         abort(404, "no such exercise")
     return question, lesson_id, exercise_id
 
