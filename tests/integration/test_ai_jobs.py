@@ -151,3 +151,24 @@ def test_a_job_that_keeps_crashing_the_worker_is_failed_instead_of_retried_forev
     assert jobs.run_pending(load_settings(box), runners=runners) == 0
     job = _job(box)
     assert job["status"] == "failed" and "stopped during this job 3 times" in job["error"]
+
+
+def test_the_scheduler_process_of_a_running_box_works_the_queue_off_and_jobs_wait_only_watches(box):
+    from edge_server.scheduler import SchedulerProcess
+
+    settings = load_settings(box, scheduler_enabled=True, ai_jobs_enabled=True, announce=False, ai_threads=2,
+                             device="cpu")
+    scheduler = SchedulerProcess(settings)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 60
+        while _job(box)["status"] == "queued":  # the scheduler claims it, nobody else is running jobs
+            assert time.monotonic() < deadline, "the scheduler never took the job"
+            time.sleep(0.1)
+        waited = subprocess.run([*EDGE, "jobs", "wait", "--data", str(box), "--timeout", "120", "--json"],
+                                capture_output=True, text=True, timeout=180)
+    finally:
+        scheduler.stop()
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["counts"] == {"done": 1}
+    assert _job(box)["status"] == "done"
