@@ -273,6 +273,7 @@ class Ticket:
     submitted: float = field(default_factory=time.monotonic)
     events: queue.Queue = field(default_factory=queue.Queue)
     cancel: threading.Event = field(default_factory=threading.Event)
+    settled: threading.Event = field(default_factory=threading.Event)  # its answer is in the cache
 
 
 Generate = Callable[..., Iterator[str]]
@@ -357,9 +358,10 @@ class Companion:
             except Exception as exc:  # noqa: BLE001 - one failed generation must not stop the queue
                 log.warning("companion generation failed: %s", exc)
                 ticket.events.put(("done", None))
-            finally:
-                with self._lock:
-                    self._running = None
+            # the same question waiting behind this one is then answered from the cache, not generated again
+            ticket.settled.wait(1.0)
+            with self._lock:
+                self._running = None
 
     def _serve(self, ticket: Ticket) -> None:
         if ticket.cancel.is_set():
@@ -476,6 +478,8 @@ class Companion:
             if generated:
                 answer.answer, answer.method = generated, "generated"
                 self.stats["generated"] += 1
+            self._cache_put(key, answer)
+            ticket.settled.set()
         self._cache_put(key, answer)
         log_question(db, pupil_id, lesson_id, question, answer)
         self.stats["answered"] += 1
@@ -486,6 +490,9 @@ class Companion:
         self._submit(ticket)
         try:
             return (yield from self._follow(ticket))
+        except BaseException:
+            ticket.settled.set()  # the pupil went away: nothing will be cached, do not hold the queue
+            raise
         finally:
             ticket.cancel.set()  # answered, given up or the pupil went away: the model stops on this one
 

@@ -238,6 +238,27 @@ def test_identical_questions_on_the_same_lesson_are_answered_from_the_cache(box)
     assert other_lesson["method"] != "cached"
 
 
+def test_the_same_question_asked_by_pupils_waiting_together_reaches_the_model_once(box) -> None:
+    data_dir, pupils = box
+    model = ScriptedModel()
+    model.hold.clear()
+    app = make_app(data_dir, model)
+    clients = [pupil_client(app, pid) for pid in pupils.values()]
+    answers: list[dict] = []
+    threads = [threading.Thread(target=lambda c=c: answers.append(ask(c, "How are clouds made?").get_json()))
+               for c in clients]
+    threads[0].start()
+    assert model.started.wait(10)
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.5)
+    model.hold.set()
+    for t in threads:
+        t.join(20)
+    assert model.calls == 1
+    assert len({a["answer"] for a in answers}) == 1 and len(answers) == 3
+
+
 def test_a_stuck_generation_times_out_cleanly_with_the_lesson_sentences(box) -> None:
     data_dir, pupils = box
     model = ScriptedModel(hang_s=8.0)
