@@ -1,0 +1,163 @@
+"""`make bench`: run every benchmark in bench/ and print one table of figures beside their references.
+
+Each script runs as `python -m bench.<name> --json` in its own process; its own detailed table goes to
+.bench/<name>.txt and its JSON to .bench/<name>.json. Usage: python -m bench [--only NAME ...] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OUT = Path(".bench")
+Row = tuple[str, str, str, str]  # figure, measured, reference, target
+
+
+def _serving(r: dict[str, Any]) -> list[Row]:
+    box, nginx, api = r["box_media"], r["nginx_media"], r["box_api"]
+    return [
+        ("media MB/s, 60 clients, 256 KiB ranges", f"{box['mb_per_s']:.0f}", f"nginx {nginx['mb_per_s']:.0f}",
+         f"ratio >= 0.2 (got {r['ratio']:.2f})"),
+        ("media p99 ms", f"{box['p99_ms']:.0f}", f"nginx {nginx['p99_ms']:.0f}", "< 250"),
+        (f"{api['path']} p99 ms, 60 clients", f"{api['p99_ms']:.0f}", "", "< 250"),
+        ("errors", str(box["errors"] + api["errors"]), f"nginx {nginx['errors']}", "0"),
+    ]
+
+
+def _ai_quality(r: dict[str, Any]) -> list[Row]:
+    m = next(x for x in r["means"] if x["lesson"] == "MEAN")
+    o, eq, tt = m["ours"], m["equal"], m["texttiling"]
+    return [
+        ("word error rate (mean)", f"{m['wer']:.3f}", "", "<= 0.12"),
+        ("boundary F1 (+-8 s)", f"{o['f1']:.2f}", f"equal {eq['f1']:.2f} / TextTiling {tt['f1']:.2f}", ">= 0.80"),
+        ("knowledge-point accuracy", f"{o['kp_acc']:.2f}", f"equal {eq['kp_acc']:.2f} / TT {tt['kp_acc']:.2f}",
+         ">= 0.85"),
+        ("summary key-term coverage", f"{o['terms']:.2f}", f"equal {eq['terms']:.2f} / TT {tt['terms']:.2f}",
+         ">= 0.50"),
+    ]
+
+
+def _ai_speed(r: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    if r.get("pipeline"):
+        rows.append(("pipeline real-time factor (mean)", f"{r['mean_rtf']:.3f}", "real time = 1.0", "<= 0.3"))
+        rows.append(("pipeline peak memory MB", f"{max(p['peak_mb'] for p in r['pipeline']):.0f}", "", ""))
+    t = r.get("tokens")
+    if t:
+        rows.append(("tokens/s, our runner", f"{t['ours_tok_s']:.1f}", f"raw llama-cpp-python {t['raw_tok_s']:.1f}",
+                     f">= 0.9x (got {t['ratio']:.2f})"))
+    return rows
+
+
+def _mastery(r: dict[str, Any]) -> list[Row]:
+    a, b = r["summary"]["a"], r["summary"]["b"]
+    rows = [
+        ("(a) next-answer AUC", f"{a['auc_ours']:.4f}",
+         f"true params {a['auc_ceiling']:.4f}, floor {a['auc_floor']:.4f}",
+         "within 0.01 of ceiling"),
+        ("(a) stuck F1", f"{a['stuck_f1']:.3f}", f"true params {a['stuck_f1_true_params']:.3f}", ">= 0.80"),
+        ("(b) next-answer AUC", f"{b['auc_ours']:.4f}", f"plain BKT {b['auc_plain_bkt']:.4f}", "+0.02 over plain"),
+        ("(b) stuck F1", f"{b['stuck_f1']:.3f}", f"plain BKT {b['stuck_f1_plain_bkt']:.3f}", ">= 0.78"),
+    ]
+    if r.get("dashboard"):
+        rows.append(("dashboard 40 pupils x 30 KPs, median ms", f"{r['dashboard']['median_ms']:.0f}", "", "< 300"))
+    return rows
+
+
+def _sync(r: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    rates = [x for x in r.get("push_rate", []) if x.get("adaptive")] or r.get("push_rate", [])
+    if rates:
+        rows.append(("statements/s pushed to Ralph", f"{rates[-1]['per_second']:,}", "", ">= 2,000"))
+    if "forced_cuts" in r:
+        c = r["forced_cuts"]
+        rows.append((f"lost / duplicated over {c['cuts']} forced cuts", f"{c['lost']} / {c['duplicated']}", "",
+                     "0 / 0"))
+    u = r["pack_update"]
+    rows.append(("bytes for a 1-of-20-files pack update", f"{u['update_bytes']:,}", f"full pack {u['pack_bytes']:,}",
+                 "~1/20"))
+    rows.append(("pull resume: bytes moved / missing", f"{r['pull_resume']['ratio']}x", "", "<= 1.1x"))
+    rows.append(("pull resume: time to finish s", f"{r['pull_resume']['resume_seconds']}", "", ""))
+    return rows
+
+
+def _companion(r: dict[str, Any]) -> list[Row]:
+    s, c = r["summary"], r["class"]
+    return [
+        ("companion top-1 citation right", f"{s['cite_top1']:.2f}", f"retrieval alone {s['retr_top1']:.2f}",
+         ">= 0.80"),
+        ("companion full answer p50 / p95 s", f"{s['full_p50_s']:.2f} / {s['full_p95_s']:.2f}", "", "p50 <= 3"),
+        ("40 askers: answered / lost", f"{c['answered']:.2f} / {c['lost']}", "", "1.00 / 0"),
+        ("40 askers: RSS before / peak MiB", f"{c['rss_before_mb']:.0f} / {c['rss_peak_mb']:.0f}", "", "bounded"),
+    ]
+
+
+BENCHES: dict[str, tuple[Callable[[dict[str, Any]], list[Row]], list[str], list[str]]] = {
+    # name: (headline rows, full args, --quick args)
+    # two worker processes: one per core of the reference 2-core box (`workers = 2` in config.toml)
+    "serving": (_serving, ["--workers", "2"], ["--workers", "2", "--seconds", "5"]),
+    "mastery_eval": (_mastery, [], ["--seeds", "101"]),
+    "sync": (_sync, [], ["--statements", "3000"]),
+    "ai_quality": (_ai_quality, [], ["--extra", ""]),
+    "ai_speed": (_ai_speed, [], ["--limit", "1", "--reps", "2"]),
+    "companion": (_companion, [], []),
+}
+
+
+def run_one(name: str, args: list[str]) -> tuple[dict[str, Any] | None, str, float]:
+    """Run one benchmark in its own process; return its JSON, its log and the wall time."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", *args, "--json"], capture_output=True, text=True)
+    took = time.perf_counter() - start
+    (OUT / f"{name}.txt").write_text(proc.stderr)
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return None, proc.stderr.strip().splitlines()[-1:][0] if proc.stderr.strip() else "no output", took
+    (OUT / f"{name}.json").write_text(json.dumps(data, indent=2))
+    return data, "", took
+
+
+def render(rows: list[tuple[str, Row]]) -> str:
+    """One aligned Markdown table."""
+    head = ("bench", "figure", "measured", "reference", "target")
+    body = [(b, *r) for b, r in rows]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(5)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, body)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), help="run only these")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (less precise)")
+    args = parser.parse_args(argv)
+    OUT.mkdir(exist_ok=True)
+    rows: list[tuple[str, Row]] = []
+    for name in args.only or BENCHES:
+        headline, full, quick = BENCHES[name]
+        print(f"running bench.{name} ...", file=sys.stderr, flush=True)
+        data, error, took = run_one(name, quick if args.quick else full)
+        if data is None:
+            rows.append((name, ("FAILED", error[:80], "", f"see .bench/{name}.txt")))
+            continue
+        try:
+            rows.extend((name, r) for r in headline(data))
+        except (KeyError, StopIteration, TypeError) as exc:
+            rows.append((name, ("unreadable result", repr(exc)[:80], "", f"see .bench/{name}.json")))
+        print(f"  done in {took:.0f} s", file=sys.stderr, flush=True)
+    table = render(rows)
+    (OUT / "table.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
