@@ -153,11 +153,13 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
     llm = _describe(generator)
     titles_gen = summary_gen = None
     if generator is not None:
-        def titles_gen(prompt: str) -> str:
-            return generator.generate(prompt, max_tokens=TITLE_MAX_TOKENS, stop=["\n"])
+        # The method may ask for fewer tokens or other stop strings; these are the ceilings.
+        def titles_gen(prompt: str, max_tokens: int = TITLE_MAX_TOKENS, stop: list[str] | None = None) -> str:
+            return generator.generate(prompt, max_tokens=min(max_tokens, TITLE_MAX_TOKENS), stop=stop or ["\n"])
 
-        def summary_gen(prompt: str) -> str:
-            return generator.generate(prompt, max_tokens=SUMMARY_MAX_TOKENS, stop=["\n\n"])
+        def summary_gen(prompt: str, max_tokens: int = SUMMARY_MAX_TOKENS, stop: list[str] | None = None) -> str:
+            return generator.generate(prompt, max_tokens=min(max_tokens, SUMMARY_MAX_TOKENS),
+                                      stop=stop or ["\n\n"])
 
     report(0.8, "writing chapter titles")
     chapters = chapter_titles(chapters, transcript.segments, kps, titles_gen)
