@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.registry import ResolvedModel, resolve
+from models.registry import ResolvedModel
+from models.runner import ModelRunner
 from models.types import Segment
 
 SAMPLE_RATE = 16000
@@ -80,38 +81,18 @@ def decode_audio(path: Path | str) -> Any:
     return _decode(str(path), sampling_rate=SAMPLE_RATE)
 
 
-class Transcriber:
+class Transcriber(ModelRunner):
     """faster-whisper behind a lazy, thread-safe load; `transcribe(path)` returns a Transcript."""
+
+    role = "asr"
 
     def __init__(self, model: ResolvedModel | None = None, *, models_dir: Path | None = None, threads: int = 2,
                  device: str = "auto", options: DecodeOptions | None = None) -> None:
-        self._model_ref = model
-        self._models_dir = models_dir
-        self.threads = threads
-        self.device_setting = device
+        super().__init__(model, models_dir=models_dir, threads=threads, device=device)
         self.options = options or DecodeOptions()
         self._model: Any = None
         self._lock = threading.Lock()
         self.device, self.compute_type = "", ""
-
-    @classmethod
-    def from_settings(cls, settings: Any, models_dir: Path | None = None, **kwargs: Any) -> Transcriber:
-        """Threads and device from a box Settings."""
-        return cls(models_dir=models_dir, threads=settings.ai_threads, device=settings.device, **kwargs)
-
-    @property
-    def model(self) -> ResolvedModel:
-        if self._model_ref is None:
-            self._model_ref = resolve("asr", self._models_dir)
-        return self._model_ref
-
-    @property
-    def model_id(self) -> str:
-        return self.model.id
-
-    @property
-    def sha256(self) -> str:
-        return self.model.sha256
 
     @property
     def params(self) -> dict[str, Any]:

@@ -8,22 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from models.registry import ModelError, ResolvedModel, resolve
+from models.registry import ModelError, ResolvedModel
+from models.runner import ModelRunner
 
 
 class GenerationTimeout(TimeoutError):
     """The model was busy for longer than the caller was willing to wait."""
 
 
-class TextGenerator:
+class TextGenerator(ModelRunner):
     """llama.cpp behind a lock: `generate(prompt)` for text, `stream(prompt)` for tokens as they come."""
+
+    role = "llm"
 
     def __init__(self, model: ResolvedModel | None = None, *, models_dir: Path | None = None, threads: int = 2,
                  device: str = "auto", n_ctx: int = 4096, seed: int = 0) -> None:
-        self._model_ref = model
-        self._models_dir = models_dir
-        self.threads = threads
-        self.device_setting = device
+        super().__init__(model, models_dir=models_dir, threads=threads, device=device)
         self.n_ctx = n_ctx
         self.seed = seed
         self.n_gpu_layers = 0
@@ -31,25 +31,6 @@ class TextGenerator:
         self._load_lock = threading.Lock()
         # one generation at a time: a class of 40 asking at once queues here instead of exhausting memory
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Any, models_dir: Path | None = None, **kwargs: Any) -> TextGenerator:
-        """Threads and device from a box Settings."""
-        return cls(models_dir=models_dir, threads=settings.ai_threads, device=settings.device, **kwargs)
-
-    @property
-    def model(self) -> ResolvedModel:
-        if self._model_ref is None:
-            self._model_ref = resolve("llm", self._models_dir)
-        return self._model_ref
-
-    @property
-    def model_id(self) -> str:
-        return self.model.id
-
-    @property
-    def sha256(self) -> str:
-        return self.model.sha256
 
     @property
     def params(self) -> dict[str, Any]:

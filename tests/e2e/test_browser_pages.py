@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
+from tests.e2e.box_server import CHROMIUM, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
@@ -19,16 +19,6 @@ def box(tmp_path_factory) -> str:
     prepare(root / "var", root / "keys")
     with serve(root / "var", root / "serve.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_pupil_logs_in_plays_a_lesson_with_range_requests_answers_and_the_teacher_sees_the_answer(box, browser):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
+from tests.e2e.box_server import CHROMIUM, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
@@ -45,16 +45,6 @@ def box(tmp_path_factory) -> str:
             yield base
     finally:
         os.environ.pop("EDGE_SERVER_COMPANION_TIMEOUT_S", None)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_pupil_asks_in_the_player_gets_a_cited_answer_that_plays_from_its_second_and_a_kind_refusal(box, browser):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
+from tests.e2e.box_server import CHROMIUM, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
@@ -36,16 +36,6 @@ def box(tmp_path_factory):
     subprocess.run([cli, "attempts", "import", str(marks), "--data", str(data)], check=True, capture_output=True)
     with serve(data, root / "serve.log") as base:
         yield base, people
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_stuck_pupil_is_sent_to_the_chapter_on_that_knowledge_point_at_its_second(box, browser):

@@ -50,8 +50,9 @@ def test_streaming_yields_pieces_as_they_come_and_honours_the_timeout(generator)
     assert len(pieces) > 1
     started = time.monotonic()
     cut = list(generator.stream("Write a very long story about a river.", max_tokens=2000, timeout_s=0.4))
-    assert time.monotonic() - started < 3.0
-    assert 0 < len(cut) < 2000
+    # 2,000 tokens take tens of seconds on 2 cores; a loaded CI machine may not even reach the first token in 0.4 s
+    assert time.monotonic() - started < 10.0
+    assert len(cut) < 2000
 
 
 def test_streaming_stops_when_cancelled_and_releases_the_model(generator):
