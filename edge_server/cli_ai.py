@@ -102,8 +102,9 @@ def _verified_models_pack(data_dir: Path, pack: Path, roles: tuple[str, ...]) ->
     except PackError as exc:
         fail(f"models pack refused: {exc}")
     # catalog.json was just checked against the signed manifest, so its "models" list is the province's word
-    declared = json.loads((pack / "catalog.json").read_bytes()).get("models") or []
-    declared = [d for d in declared if isinstance(d, dict) and (not roles or d.get("role") in roles)]
+    from models.registry import pack_models
+
+    declared = pack_models(json.loads((pack / "catalog.json").read_bytes()), roles)
     if not declared:
         fail(f"{pack} declares no models{' for ' + ', '.join(roles) if roles else ''}: check the pack's catalog.json")
     return declared

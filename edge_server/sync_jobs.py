@@ -1,10 +1,21 @@
-"""Sync runs for the CLI and the scheduler: push the outbox, pull and activate packs, decide when to run next."""
+"""Sync runs for the CLI and the scheduler: push the outbox, pull and activate packs, decide when to run next.
+
+Models packs travel like content packs: same pack format, same origin, one channel folder each, pulled into
+per-channel staging by rsync and verified with the same signature, rollback and (trusted-time) expiry checks.
+A pack is a models pack when its catalog.json lists a non-empty "models" array (what `edge-server models
+install --pack` reads): [{"role": "asr"|"llm", "id", "format", "main"?, "files": [{"path"}]}]. Its courses,
+if any, are ignored: it is installed into the box's models dir by models.registry.install_from_dir (each file
+checked against its sha256 in the signed manifest while copied; models.json switches once, after every file is
+in place), never sent to the content importer. Its active version lives in sync_state under
+"models_pack:<channel>", so an older models pack is refused like an older content pack.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -26,6 +37,7 @@ PUSH_BACKOFF_BASE_S = 30.0
 PULL_BACKOFF_BASE_S = 60.0
 # A refusal that a stale staged file explains (rsync's quick check missed a file changed in place).
 STALE_FILE = re.compile(r"sha256|truncated|too big|missing file")
+MODELS_PACK_KEY = "models_pack:"
 
 
 class SyncError(Exception):
@@ -97,8 +109,97 @@ def _staged_version(staged: Path) -> int | None:
         return None
 
 
+def _staged_json(staged: Path, name: str) -> Any:
+    try:
+        return json.loads((staged / name).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def is_models_pack(staged: Path) -> bool:
+    """A pack whose catalog.json declares models (unverified: only picks the path; both paths verify)."""
+    from models.registry import pack_models
+
+    return bool(pack_models(_staged_json(staged, "catalog.json") or {}))
+
+
+def models_pack_state(db: sqlite_utils.Database, channel_id: str) -> dict[str, Any] | None:
+    """The installed version of a models channel: {"version", "manifest_sha256", "models"}, or None."""
+    value = sync_state.get_value(db, MODELS_PACK_KEY + channel_id)
+    return value if isinstance(value, dict) else None
+
+
+def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Path) -> dict[str, Any]:
+    """Verify a staged models pack like a content pack, then install its models; raise PackError or ModelError."""
+    from edge_server.db import write
+    from edge_server.packs_import import box_trusted_now, store_floor, verify_pack
+    from models.registry import install_from_dir, pack_models
+    from sync.packs import CATALOG, PackError
+    from sync.trust import trusted_keys
+
+    trusted = trusted_keys(settings.trusted_dir) if settings.trusted_dir.is_dir() else {}
+    if not trusted:
+        raise PackError(f"no trust anchors in {settings.trusted_dir}: run `edge-server init --data D --trust PUB`")
+    claimed = (_staged_json(pack, "manifest.json") or {}).get("channel", {})
+    claimed_id = claimed.get("id") if isinstance(claimed, dict) else None
+    state = models_pack_state(db, claimed_id) if isinstance(claimed_id, str) else None
+    verified = verify_pack(pack, trusted, state["version"] if state else None, box_trusted_now(db))
+    cid = verified.manifest.channel_id
+    if cid != claimed_id:
+        raise PackError("manifest.json changed during verification: pull again")
+    # The raw catalog keeps "models" (the parsed one does not); its bytes must be the ones the manifest signs.
+    raw = (pack / CATALOG).read_bytes()
+    listed = {f.path: f.sha256 for f in verified.manifest.files}
+    if hashlib.sha256(raw).hexdigest() != listed.get(CATALOG):
+        raise PackError("catalog.json changed during verification: pull again")
+    declared = pack_models(json.loads(raw))
+    for model in declared:
+        for f in model.get("files", []):
+            if not isinstance(f, dict) or f.get("path") not in listed:
+                raise PackError(f"model {model.get('id')!r} names a file the signed manifest does not list")
+            f["sha256"] = listed[f["path"]]  # checked again while copying: what is hashed is what is installed
+    entries = install_from_dir(settings.box_models_dir, pack, declared)
+    manifest_sha = hashlib.sha256((pack / "manifest.json").read_bytes()).hexdigest()
+    record = {"version": verified.manifest.version, "manifest_sha256": manifest_sha,
+              "models": [{"role": e.role, "id": e.id, "sha256": e.sha256} for e in entries]}
+
+    def remember(tx: sqlite_utils.Database) -> None:
+        sync_state.set_value(tx, MODELS_PACK_KEY + cid, record)
+        store_floor(tx, verified.manifest.created)
+
+    write(db, remember)
+    return {"channel": cid, "version": verified.manifest.version,
+            "previous_version": state["version"] if state else None, "models": record["models"]}
+
+
+def _activate_models(settings: Settings, db: sqlite_utils.Database, staged: content.StagedPack,
+                     outcome: dict[str, Any]) -> dict[str, Any]:
+    from models.registry import ModelError
+    from sync.packs import PackError
+
+    outcome = {**outcome, "kind": "models"}
+    claimed = (_staged_json(staged.path, "manifest.json") or {}).get("channel", {})
+    state = models_pack_state(db, claimed.get("id", "")) if isinstance(claimed, dict) else None
+    mine = staged.path / "manifest.json"
+    if state and mine.is_file() and hashlib.sha256(mine.read_bytes()).hexdigest() == state.get("manifest_sha256"):
+        return {**outcome, "status": "unchanged"}
+    try:
+        installed = install_models_pack(settings, db, staged.path)
+    except PackError as exc:
+        return {**outcome, "status": "refused", "reason": f"models pack refused: {exc}"}
+    except ModelError as exc:
+        return {**outcome, "status": "refused", "reason": f"models pack refused: {exc}"}
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return {**outcome, "status": "failed", "disk_full": True,
+                    "reason": f"disk full while installing models: {exc.strerror}; free space and pull again"}
+        return {**outcome, "status": "failed", "reason": f"models install failed: {exc}"}
+    return {**outcome, "status": "activated", "version": installed["version"],
+            "previous_version": installed["previous_version"], "models": installed["models"]}
+
+
 def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.StagedPack) -> dict[str, Any]:
-    """Verify and activate one staged pack exactly like `pack import`; never raises for a refused pack."""
+    """Verify and activate one staged pack exactly like `pack import` (models packs: install the models)."""
     from edge_server.packs_import import import_pack
     from sync.packs import PackError
 
@@ -106,6 +207,8 @@ def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.Sta
                                "files_transferred": staged.stats.files_transferred,
                                "literal_data": staged.stats.literal_data, "matched_data": staged.stats.matched_data,
                                "version": _staged_version(staged.path)}
+    if is_models_pack(staged.path):
+        return _activate_models(settings, db, staged, outcome)
     if _same_manifest(staged.path, sync_state.active_path(db, staged.channel)):
         return {**outcome, "status": "unchanged"}
     try:

@@ -172,12 +172,18 @@ def _copy_hashing(parts: list[Path], target: Path, progress: Progress | None) ->
     return ModelFile(name=target.name, sha256=digest.hexdigest(), size=size)
 
 
-def install_source(models_dir: Path, source: Source, progress: Progress | None = None) -> ModelEntry:
-    """Copy one model into models_dir/<sha256>/ (hashing while copying) and record it for its role."""
+def _place(models_dir: Path, source: Source, progress: Progress | None = None,
+           expected_files: dict[str, str] | None = None) -> ModelEntry:
+    """Copy one model into models_dir/<sha256>/, hashing while copying; models.json is not touched."""
     models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".install-", dir=models_dir))
     try:
         files = tuple(_copy_hashing(parts, staging / name, progress) for name, parts in sorted(source.parts.items()))
+        for f in files:
+            want = (expected_files or {}).get(f.name)
+            if want and f.sha256 != want:
+                raise ModelError(f"model {source.id} file {f.name} from {source.origin} has sha256 {f.sha256[:12]}…, "
+                                 f"expected {want[:12]}…: pull the models pack again")
         sha = model_sha256(files)
         if source.expected_sha256 and sha != source.expected_sha256:
             raise ModelError(f"model {source.id} from {source.origin} has sha256 {sha[:12]}…, expected "
@@ -190,8 +196,13 @@ def install_source(models_dir: Path, source: Source, progress: Progress | None =
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     rel = f"{sha}/{source.main}" if source.main else sha
-    entry = ModelEntry(role=source.role, id=source.id, format=source.format, sha256=sha,
-                       size=sum(f.size for f in files), path=rel, files=files, source=source.origin)
+    return ModelEntry(role=source.role, id=source.id, format=source.format, sha256=sha,
+                      size=sum(f.size for f in files), path=rel, files=files, source=source.origin)
+
+
+def install_source(models_dir: Path, source: Source, progress: Progress | None = None) -> ModelEntry:
+    """Copy one model into models_dir/<sha256>/ (hashing while copying) and record it for its role."""
+    entry = _place(models_dir, source, progress)
     _record(models_dir, entry)
     return entry
 
@@ -218,35 +229,52 @@ def install_defaults(models_dir: Path, roles: Iterable[str] = ROLES,
     return load_manifest(models_dir)
 
 
+def pack_models(catalog: dict[str, Any], roles: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The model entries a models pack's catalog.json declares under "models" (only the given roles, if any)."""
+    wanted = set(roles)
+    declared = catalog.get("models") if isinstance(catalog, dict) else None
+    if not isinstance(declared, list):
+        return []
+    return [d for d in declared if isinstance(d, dict) and (not wanted or d.get("role") in wanted)]
+
+
 def install_from_dir(models_dir: Path, source_dir: Path, manifest_entries: list[dict[str, Any]],
                      progress: Progress | None = None) -> list[ModelEntry]:
     """Install models declared by a verified models pack: entries {"role", "id", "format", "files": [...]}.
 
     `files` lists {"path" (relative to source_dir), "sha256"?} and optionally "main" names the file a runner
-    loads (GGUF); a declared model "sha256" must match what was copied, else nothing of that model is recorded.
+    loads (GGUF); a file "sha256" or a model "sha256", when given, must match what was copied. Every model's
+    files are copied and hashed first; models.json then switches to all of them in one rename, so a failure or
+    a crash part-way leaves the previous models serving.
     """
-    done = []
+    sources: list[tuple[Source, dict[str, str]]] = []
     for item in manifest_entries:
         role = item.get("role")
         if role not in ROLES:
             raise ModelError(f"models pack declares unknown role {role!r}: use one of {', '.join(ROLES)}")
         parts: dict[str, list[Path]] = {}
+        expected: dict[str, str] = {}
         for f in item.get("files", []):
             rel = Path(f["path"])
             if rel.is_absolute() or ".." in rel.parts:
                 raise ModelError(f"models pack file path {f['path']!r} escapes the pack: rebuild the pack")
             parts[rel.name] = [source_dir / rel]
+            if f.get("sha256"):
+                expected[rel.name] = f["sha256"]
+        if not parts:
+            raise ModelError(f"models pack declares no files for model {item.get('id')!r}: rebuild the pack")
         for name, paths in parts.items():
             if not paths[0].is_file():
                 raise ModelError(f"models pack is missing {name}: copy the whole pack again")
         main = item.get("main", "")
         if not main and item.get("format") == "gguf" and len(parts) == 1:
             main = next(iter(parts))
-        source = Source(role=role, id=item["id"], format=item.get("format", ""), parts=parts, main=main,
-                        origin=item.get("origin", f"models pack {source_dir.name}"),
-                        expected_sha256=item.get("sha256"))
-        done.append(install_source(models_dir, source, progress))
-    return done
+        sources.append((Source(role=role, id=item["id"], format=item.get("format", ""), parts=parts, main=main,
+                               origin=item.get("origin", f"models pack {source_dir.name}"),
+                               expected_sha256=item.get("sha256")), expected))
+    placed = [_place(models_dir, source, progress, expected) for source, expected in sources]
+    _record_all(models_dir, placed)
+    return placed
 
 
 # -- models.json ---------------------------------------------------------------------------------------------
@@ -265,11 +293,20 @@ def load_manifest(models_dir: Path) -> list[ModelEntry]:
 
 def _record(models_dir: Path, entry: ModelEntry) -> None:
     """Replace the entry for entry.role in models.json, atomically."""
-    entries = [e for e in load_manifest(models_dir) if e.role != entry.role] + [entry]
+    _record_all(models_dir, [entry])
+
+
+def _record_all(models_dir: Path, new: list[ModelEntry]) -> None:
+    """Replace the entries for the roles of `new` in models.json in one atomic rename."""
+    roles = {e.role for e in new}
+    entries = [e for e in load_manifest(models_dir) if e.role not in roles] + list(new)
     entries.sort(key=lambda e: ROLES.index(e.role) if e.role in ROLES else len(ROLES))
     payload = json.dumps({"format": 1, "models": [e.to_json() for e in entries]}, indent=2)
     tmp = models_dir / (MANIFEST + ".tmp")
-    tmp.write_text(payload)
+    with open(tmp, "w") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, models_dir / MANIFEST)
 
 

@@ -146,3 +146,26 @@ class RsyncDaemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+MODELS_CHANNEL = "test.sync.models"
+
+
+def publish_models(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, model: bytes,
+                   model_id: str = "tiny-llm", channel: str = MODELS_CHANNEL) -> Path:
+    """Build a signed models pack (catalog.json lists one "llm" model: a tiny fake GGUF) onto the origin."""
+    src = tmp_path / f"models-src-v{version}"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "models").mkdir(parents=True)
+    (src / "models" / "tiny.gguf").write_bytes(model)
+    (src / "catalog.json").write_text(json.dumps({
+        "channel": {"id": channel, "title": "Province models", "language": "en", "level": "any"},
+        "knowledge_points": [], "courses": [],
+        "models": [{"role": "llm", "id": model_id, "format": "gguf", "files": [{"path": "models/tiny.gguf"}]}]}))
+    pack = build(src, tmp_path / f"models-pack-v{version}", key, version)
+    target = daemon.root / channel
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(pack, target)
+    return target

@@ -1,0 +1,129 @@
+"""Models packs pulled from a real rsync daemon on loopback: installed into the models dir, never as content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.box import init_data_dir, install_trust_anchor
+from tests.sync_fixtures import MODELS_CHANNEL, RsyncDaemon, keys, publish_models
+
+EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+
+
+@pytest.fixture
+def province(tmp_path: Path):
+    """A signing key pair and a running rsync daemon whose module is the pack origin."""
+    private, public = keys(tmp_path / "province")
+    daemon = RsyncDaemon(root=tmp_path / "origin", workdir=tmp_path / "rsyncd").start()
+    yield private, public, daemon
+    daemon.stop()
+
+
+def box(data: Path, public: Path) -> Path:
+    init_data_dir(data, trust=None, name="models-pull-test")
+    install_trust_anchor(data / "keys" / "trusted", public)
+    return data
+
+
+def pull(data: Path, origin: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
+                          text=True, timeout=180)
+
+
+def installed(data: Path) -> list[tuple[str, str, str]]:
+    """(role, id, sha256) of each model models.json names, as `models list` reports them."""
+    listed = subprocess.run([*EDGE, "models", "list", "--data", str(data), "--json"], capture_output=True, text=True)
+    if not (data / "models" / "models.json").exists():
+        return []
+    assert listed.returncode == 0, listed.stderr
+    return [(m["role"], m["id"], m["sha256"]) for m in json.loads(listed.stdout)["models"]]
+
+
+def channels(data: Path) -> list[str]:
+    listed = subprocess.run([*EDGE, "pack", "list", "--data", str(data), "--json"], capture_output=True, text=True,
+                            check=True)
+    return [c["channel"] for c in json.loads(listed.stdout)["channels"]]
+
+
+def fake_gguf(seed: int) -> bytes:
+    return b"GGUF" + hashlib.sha256(str(seed).encode()).digest() * 2048
+
+
+def test_a_models_pack_v1_is_installed_into_models_json_and_not_imported_as_content(tmp_path: Path,
+                                                                                   province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    model = fake_gguf(1)
+    publish_models(tmp_path, daemon, private, 1, model)
+    done = pull(data, daemon.url)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["channels"]
+    assert [(c["channel"], c["status"], c["kind"], c["version"]) for c in report] == [
+        (MODELS_CHANNEL, "activated", "models", 1)]
+    assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(model).hexdigest())]
+    assert (data / "models" / hashlib.sha256(model).hexdigest() / "tiny.gguf").read_bytes() == model
+    assert channels(data) == []  # not a content channel
+    again = pull(data, daemon.url)
+    assert again.returncode == 0 and json.loads(again.stdout)["channels"][0]["status"] == "unchanged"
+
+
+def test_a_forged_models_pack_is_refused_and_the_installed_models_stay(tmp_path: Path, province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    v1 = fake_gguf(1)
+    publish_models(tmp_path, daemon, private, 1, v1)
+    assert pull(data, daemon.url).returncode == 0
+    before = (data / "models" / "models.json").read_bytes()
+
+    # A model swapped on the origin after signing: same name, same size, different bytes.
+    origin = publish_models(tmp_path, daemon, private, 2, fake_gguf(2), model_id="swapped")
+    (origin / "models" / "tiny.gguf").write_bytes(fake_gguf(3))
+    swapped = pull(data, daemon.url)
+    assert swapped.returncode != 0 and len(swapped.stderr.strip().splitlines()) == 1
+    assert "models pack refused" in swapped.stderr and MODELS_CHANNEL in swapped.stderr
+    assert "sha256" in swapped.stderr or "altered" in swapped.stderr, swapped.stderr
+
+    # A manifest edited to claim a bigger version, not signed by the province.
+    origin = publish_models(tmp_path, daemon, private, 3, fake_gguf(4), model_id="forged")
+    manifest = json.loads((origin / "manifest.json").read_text())
+    manifest["version"] = 9
+    (origin / "manifest.json").write_text(json.dumps(manifest))
+    forged = pull(data, daemon.url)
+    assert forged.returncode != 0 and len(forged.stderr.strip().splitlines()) == 1
+    assert "models pack refused" in forged.stderr and "signature" in forged.stderr, forged.stderr
+
+    assert (data / "models" / "models.json").read_bytes() == before
+    assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(v1).hexdigest())]
+    left = sorted(p.name for p in (data / "models").iterdir())
+    assert left == sorted(["models.json", hashlib.sha256(v1).hexdigest()]), "a refused pack left files behind"
+
+
+def test_an_older_models_pack_is_refused_after_a_newer_one_installed(tmp_path: Path, province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    v2 = fake_gguf(2)
+    publish_models(tmp_path, daemon, private, 2, v2, model_id="llm-v2")
+    assert pull(data, daemon.url).returncode == 0
+    publish_models(tmp_path, daemon, private, 1, fake_gguf(1), model_id="llm-v1")
+    older = pull(data, daemon.url)
+    assert older.returncode != 0 and len(older.stderr.strip().splitlines()) == 1
+    assert "models pack refused" in older.stderr and "version" in older.stderr
+    assert installed(data) == [("llm", "llm-v2", hashlib.sha256(v2).hexdigest())]
+
+    # Newer again: v3 is installed and models.json names it.
+    v3 = fake_gguf(3)
+    publish_models(tmp_path, daemon, private, 3, v3, model_id="llm-v3")
+    newer = pull(data, daemon.url)
+    assert newer.returncode == 0, newer.stderr
+    assert json.loads(newer.stdout)["channels"][0]["previous_version"] == 2
+    assert installed(data) == [("llm", "llm-v3", hashlib.sha256(v3).hexdigest())]
+    assert os.path.exists(data / "models" / hashlib.sha256(v3).hexdigest() / "tiny.gguf")
