@@ -11,6 +11,7 @@ import click
 from edge_server.cli import emit_json, fail, info
 
 DEMO_DATA = Path("var/demo")
+DEMO_NAME = "Demo school"
 DEMO_TEACHER = "teacher"
 DEMO_CLASS = "Class 5"
 DEMO_PUPILS = (("Amina", "1111"), ("Bao", "2222"), ("Chloé", "3333"), ("Diego", "4444"))
@@ -54,10 +55,12 @@ def register(main: click.Group) -> None:
         from edge_server.sample import build_and_import_sample
         from edge_server.settings import load_settings
         from models.registry import ModelError, install_defaults
+        from provisioning.box import init_data_dir
 
         if not no_serve:
             _check_port_free(host, port)
         info(f"preparing the demo box in {data_dir} ...")
+        init_data_dir(data_dir, trust=None, name=DEMO_NAME)
         sample = build_and_import_sample(data_dir, show_progress=True)
         settings = load_settings(data_dir, host=host, port=port)
         try:
