@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RALPH_VENV := .ralph-venv
-APT_PACKAGES := chromium espeak-ng sox libsox-fmt-all nginx-light rsync wrk fonts-wqy-microhei
+APT_PACKAGES := chromium espeak-ng sox libsox-fmt-all nginx-light rsync wrk fonts-wqy-microhei openssh-server
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench screenshots system-deps venv ralph clean help

@@ -51,7 +51,8 @@ def register(main: click.Group) -> None:
 
     @sync.command("pull")
     @data_option
-    @click.option("--origin", help="rsync://HOST:PORT/MODULE or USER@HOST:PATH (default: pack_origin).")
+    @click.option("--origin", help="rsync://HOST:PORT/MODULE, USER@HOST:PATH or ssh://USER@HOST:PORT/PATH over SSH "
+                                   "with the box's key (default: pack_origin).")
     def pull(data_dir: Path, origin: str | None) -> None:
         """Pull new packs from the origin, then verify and activate them like `pack import`."""
         from edge_server.settings import load_settings

@@ -33,6 +33,7 @@ from sync import content, progress, schedule
 from sync.rsync import RsyncError, RsyncOptions
 
 SSH_KEY_NAME = "box_ssh_ed25519"
+KNOWN_HOSTS_NAME = "known_hosts"
 PUSH_BACKOFF_BASE_S = 30.0
 PULL_BACKOFF_BASE_S = 60.0
 # A refusal that a stale staged file explains (rsync's quick check missed a file changed in place).
@@ -92,7 +93,30 @@ def rsync_options(settings: Settings, origin: str) -> RsyncOptions:
     if content.rsync.is_ssh(origin) and box_key.is_file():
         key = content.ssh_key_file(box_key, settings.keys_dir / SSH_KEY_NAME)
     return RsyncOptions(timeout_s=settings.rsync_timeout_s, bwlimit_kbps=settings.rsync_bwlimit_kbps, ssh_key=key,
+                        known_hosts=settings.keys_dir / KNOWN_HOSTS_NAME,
                         contimeout_s=min(settings.rsync_timeout_s, 30))
+
+
+def check_origin(origin: str) -> None:
+    """Refuse an origin the wrapper cannot use, before any transfer (raise SyncError naming the fix)."""
+    if content.rsync.is_ssh(origin):
+        try:
+            content.rsync.ssh_target(origin)
+        except ValueError as exc:
+            raise SyncError(f"bad pack origin {origin!r}: {exc}; use ssh://USER@HOST:PORT/PATH") from exc
+
+
+def probe_origin(origin: str) -> bool:
+    """Is the origin reachable? ssh:// URLs are probed at the host and port they name."""
+    if origin.startswith("ssh://"):
+        try:
+            target, port = content.rsync.ssh_target(origin)
+        except ValueError:
+            return False
+        host = target.rsplit(":", 1)[0].rsplit("@", 1)[-1]
+        # schedule.endpoint reads ports from URLs it knows: hand it one naming the same TCP endpoint.
+        return schedule.probe(f"rsync://{host}:{port or 22}/")
+    return schedule.probe(origin)
 
 
 def _same_manifest(staged: Path, active: str | None) -> bool:
@@ -245,6 +269,7 @@ def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
     origin = origin or settings.pack_origin
     if not origin:
         raise SyncError("no pack origin configured: set pack_origin in config.toml or pass --origin")
+    check_origin(origin)
     with exclusive(settings, "pull"):
         return _pull_locked(settings, origin)
 
@@ -325,7 +350,7 @@ def pull_tick(settings: Settings, now: datetime | None = None) -> str:
     db = open_box_db(settings.db_path)
     try:
         was = sync_state.get_value(db, "origin_link")
-        up = schedule.probe(settings.pack_origin)
+        up = probe_origin(settings.pack_origin)
         sync_state.set_value(db, "origin_link", "up" if up else "down")
         if not schedule.pull_due(now, _when(db, sync_state.NEXT_PULL_AT), None if was is None else was == "up", up):
             return "waiting" if up else "link down"

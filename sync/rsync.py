@@ -1,4 +1,9 @@
-"""A thin wrapper around the rsync binary: build its arguments, run it, parse its --stats."""
+"""A thin wrapper around the rsync binary: build its arguments, run it, parse its --stats.
+
+Origins: rsync://HOST[:PORT]/MODULE[/PATH] or HOST::MODULE (an rsync daemon); [USER@]HOST:PATH (SSH, port 22);
+ssh://[USER@]HOST[:PORT]/PATH (SSH on any port: rsync has no such syntax, so it becomes USER@HOST:/PATH with
+`ssh -p PORT`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 PARTIAL_DIR = ".rsync-partial"
 DISK_FULL_CODES = {11, 23}  # file I/O error; partial transfer due to error (ENOSPC shows up as either)
 LINK_CODES = {5, 10, 12, 30, 35}  # protocol start, socket I/O, data stream, timeout, daemon connect timeout
+SSH_FAILED = 255  # the remote shell failed before rsync could speak; ssh's own line says why
+SSH_LINK_WORDS = ("Connection refused", "Connection timed out", "No route to host", "Could not resolve hostname",
+                  "Network is unreachable", "Connection closed by", "Connection reset")
+SSH_REFUSED_WORDS = ("Permission denied", "Host key verification failed")
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
 _STAT_LINE = re.compile(r"^(?P<label>[A-Za-z ]+): (?P<value>[\d,.]+)")
 _LIST_LINE = re.compile(r"^(?P<mode>[dl-][rwxsStT-]{9})\s+[\d,.]+\s+\S+\s+\S+\s+(?P<name>.+)$")
@@ -21,9 +31,10 @@ _LIST_LINE = re.compile(r"^(?P<mode>[dl-][rwxsStT-]{9})\s+[\d,.]+\s+\S+\s+\S+\s+
 class RsyncError(Exception):
     """rsync failed; `code` is its exit status and `stderr` its last words."""
 
-    def __init__(self, code: int, stderr: str) -> None:
+    def __init__(self, code: int, stderr: str, via_ssh: bool = False) -> None:
         self.code = code
         self.stderr = stderr.strip()
+        self.via_ssh = via_ssh
         super().__init__(self.reason())
 
     @property
@@ -31,18 +42,36 @@ class RsyncError(Exception):
         """True when the receiving disk ran out of space."""
         return "No space left on device" in self.stderr or "Disk quota exceeded" in self.stderr
 
+    def _line(self, words: tuple[str, ...]) -> str | None:
+        # Connection failures read the same from ssh or the daemon client; refusals are ssh's only over ssh
+        # (rsync exits 255, or 12 when it notices the closed pipe before ssh has exited).
+        if words is SSH_REFUSED_WORDS and not (self.via_ssh or self.code == SSH_FAILED):
+            return None
+        return next((line.strip() for line in self.stderr.splitlines() if any(w in line for w in words)), None)
+
     @property
     def link_down(self) -> bool:
-        """True when the origin could not be reached or the link dropped."""
-        return self.code in LINK_CODES
+        """True when the origin could not be reached or the link dropped (not when it refused the box)."""
+        if self._line(SSH_REFUSED_WORDS):
+            return False
+        return self.code in LINK_CODES or self._line(SSH_LINK_WORDS) is not None
 
     def reason(self) -> str:
-        """One line: what went wrong, with rsync's own last error line."""
+        """One line: what went wrong, with rsync's (or ssh's) own error line."""
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         last = lines[-1] if lines else ""
         if self.disk_full:
             cause = next((line for line in lines if "No space left" in line or "quota" in line), last)
             return f"disk full while pulling (rsync exit {self.code}): {cause}"
+        refused = self._line(SSH_REFUSED_WORDS)
+        if refused and "Host key verification failed" in refused:
+            return (f"ssh to the origin failed (rsync exit {self.code}): {refused} (its host key is not the one "
+                    "the box pinned in keys/known_hosts; if the origin really changed keys, remove its line there)")
+        if refused:
+            return f"ssh to the origin failed (rsync exit {self.code}): {refused}"
+        link_line = self._line(SSH_LINK_WORDS)
+        if link_line:
+            return f"link to the origin failed (rsync exit {self.code}): {link_line}"
         if self.link_down:
             return f"link to the origin failed (rsync exit {self.code}): {last}"
         return f"rsync exit {self.code}: {last}"
@@ -56,6 +85,7 @@ class RsyncOptions:
     contimeout_s: int = 20
     bwlimit_kbps: int = 0
     ssh_key: Path | None = None
+    known_hosts: Path | None = None  # the box's own record of origin host keys (first use trusted, then pinned)
     ssh_options: tuple[str, ...] = ("BatchMode=yes", "StrictHostKeyChecking=accept-new", "ConnectTimeout=20")
     delete: bool = True
     checksum: bool = False  # compare whole-file checksums instead of size and mtime (reads every file)
@@ -93,11 +123,25 @@ def is_daemon(origin: str) -> bool:
 
 
 def is_ssh(origin: str) -> bool:
-    """True for [USER@]HOST:PATH origins (a colon before any slash, and not a daemon URL)."""
+    """True for [USER@]HOST:PATH origins (a colon before any slash, and not a daemon URL) and ssh:// URLs."""
+    if origin.startswith("ssh://"):
+        return True
     if is_daemon(origin):
         return False
     head = origin.split("/", 1)[0]
     return ":" in head
+
+
+def ssh_target(origin: str) -> tuple[str, int | None]:
+    """An SSH origin as rsync takes it ([USER@]HOST:PATH) and the port to give ssh (None: ssh's default)."""
+    if not origin.startswith("ssh://"):
+        return origin, None
+    parts = urlsplit(origin)
+    if not parts.hostname:
+        raise ValueError(f"no host in SSH origin {origin!r}: use ssh://USER@HOST:PORT/PATH")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    user = f"{unquote(parts.username)}@" if parts.username else ""
+    return f"{user}{host}:{unquote(parts.path) or '/'}", parts.port
 
 
 def join(origin: str, *parts: str) -> str:
@@ -106,14 +150,28 @@ def join(origin: str, *parts: str) -> str:
     return "/".join([base, *[p.strip("/") for p in parts if p]])
 
 
-def ssh_command(opts: RsyncOptions) -> str:
-    """The -e argument that makes rsync use the box's own key."""
+def ssh_command(opts: RsyncOptions, port: int | None = None) -> str:
+    """The -e argument that makes rsync use the box's own key (and port, and known-hosts file)."""
     words = ["ssh"]
+    if port is not None:
+        words += ["-p", str(port)]
     if opts.ssh_key is not None:
         words += ["-i", str(opts.ssh_key), "-o", "IdentitiesOnly=yes"]
+    if opts.known_hosts is not None:
+        words += ["-o", f"UserKnownHostsFile={opts.known_hosts}"]
     for option in opts.ssh_options:
         words += ["-o", option]
     return shlex.join(words)
+
+
+def _remote(source: str, opts: RsyncOptions) -> tuple[str, list[str]]:
+    """The source as rsync takes it, and the transport arguments its kind needs."""
+    if is_daemon(source):
+        return source, [f"--contimeout={int(opts.contimeout_s)}"]
+    if is_ssh(source):
+        target, port = ssh_target(source)
+        return target, ["-e", ssh_command(opts, port)]
+    return source, []
 
 
 def build_args(source: str, dest: str | Path, opts: RsyncOptions, *, copy_dest: Path | None = None,
@@ -128,10 +186,8 @@ def build_args(source: str, dest: str | Path, opts: RsyncOptions, *, copy_dest: 
         args.append("--delete")
     if opts.bwlimit_kbps > 0:
         args.append(f"--bwlimit={int(opts.bwlimit_kbps)}")
-    if is_daemon(source):
-        args.append(f"--contimeout={int(opts.contimeout_s)}")
-    elif is_ssh(source):
-        args += ["-e", ssh_command(opts)]
+    source, transport = _remote(source, opts)
+    args += transport
     if copy_dest is not None:
         # An absolute basis so unchanged files are copied locally rather than pulled again.
         args.append(f"--copy-dest={Path(copy_dest).resolve()}")
@@ -224,21 +280,19 @@ def run(source: str, dest: Path, opts: RsyncOptions, *, copy_dest: Path | None =
         on_start(proc)
     stdout, stderr = proc.communicate()
     if proc.returncode != 0:
-        raise RsyncError(proc.returncode, stderr)
+        raise RsyncError(proc.returncode, stderr, via_ssh=is_ssh(source))
     return RsyncResult(args=args, stats=parse_stats(stdout), stdout=stdout, stderr=stderr, salvaged=salvaged)
 
 
 def list_dirs(origin: str, opts: RsyncOptions) -> list[str]:
     """The names of the folders at the top of an origin (rsync --list-only)."""
     args = [opts.rsync_bin, "--list-only", "--no-human-readable", f"--timeout={int(opts.timeout_s)}"]
-    if is_daemon(origin):
-        args.append(f"--contimeout={int(opts.contimeout_s)}")
-    elif is_ssh(origin):
-        args += ["-e", ssh_command(opts)]
+    origin, transport = _remote(origin, opts)
+    args += transport
     args.append(origin.rstrip("/") + "/")
     proc = subprocess.run(args, capture_output=True, text=True, env=_env(), stdin=subprocess.DEVNULL, check=False)
     if proc.returncode != 0:
-        raise RsyncError(proc.returncode, proc.stderr)
+        raise RsyncError(proc.returncode, proc.stderr, via_ssh=is_ssh(origin))
     names = []
     for line in proc.stdout.splitlines():
         match = _LIST_LINE.match(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -73,12 +74,12 @@ def media(n: int, size: int, seed: int = 0) -> dict[str, bytes]:
     return {f"media/clip-{i:02d}.ogg": rng.randbytes(size) for i in range(n)}
 
 
-def publish(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, files: dict[str, bytes],
+def publish(tmp_path: Path, daemon: RsyncDaemon | Path, key: Path, version: int, files: dict[str, bytes],
             created: datetime | None = None, expires: datetime | None = None) -> Path:
-    """Build a signed pack and make it the origin's copy of the channel."""
+    """Build a signed pack and make it the origin's copy of the channel (a daemon's module, or a folder)."""
     pack = build(write_source(tmp_path / f"src-v{version}", files), tmp_path / f"pack-v{version}", key, version,
                  created, expires)
-    target = daemon.root / CHANNEL
+    target = (daemon if isinstance(daemon, Path) else daemon.root) / CHANNEL
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(pack, target)
@@ -169,3 +170,86 @@ def publish_models(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int,
         shutil.rmtree(target)
     shutil.copytree(pack, target)
     return target
+
+
+SSHD = "/usr/sbin/sshd"
+
+
+def box_public_ssh_key(box_key: Path) -> str:
+    """The box's Ed25519 identity (keys/box.key, PEM) as an authorized_keys line."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(box_key.read_bytes(), password=None)
+    line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return line.decode() + " classroom-box\n"
+
+
+@dataclass
+class SshServer:
+    """A throwaway `sshd -D` on 127.0.0.1: its own host key, config and authorized_keys file, public keys only."""
+
+    workdir: Path
+    proc: subprocess.Popen | None = None
+    port: int = 0
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.workdir / "authorized_keys"
+
+    def origin(self, path: Path, user: str | None = None) -> str:
+        """An ssh:// origin for a folder on this server."""
+        import getpass
+
+        return f"ssh://{user or getpass.getuser()}@127.0.0.1:{self.port}{path}"
+
+    def unusable(self) -> str | None:
+        """Why sshd cannot run here, or None."""
+        if not Path(SSHD).is_file() or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
+            return f"{SSHD} or the ssh client is not installed (apt-get install openssh-server)"
+        return None
+
+    def start(self) -> SshServer:
+        """Write a host key and config, start sshd in the foreground and wait until it answers SSH."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        host_key = self.workdir / "ssh_host_ed25519_key"
+        if not host_key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+        self.authorized_keys.touch()
+        self.port = self.port or free_port()
+        conf = self.workdir / "sshd_config"
+        conf.write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {self.workdir / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {self.authorized_keys}\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\n"
+            # the temp folders are not root-owned 0755 all the way up, as StrictModes wants
+            "StrictModes no\nLogLevel VERBOSE\n")
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir, as the service makes it
+        checked = subprocess.run([SSHD, "-t", "-f", str(conf)], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise RuntimeError(f"sshd refuses its config: {checked.stderr.strip()}")
+        with open(self.workdir / "sshd.log", "wb") as log:
+            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(conf)], stdout=log, stderr=log,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited: {(self.workdir / 'sshd.log').read_text().strip()[-300:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    if sock.recv(8).startswith(b"SSH-"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"sshd did not start on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop sshd."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
