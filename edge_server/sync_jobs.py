@@ -157,7 +157,7 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
     """Verify a staged models pack like a content pack, then install its models; raise PackError or ModelError."""
     from edge_server.db import write
     from edge_server.packs_import import box_trusted_now, store_floor, verify_pack
-    from models.registry import install_from_dir, pack_models
+    from models.registry import install_from_dir, pack_models, remove_unreferenced
     from sync.packs import CATALOG, PackError
     from sync.trust import trusted_keys
 
@@ -192,8 +192,11 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
         store_floor(tx, verified.manifest.created)
 
     write(db, remember)
+    # What this channel installed before and models.json no longer names would only fill the disk.
+    previous = [m.get("sha256", "") for m in (state or {}).get("models", []) if isinstance(m, dict)]
+    removed = remove_unreferenced(settings.box_models_dir, previous)
     return {"channel": cid, "version": verified.manifest.version,
-            "previous_version": state["version"] if state else None, "models": record["models"]}
+            "previous_version": state["version"] if state else None, "models": record["models"], "removed": removed}
 
 
 def _activate_models(settings: Settings, db: sqlite_utils.Database, staged: content.StagedPack,

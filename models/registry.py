@@ -272,9 +272,28 @@ def install_from_dir(models_dir: Path, source_dir: Path, manifest_entries: list[
         sources.append((Source(role=role, id=item["id"], format=item.get("format", ""), parts=parts, main=main,
                                origin=item.get("origin", f"models pack {source_dir.name}"),
                                expected_sha256=item.get("sha256")), expected))
-    placed = [_place(models_dir, source, progress, expected) for source, expected in sources]
-    _record_all(models_dir, placed)
+    placed: list[ModelEntry] = []
+    try:
+        for source, expected in sources:
+            placed.append(_place(models_dir, source, progress, expected))
+        _record_all(models_dir, placed)
+    except BaseException:
+        # Models copied before the failure are not named by models.json: take them away again.
+        remove_unreferenced(models_dir, [e.sha256 for e in placed])
+        raise
     return placed
+
+
+def remove_unreferenced(models_dir: Path, shas: Iterable[str]) -> list[str]:
+    """Delete the given model folders that models.json does not name (superseded or never recorded)."""
+    named = {e.sha256 for e in load_manifest(models_dir)}
+    gone = []
+    for sha in set(shas) - named:
+        folder = models_dir / sha
+        if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(sha)
+    return sorted(gone)
 
 
 # -- models.json ---------------------------------------------------------------------------------------------

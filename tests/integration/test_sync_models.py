@@ -6,14 +6,16 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from provisioning.box import init_data_dir, install_trust_anchor
-from tests.sync_fixtures import MODELS_CHANNEL, RsyncDaemon, keys, publish_models
+from tests.sync_fixtures import CHANNEL, MODELS_CHANNEL, RsyncDaemon, keys, media, publish, publish_models
 
 EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
@@ -127,3 +129,61 @@ def test_an_older_models_pack_is_refused_after_a_newer_one_installed(tmp_path: P
     assert json.loads(newer.stdout)["channels"][0]["previous_version"] == 2
     assert installed(data) == [("llm", "llm-v3", hashlib.sha256(v3).hexdigest())]
     assert os.path.exists(data / "models" / hashlib.sha256(v3).hexdigest() / "tiny.gguf")
+    assert not (data / "models" / hashlib.sha256(v2).hexdigest()).exists(), "the superseded model stayed on disk"
+
+
+def test_models_json_switches_only_once_every_model_of_a_pack_is_copied_and_hashed(tmp_path: Path) -> None:
+    from models.registry import ModelError, install_from_dir, load_manifest
+
+    pack, models = tmp_path / "pack", tmp_path / "models"
+    (pack / "asr").mkdir(parents=True)
+    (pack / "asr" / "model.bin").write_bytes(b"weights" * 1000)
+    (pack / "asr" / "config.json").write_text("{}")
+    (pack / "llm.gguf").write_bytes(fake_gguf(7))
+    asr = {"role": "asr", "id": "asr-1", "format": "ctranslate2",
+           "files": [{"path": "asr/model.bin"}, {"path": "asr/config.json"}]}
+    llm = {"role": "llm", "id": "llm-1", "format": "gguf", "files": [{"path": "llm.gguf"}]}
+    first = install_from_dir(models, pack, [llm])
+    before = (models / "models.json").read_bytes()
+
+    bad_llm = {**llm, "id": "llm-2", "files": [{"path": "llm.gguf", "sha256": "0" * 64}]}
+    with pytest.raises(ModelError, match="expected"):
+        install_from_dir(models, pack, [asr, bad_llm])  # the asr model is copied first, then the llm fails
+    assert (models / "models.json").read_bytes() == before
+    assert sorted(p.name for p in models.iterdir()) == sorted(["models.json", first[0].sha256])
+
+    both = install_from_dir(models, pack, [asr, llm])
+    assert [(e.role, e.id) for e in load_manifest(models)] == [("asr", "asr-1"), ("llm", "llm-1")]
+    assert (models / both[0].path / "model.bin").read_bytes() == b"weights" * 1000
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_a_models_pack_pull_killed_mid_transfer_resumes_and_installs_beside_a_content_pack(tmp_path: Path,
+                                                                                         province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    model = os.urandom(3_000_000)
+    origin = publish_models(tmp_path, daemon, private, 1, model)
+    staging = data / "content" / ".staging" / MODELS_CHANNEL
+    proc = subprocess.Popen([*EDGE, "sync", "pull", "--data", str(data), "--origin", daemon.url],
+                            env={**os.environ, "EDGE_SERVER_RSYNC_BWLIMIT_KBPS": "600"}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not staging.exists() or folder_size(staging) < 1_000_000):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # python and rsync alike, as a power cut would
+    proc.wait()
+    missing = folder_size(origin) - folder_size(staging)
+    assert missing > 0 and installed(data) == []
+
+    publish(tmp_path, daemon, private, 1, media(2, 1_000))  # a content channel beside it on the same origin
+    resumed = pull(data, daemon.url)
+    assert resumed.returncode == 0, resumed.stderr
+    report = {c["channel"]: c for c in json.loads(resumed.stdout)["channels"]}
+    assert report[MODELS_CHANNEL]["status"] == "activated" and report[CHANNEL]["status"] == "activated"
+    assert report[MODELS_CHANNEL]["bytes_received"] <= 1.1 * missing, (report[MODELS_CHANNEL], missing)
+    assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(model).hexdigest())]
+    assert channels(data) == [CHANNEL]
