@@ -98,6 +98,19 @@ def _companion(r: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _classroom(r: dict[str, Any]) -> list[Row]:
+    m, routes = r["rss_mb"], r["routes"]
+    media, answer = routes.get("GET media (range)", {}), routes.get("POST /lesson/<id>/answer", {})
+    return [
+        (f"{r['tablets']} tablets {r['minutes']:g} min: requests / 5xx", f"{r['requests']:,} / {r['server_errors']}",
+         f"companion 429 {r['companion_busy_429']}, other errors {r['other_errors']}", "5xx = 0"),
+        ("classroom p50 / p99 ms, all routes", f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}",
+         f"media p99 {media.get('p99_ms', 0):.0f}, answer p99 {answer.get('p99_ms', 0):.0f}", ""),
+        ("classroom server RSS start / middle / end MiB", f"{m['start']:.0f} / {m['middle']:.0f} / {m['end']:.0f}",
+         f"peak {m['peak']:.0f}", "no growth"),
+    ]
+
+
 BENCHES: dict[str, tuple[Callable[[dict[str, Any]], list[Row]], list[str], list[str]]] = {
     # name: (headline rows, full args, --quick args)
     # two worker processes: one per core of the reference 2-core box (`workers = 2` in config.toml)
@@ -107,6 +120,7 @@ BENCHES: dict[str, tuple[Callable[[dict[str, Any]], list[Row]], list[str], list[
     "ai_quality": (_ai_quality, [], ["--extra", ""]),
     "ai_speed": (_ai_speed, [], ["--limit", "1", "--reps", "2"]),
     "companion": (_companion, [], []),
+    "classroom": (_classroom, [], ["--minutes", "1"]),
 }
 
 

@@ -1,0 +1,326 @@
+"""Classroom soak: N tablets use a real `edge-server serve` for D minutes, the way a class does.
+
+The bench builds a box in a temporary folder (the sample course, a class of --tablets pupils with PINs), starts
+`edge-server serve` on 127.0.0.1 (its scheduler works the AI queue off first, so the companion has transcripts),
+then each tablet, a thread with its own HTTP session: logs in (class page, PIN form with its CSRF token), opens the
+lesson list, then again and again opens a lesson (page and API document), streams the medium with ranged requests
+and a few seeks, answers exercises, and now and then asks the companion; it waits 1-4 s between actions.
+Reports requests served, p50/p99 latency by route, errors (5xx and failures apart from the 429 of the
+companion's one-pending-question rule, counted separately), and the RSS of the server's process tree sampled
+every second: start, middle, end and peak. One table (stderr with --json), JSON on stdout with --json.
+
+    python -m bench.classroom [--tablets 60] [--minutes 10] [--workers 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+CLI = str(Path(sys.executable).with_name("edge-server"))
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CHUNK = 64 * 1024
+QUESTIONS = ["How are clouds made?", "What is evaporation?", "Why does water fall as rain?",
+             "What do living things need?", "How do plants make food?", "What is a right angle?",
+             "How many sides does a triangle have?", "What is an acute angle?"]
+ANSWERS = {"choice": "0", "number": "4", "text": "water"}
+
+
+def free_port() -> int:
+    """A free port on 127.0.0.1 (bind to port 0 and let the kernel choose)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tree_rss_mb(pgid: int) -> float:
+    """The summed RSS of every process in a process group (the server: master, workers, scheduler, runners)."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) == pgid:  # field 5 of stat: the process group
+                total += int(Path(entry.path, "statm").read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total / 2**20
+
+
+def prepare(data: Path, tablets: int) -> list[dict[str, str]]:
+    """A box with the sample course and one class of pupils (PIN 1000 + i each); returns their refs and PINs."""
+    from edge_server import auth, people
+    from edge_server.db import open_box_db
+    from edge_server.sample import build_and_import_sample
+
+    build_and_import_sample(data, data.parent / "keys")
+    db = open_box_db(data / "box.db")
+    try:
+        class_id = people.add_class(db, "Class 5")
+        pin_hash = {}
+        pupils = []
+        for i in range(tablets):
+            pin = f"{1000 + i % 9000}"
+            pin_hash.setdefault(pin, auth.hash_pin(pin))
+            pupils.append({**people.add_pupil(db, class_id, f"Pupil {i + 1}", pin_hash[pin]), "pin": pin,
+                           "class_id": class_id})
+    finally:
+        db.conn.close()
+    return pupils
+
+
+class Stats:
+    """Latencies by route and outcomes, shared by the tablet threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.server_errors: dict[str, int] = defaultdict(int)
+        self.other_errors: dict[str, int] = defaultdict(int)
+        self.busy_429 = 0
+        self.bytes = 0
+
+    def record(self, route: str, seconds: float, status: int | None, size: int = 0) -> None:
+        with self.lock:
+            self.latency[route].append(seconds)
+            self.bytes += size
+            if status is None:
+                self.other_errors[f"{route}: no answer"] += 1
+            elif status >= 500:
+                self.server_errors[f"{route}: {status}"] += 1
+            elif status == 429 and route == "POST /api/v1/companion/ask":
+                self.busy_429 += 1
+            elif status >= 400:
+                self.other_errors[f"{route}: {status}"] += 1
+
+
+class Tablet:
+    """One pupil's tablet: an HTTP session and what a pupil does in a lesson."""
+
+    def __init__(self, base: str, pupil: dict[str, Any], stats: Stats, seed: int) -> None:
+        self.base, self.pupil, self.stats = base, pupil, stats
+        self.http = requests.Session()
+        self.rng = random.Random(seed)
+        self.csrf = ""
+
+    def call(self, route: str, method: str, path: str, **kw: Any) -> requests.Response | None:
+        start = time.perf_counter()
+        try:
+            response = self.http.request(method, self.base + path, timeout=60, allow_redirects=False, **kw)
+        except requests.RequestException:
+            self.stats.record(route, time.perf_counter() - start, None)
+            return None
+        self.stats.record(route, time.perf_counter() - start, response.status_code, len(response.content))
+        return response
+
+    def login(self) -> bool:
+        ref = self.pupil["ref"]
+        self.call("GET /", "GET", "/")
+        self.call("GET /class/<id>", "GET", f"/class/{self.pupil['class_id']}")
+        page = self.call("GET /login/<ref>", "GET", f"/login/{ref}")
+        found = CSRF.search(page.text) if page is not None else None
+        if found is None:
+            return False
+        done = self.call("POST /login/<ref>", "POST", f"/login/{ref}",
+                         data={"pin": self.pupil["pin"], "csrf_token": found.group(1)})
+        return done is not None and done.status_code == 302
+
+    def lesson(self, lesson_id: str, think) -> None:
+        page = self.call("GET /lesson/<id>", "GET", f"/lesson/{lesson_id}")
+        found = CSRF.search(page.text) if page is not None else None
+        self.csrf = found.group(1) if found else self.csrf
+        doc = self.call("GET /api/v1/lessons/<id>", "GET", f"/api/v1/lessons/{lesson_id}")
+        if doc is None or not doc.ok:
+            return
+        lesson = doc.json()
+        media = lesson.get("media") or {}
+        size = int(media.get("size") or 0)
+        if media.get("url") and size:
+            # Play from the start, then a few seeks, each reading a couple of chunks as a player buffers.
+            for offset in [0] + [self.rng.randrange(0, size) for _ in range(self.rng.randint(1, 3))]:
+                for k in range(2):
+                    first = min(offset + k * CHUNK, size - 1)
+                    self.call("GET media (range)", "GET", media["url"],
+                              headers={"Range": f"bytes={first}-{min(first + CHUNK, size) - 1}"})
+                think()
+        for exercise in self.rng.sample(lesson["exercises"], min(len(lesson["exercises"]), self.rng.randint(1, 3))):
+            self.call("POST /lesson/<id>/answer", "POST", f"/lesson/{lesson_id}/answer",
+                      json={"exercise_id": exercise["id"], "response": ANSWERS.get(exercise["kind"], "1")},
+                      headers={"X-CSRFToken": self.csrf})
+            think()
+        if self.rng.random() < 0.3:
+            self.call("POST /api/v1/companion/ask", "POST", "/api/v1/companion/ask",
+                      json={"question": self.rng.choice(QUESTIONS), "lesson_id": lesson_id},
+                      headers={"X-CSRFToken": self.csrf})
+            think()
+
+    def run(self, deadline: float, stop: threading.Event) -> None:
+        def think() -> None:
+            stop.wait(self.rng.uniform(1.0, 4.0))
+
+        stop.wait(self.rng.uniform(0, 5))  # tablets do not all wake at the same instant
+        if stop.is_set() or not self.login():
+            return
+        lessons = self.call("GET /lessons", "GET", "/lessons")
+        ids = re.findall(r'href="/lesson/([\w-]+)"', lessons.text if lessons is not None else "")
+        ids = sorted(set(ids)) or ["water-cycle"]
+        while time.monotonic() < deadline and not stop.is_set():
+            self.lesson(self.rng.choice(ids), think)
+            if self.rng.random() < 0.2:
+                self.call("GET /lessons", "GET", "/lessons")
+
+
+def start_server(data: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
+    with log.open("ab") as out:
+        proc = subprocess.Popen([CLI, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers), "--no-announce"], stdout=out, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"edge-server serve exited: {log.read_text()[-1000:]}")
+        try:
+            if requests.get(f"{base}/api/v1/health", timeout=2).ok:
+                return proc, base
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("edge-server serve did not answer within 120 s")
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)) * 1000, 1) if values else 0.0
+
+
+def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[str, Any]:
+    """Build the box, serve it, run the class, and return the figures."""
+    with tempfile.TemporaryDirectory(prefix="bench-classroom-") as tmp:
+        data = Path(tmp) / "var"
+        print(f"building a box with the sample course and {tablets} pupils ...", file=sys.stderr, flush=True)
+        pupils = prepare(data, tablets)
+        proc, base = start_server(data, workers, Path(tmp) / "serve.log")
+        try:
+            print("waiting for the AI queue (transcripts for the companion) ...", file=sys.stderr, flush=True)
+            waited = time.monotonic()
+            try:
+                subprocess.run([CLI, "jobs", "wait", "--data", str(data)], capture_output=True, timeout=ai_wait_s,
+                               check=False)
+            except subprocess.TimeoutExpired:
+                print(f"the AI queue was not empty after {ai_wait_s:g} s: going on", file=sys.stderr, flush=True)
+            waited = time.monotonic() - waited
+            stats, stop = Stats(), threading.Event()
+            rss: list[tuple[float, float]] = []
+            started = time.monotonic()
+            deadline = started + minutes * 60
+
+            def sample() -> None:
+                while not stop.wait(1.0):
+                    rss.append((time.monotonic() - started, tree_rss_mb(proc.pid)))
+
+            rss.append((0.0, tree_rss_mb(proc.pid)))
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            print(f"{tablets} tablets for {minutes:g} min against {base} ...", file=sys.stderr, flush=True)
+            threads = [threading.Thread(target=Tablet(base, p, stats, i).run, args=(deadline, stop), daemon=True)
+                       for i, p in enumerate(pupils)]
+            for thread in threads:
+                thread.start()
+            while time.monotonic() < deadline:
+                time.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
+                done = sum(len(v) for v in stats.latency.values())
+                print(f"  {time.monotonic() - started:5.0f} s: {done} requests, RSS {rss[-1][1]:.0f} MiB",
+                      file=sys.stderr, flush=True)
+            stop.set()
+            for thread in threads:
+                thread.join(90)
+            elapsed = time.monotonic() - started
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+    values = [mb for _, mb in rss]
+    third = max(1, len(values) // 3)
+    routes = {route: {"requests": len(v), "p50_ms": percentile_ms(v, 50), "p99_ms": percentile_ms(v, 99)}
+              for route, v in sorted(stats.latency.items())}
+    every = [x for v in stats.latency.values() for x in v]
+    return {
+        "tablets": tablets, "minutes": minutes, "workers": workers, "seconds": round(elapsed, 1),
+        "ai_wait_s": round(waited, 1),
+        "requests": len(every), "requests_per_s": round(len(every) / elapsed, 1),
+        "mb_served": round(stats.bytes / 2**20, 1),
+        "p50_ms": percentile_ms(every, 50), "p99_ms": percentile_ms(every, 99), "routes": routes,
+        "server_errors": sum(stats.server_errors.values()), "server_error_detail": dict(stats.server_errors),
+        "other_errors": sum(stats.other_errors.values()), "other_error_detail": dict(stats.other_errors),
+        "companion_busy_429": stats.busy_429,
+        "rss_mb": {"start": round(values[0], 1), "middle": round(values[len(values) // 2], 1),
+                   "end": round(values[-1], 1), "peak": round(max(values), 1),
+                   "first_third_mean": round(float(np.mean(values[:third])), 1),
+                   "last_third_mean": round(float(np.mean(values[-third:])), 1)},
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    """One aligned table: routes, then the totals."""
+    lines = [f"classroom: {r['tablets']} tablets, {r['seconds']:.0f} s, {r['workers']} worker(s)",
+             f"{'route':<32} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}"]
+    for route, v in r["routes"].items():
+        lines.append(f"{route:<32} {v['requests']:>9} {v['p50_ms']:>8.1f} {v['p99_ms']:>8.1f}")
+    lines.append(f"{'all':<32} {r['requests']:>9} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}")
+    m = r["rss_mb"]
+    lines += [f"requests/s {r['requests_per_s']}, {r['mb_served']} MiB served",
+              f"5xx: {r['server_errors']} (goal 0) {r['server_error_detail'] or ''}",
+              f"other errors: {r['other_errors']} {r['other_error_detail'] or ''}",
+              f"companion 429 (one question pending, expected): {r['companion_busy_429']}",
+              f"server RSS MiB: start {m['start']}, middle {m['middle']}, end {m['end']}, peak {m['peak']} "
+              f"(first third mean {m['first_third_mean']}, last third {m['last_third_mean']})"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tablets", type=int, default=60, help="simulated tablets (pupils)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long the class lasts")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (one per core of the box)")
+    parser.add_argument("--ai-wait", type=float, default=600.0, help="most seconds to wait for the AI queue first")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout (the table goes to stderr)")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args.tablets, args.minutes, args.workers, args.ai_wait)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(table(result), file=sys.stderr)
+        print(json.dumps(result, indent=2))
+    else:
+        print(table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
