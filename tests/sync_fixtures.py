@@ -153,7 +153,8 @@ MODELS_CHANNEL = "test.sync.models"
 
 
 def publish_models(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int, model: bytes,
-                   model_id: str = "tiny-llm", channel: str = MODELS_CHANNEL) -> Path:
+                   model_id: str = "tiny-llm", channel: str = MODELS_CHANNEL, created: datetime | None = None,
+                   expires: datetime | None = None) -> Path:
     """Build a signed models pack (catalog.json lists one "llm" model: a tiny fake GGUF) onto the origin."""
     src = tmp_path / f"models-src-v{version}"
     if src.exists():
@@ -164,7 +165,7 @@ def publish_models(tmp_path: Path, daemon: RsyncDaemon, key: Path, version: int,
         "channel": {"id": channel, "title": "Province models", "language": "en", "level": "any"},
         "knowledge_points": [], "courses": [],
         "models": [{"role": "llm", "id": model_id, "format": "gguf", "files": [{"path": "models/tiny.gguf"}]}]}))
-    pack = build(src, tmp_path / f"models-pack-v{version}", key, version)
+    pack = build(src, tmp_path / f"models-pack-v{version}", key, version, created, expires)
     target = daemon.root / channel
     if target.exists():
         shutil.rmtree(target)

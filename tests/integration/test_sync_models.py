@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,18 @@ def test_a_models_pack_pull_killed_mid_transfer_resumes_and_installs_beside_a_co
     assert report[MODELS_CHANNEL]["bytes_received"] <= 1.1 * missing, (report[MODELS_CHANNEL], missing)
     assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(model).hexdigest())]
     assert channels(data) == [CHANNEL]
+
+
+def test_an_expired_models_pack_is_refused_by_trusted_time_and_the_installed_model_stays(tmp_path: Path,
+                                                                                        province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    v1 = fake_gguf(1)
+    # Signed in 2031: once installed, the box knows it is at least 2031 whatever its clock says.
+    publish_models(tmp_path, daemon, private, 1, v1, created=datetime(2031, 1, 1, tzinfo=UTC))
+    assert pull(data, daemon.url).returncode == 0
+    publish_models(tmp_path, daemon, private, 2, fake_gguf(2), model_id="expired",
+                   created=datetime(2029, 1, 1, tzinfo=UTC), expires=datetime(2030, 1, 1, tzinfo=UTC))
+    expired = pull(data, daemon.url)
+    assert expired.returncode != 0 and "expired" in expired.stderr.lower() and "models pack refused" in expired.stderr
+    assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(v1).hexdigest())]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.sync_jobs import KNOWN_HOSTS_NAME
+from edge_server.sync_jobs import KNOWN_HOSTS_NAME, probe_origin
 from provisioning.box import init_data_dir, install_trust_anchor
 from tests.sync_fixtures import CHANNEL, SshServer, box_public_ssh_key, keys, media, publish
 
@@ -60,6 +60,7 @@ def test_a_pull_over_ssh_with_the_box_key_activates_v1_then_moves_only_the_chang
     files = media(10, 30_000)
     publish(tmp_path, root, private, 1, files)
 
+    assert probe_origin(sshd.origin(root))  # what the scheduler asks before pulling
     first = pull(data, sshd.origin(root))
     assert first.returncode == 0, first.stderr
     assert active(data) == {CHANNEL: 1}
@@ -115,7 +116,9 @@ def test_an_ssh_origin_that_does_not_answer_is_a_link_down_in_one_line(tmp_path:
     from tests.lrs import free_port
 
     data = box(tmp_path / "var", keys(tmp_path / "province")[1])
-    down = pull(data, f"ssh://sync@127.0.0.1:{free_port()}/srv/packs")
+    origin = f"ssh://sync@127.0.0.1:{free_port()}/srv/packs"
+    assert not probe_origin(origin)
+    down = pull(data, origin)
     assert down.returncode != 0 and len(down.stderr.strip().splitlines()) == 1, down.stderr
     assert "link to the origin failed" in down.stderr and "Connection refused" in down.stderr
     assert json.loads(down.stdout)["link_down"] is True
