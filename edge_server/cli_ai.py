@@ -88,26 +88,25 @@ def _chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threa
     return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator
 
 
-def _verified_models_pack(data_dir: Path, pack: Path, roles: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The model entries of a models pack, after the same signature and file checks as a content pack."""
-    from edge_server.packs_import import PackError, verify_pack
-    from sync.trust import trusted_keys
+def _install_pack(data_dir: Path, folder: Path, pack: Path, roles: tuple[str, ...], bar: Any) -> dict[str, Any]:
+    """Install a signed models pack with the checks and bookkeeping `sync pull` uses (rollback, trusted time)."""
+    from edge_server.db import open_box_db
+    from edge_server.settings import load_settings
+    from edge_server.sync_jobs import install_models_pack
+    from sync.packs import PackError
 
-    trusted_dir = data_dir / "keys" / "trusted"
-    trusted = trusted_keys(trusted_dir) if trusted_dir.is_dir() else {}
-    if not trusted:
-        fail(f"no trust anchors in {trusted_dir}: run `edge-server init --data {data_dir} --trust PUB`")
+    settings = load_settings(data_dir, models_dir=folder)
+    if not (settings.trusted_dir.is_dir() and any(settings.trusted_dir.iterdir())):
+        fail(f"no trust anchors in {settings.trusted_dir}: run `edge-server init --data {data_dir} --trust PUB`")
+    db = open_box_db(settings.db_path)
+    progress = bar(sum(f.stat().st_size for f in pack.rglob("*") if f.is_file()) if pack.is_dir() else 0)
     try:
-        verify_pack(pack, trusted, show_progress=True)
+        return install_models_pack(settings, db, pack.resolve(), roles, show_progress=True, progress=progress.update)
     except PackError as exc:
         fail(f"models pack refused: {exc}")
-    # catalog.json was just checked against the signed manifest, so its "models" list is the province's word
-    from models.registry import pack_models
-
-    declared = pack_models(json.loads((pack / "catalog.json").read_bytes()), roles)
-    if not declared:
-        fail(f"{pack} declares no models{' for ' + ', '.join(roles) if roles else ''}: check the pack's catalog.json")
-    return declared
+    finally:
+        progress.close()
+        db.conn.close()
 
 
 def _models_dir_for(data_dir: Path, models_dir: Path | None) -> Path:
@@ -250,15 +249,8 @@ def register(main: click.Group) -> None:
 
         try:
             if pack is not None:
-                declared = _verified_models_pack(data_dir, pack, roles)
-                wanted = tuple(sorted({d["role"] for d in declared}))
-                from models.registry import install_from_dir
-
-                progress = bar(sum((pack / f["path"]).stat().st_size for d in declared for f in d.get("files", [])))
-                try:
-                    install_from_dir(folder, pack, declared, progress.update)
-                finally:
-                    progress.close()
+                installed = _install_pack(data_dir, folder, pack, roles, bar)
+                wanted = tuple(sorted({m["role"] for m in installed["models"]}))
                 entries = load_manifest(folder)
             else:
                 wanted = roles or ROLES

@@ -153,8 +153,12 @@ def models_pack_state(db: sqlite_utils.Database, channel_id: str) -> dict[str, A
     return value if isinstance(value, dict) else None
 
 
-def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Path) -> dict[str, Any]:
-    """Verify a staged models pack like a content pack, then install its models; raise PackError or ModelError."""
+def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Path, roles: tuple[str, ...] = (), *,
+                        show_progress: bool = False, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Verify a models pack like a content pack, then install its models (or those of `roles`).
+
+    Raises PackError (refused: nothing changed) or ModelError. Used by `sync pull` and `models install --pack`.
+    """
     from edge_server.db import write
     from edge_server.packs_import import box_trusted_now, store_floor, verify_pack
     from models.registry import install_from_dir, pack_models, remove_unreferenced
@@ -167,7 +171,8 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
     claimed = (_staged_json(pack, "manifest.json") or {}).get("channel", {})
     claimed_id = claimed.get("id") if isinstance(claimed, dict) else None
     state = models_pack_state(db, claimed_id) if isinstance(claimed_id, str) else None
-    verified = verify_pack(pack, trusted, state["version"] if state else None, box_trusted_now(db))
+    verified = verify_pack(pack, trusted, state["version"] if state else None, box_trusted_now(db),
+                           show_progress=show_progress)
     cid = verified.manifest.channel_id
     if cid != claimed_id:
         raise PackError("manifest.json changed during verification: pull again")
@@ -176,25 +181,29 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
     listed = {f.path: f.sha256 for f in verified.manifest.files}
     if hashlib.sha256(raw).hexdigest() != listed.get(CATALOG):
         raise PackError("catalog.json changed during verification: pull again")
-    declared = pack_models(json.loads(raw))
+    declared = pack_models(json.loads(raw), roles)
+    if not declared:
+        raise PackError(f"{pack} declares no models{' for ' + ', '.join(roles) if roles else ''} in catalog.json")
     for model in declared:
         for f in model.get("files", []):
             if not isinstance(f, dict) or f.get("path") not in listed:
                 raise PackError(f"model {model.get('id')!r} names a file the signed manifest does not list")
             f["sha256"] = listed[f["path"]]  # checked again while copying: what is hashed is what is installed
-    entries = install_from_dir(settings.box_models_dir, pack, declared)
+    entries = install_from_dir(settings.box_models_dir, pack, declared, progress)
     manifest_sha = hashlib.sha256((pack / "manifest.json").read_bytes()).hexdigest()
     record = {"version": verified.manifest.version, "manifest_sha256": manifest_sha,
               "models": [{"role": e.role, "id": e.id, "sha256": e.sha256} for e in entries]}
 
     def remember(tx: sqlite_utils.Database) -> None:
-        sync_state.set_value(tx, MODELS_PACK_KEY + cid, record)
+        # Only a whole pack becomes the channel's version: after some roles, the rest may still come by sync.
+        if not roles:
+            sync_state.set_value(tx, MODELS_PACK_KEY + cid, record)
         store_floor(tx, verified.manifest.created)
 
     write(db, remember)
     # What this channel installed before and models.json no longer names would only fill the disk.
     previous = [m.get("sha256", "") for m in (state or {}).get("models", []) if isinstance(m, dict)]
-    removed = remove_unreferenced(settings.box_models_dir, previous)
+    removed = remove_unreferenced(settings.box_models_dir, previous) if not roles else []
     return {"channel": cid, "version": verified.manifest.version,
             "previous_version": state["version"] if state else None, "models": record["models"], "removed": removed}
 

@@ -203,3 +203,18 @@ def test_an_expired_models_pack_is_refused_by_trusted_time_and_the_installed_mod
     expired = pull(data, daemon.url)
     assert expired.returncode != 0 and "expired" in expired.stderr.lower() and "models pack refused" in expired.stderr
     assert installed(data) == [("llm", "tiny-llm", hashlib.sha256(v1).hexdigest())]
+
+
+def test_a_models_pack_installed_by_hand_counts_for_sync_so_an_older_one_pulled_later_is_refused(tmp_path: Path,
+                                                                                                province) -> None:
+    private, public, daemon = province
+    data = box(tmp_path / "var", public)
+    v2 = fake_gguf(2)
+    carried = publish_models(tmp_path, daemon, private, 2, v2, model_id="by-hand")  # e.g. brought on a USB stick
+    by_hand = subprocess.run([*EDGE, "models", "install", "--data", str(data), "--pack", str(carried)],
+                             capture_output=True, text=True, timeout=120)
+    assert by_hand.returncode == 0, by_hand.stderr
+    publish_models(tmp_path, daemon, private, 1, fake_gguf(1), model_id="older")
+    older = pull(data, daemon.url)
+    assert older.returncode != 0 and "models pack refused" in older.stderr
+    assert installed(data) == [("llm", "by-hand", hashlib.sha256(v2).hexdigest())]
