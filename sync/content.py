@@ -2,8 +2,9 @@
 
 The origin holds one folder per channel, each a pack (<channel-id>/manifest.json ...). Each channel is pulled
 into staging/<channel-id>/, which keeps the last pulled copy as rsync's basis, so an update moves only what
-changed; the active version folder is offered as a --copy-dest basis when staging is empty. Nothing here
-verifies or activates: the caller hands the staged folders to the pack importer.
+changed; the active version folder is offered as a --copy-dest basis when staging is empty. Models packs are
+channels like any other here. Nothing here verifies or activates: the caller hands each staged folder to the
+pack importer, or to the models installer when its catalog.json declares models (edge_server.sync_jobs).
 """
 
 from __future__ import annotations
