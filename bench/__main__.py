@@ -106,8 +106,9 @@ def _classroom(r: dict[str, Any]) -> list[Row]:
          f"companion 429 {r['companion_busy_429']}, other errors {r['other_errors']}", "5xx = 0"),
         ("classroom p50 / p99 ms, all routes", f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}",
          f"media p99 {media.get('p99_ms', 0):.0f}, answer p99 {answer.get('p99_ms', 0):.0f}", ""),
-        ("classroom server RSS start / middle / end MiB", f"{m['start']:.0f} / {m['middle']:.0f} / {m['end']:.0f}",
-         f"peak {m['peak']:.0f}", "no growth"),
+        ("classroom server RSS after 1 min / middle / end MiB",
+         f"{m.get('after_first_minute', m['start']):.0f} / {m['middle']:.0f} / {m['end']:.0f}",
+         f"cold start {m['start']:.0f}, peak {m['peak']:.0f}", "no growth"),
     ]
 
 
