@@ -31,6 +31,7 @@ from sync.statements import statement_id
 from sync.trust import read_private
 from tests.e2e.box_server import free_port
 from tests.fixtures_packs import TINY_CHANNEL, write_source
+from tests.lrs import ralph_available, start_ralph
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 KILLS = int(os.environ.get("RELIABILITY_KILLS", "100"))
@@ -86,6 +87,7 @@ class Acked:
         self.views: list[int] = []
         self.imports: list[str] = []  # the pupil ref of every line (one line per pupil) of a file imported with exit 0
         self.pack_versions: list[int] = []
+        self.pushes = 0
         self.errors: list[str] = []
 
 
@@ -167,6 +169,14 @@ def pack_worker(data: Path, folder: Path, key: Path, acked: Acked, stop: threadi
             acked.errors.append(f"pack import v{version}: {done.stderr.strip()}")
 
 
+def pusher_worker(data: Path, lrs, acked: Acked, stop: threading.Event) -> None:
+    """Push the outbox to a real LRS beside the server, again and again (marking statements sent as it goes)."""
+    while not stop.wait(1.0):
+        done = subprocess.run([CLI, "sync", "push", "--data", str(data), "--lrs", lrs.url, "--lrs-user", lrs.user,
+                               "--lrs-password", lrs.password], capture_output=True, text=True, env=ENV, timeout=120)
+        acked.pushes += done.returncode == 0
+
+
 def check_db(db_path: Path, acked: Acked) -> None:
     """The box's database is sound and holds every acknowledged write."""
     answers, views, imports, versions = (list(acked.answers), list(acked.views), list(acked.imports),
@@ -225,6 +235,10 @@ def test_a_box_killed_100_times_mid_write_keeps_every_acknowledged_write_and_sta
     threads.append(threading.Thread(target=importer_worker, args=(data, tmp_path / "imports", acked, stop)))
     threads.append(threading.Thread(target=pack_worker, args=(data, tmp_path / "packs", signing_key.private, acked,
                                                               stop)))
+    # With Ralph installed (`make ralph`, part of `make test`), the outbox is pushed to a real LRS meanwhile.
+    lrs = start_ralph(tmp_path / "ralph") if ralph_available() else None
+    if lrs is not None:
+        threads.append(threading.Thread(target=pusher_worker, args=(data, lrs, acked, stop)))
     rng = random.Random(8)
     started = time.monotonic()
     try:
@@ -242,12 +256,28 @@ def test_a_box_killed_100_times_mid_write_keeps_every_acknowledged_write_and_sta
         for thread in threads:
             thread.join(60)
         box.kill()
+        if lrs is not None:
+            final = subprocess.run([CLI, "sync", "push", "--data", str(data), "--lrs", lrs.url, "--lrs-user",
+                                    lrs.user, "--lrs-password", lrs.password], capture_output=True, text=True,
+                                   env=ENV, timeout=300)
+            in_lrs = [s["id"] for s in lrs.statements()]
+            stored = [line.get("id") or line.get("statement", {}).get("id") for line in lrs.stored_lines()]
+            lrs.stop()
     check_db(data / "box.db", acked)
     attempts, statements = check_outbox(data)
+    if lrs is not None:
+        assert final.returncode == 0, final.stderr
+        conn = sqlite3.connect(data / "box.db")
+        outbox = {sid for (sid,) in conn.execute("SELECT statement_id FROM outbox")}
+        unsent = conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        conn.close()
+        assert unsent == 0
+        assert len(in_lrs) == len(set(in_lrs)) and set(in_lrs) == outbox, "the LRS lost or doubled statements"
+        assert len(stored) == len(set(stored)) == len(in_lrs), "a statement was written to the LRS twice"
     elapsed = time.monotonic() - started
     print(f"{KILLS} kills in {elapsed:.0f} s: {len(acked.answers)} answers, {len(acked.views)} views, "
           f"{len(acked.imports)} imported lines, packs {acked.pack_versions[-1:]} acknowledged; "
-          f"{attempts} attempts, {statements} statements")
+          f"{attempts} attempts, {statements} statements, {acked.pushes} complete pushes")
     assert len(acked.answers) >= KILLS, "the workload hardly wrote anything: the test proves little"
     assert acked.imports and acked.pack_versions
     assert not [e for e in acked.errors if " 5" in e or "import" in e], acked.errors[:5]
