@@ -4,7 +4,8 @@ The bench builds a box in a temporary folder (the sample course, a class of --ta
 `edge-server serve` on 127.0.0.1 (its scheduler works the AI queue off first, so the companion has transcripts),
 then each tablet, a thread with its own HTTP session: logs in (class page, PIN form with its CSRF token), opens the
 lesson list, then again and again opens a lesson (page and API document), streams the medium with ranged requests
-and a few seeks, answers exercises, and now and then asks the companion; it waits 1-4 s between actions.
+and a few seeks, answers exercises, and now and then asks the companion (one question in five worded anew, so
+it misses the answer cache); it waits 1-4 s between actions.
 Reports requests served, p50/p99 latency by route, errors (5xx and failures apart from the 429 of the
 companion's one-pending-question rule, counted separately), and the RSS of the server's process tree sampled
 every second: start, middle, end and peak. One table (stderr with --json), JSON on stdout with --json.
@@ -39,6 +40,8 @@ CHUNK = 64 * 1024
 QUESTIONS = ["How are clouds made?", "What is evaporation?", "Why does water fall as rain?",
              "What do living things need?", "How do plants make food?", "What is a right angle?",
              "How many sides does a triangle have?", "What is an acute angle?"]
+ASIDES = ["please, for my homework number", "like in the video at minute", "I did not get it, page"]
+UNIQUE_SHARE = 0.2
 ANSWERS = {"choice": "0", "number": "4", "text": "water"}
 
 
@@ -168,8 +171,12 @@ class Tablet:
                       headers={"X-CSRFToken": self.csrf})
             think()
         if self.rng.random() < 0.3:
+            question = self.rng.choice(QUESTIONS)
+            if self.rng.random() < UNIQUE_SHARE:
+                # A question nobody asked before misses the answer cache and reaches the model.
+                question = f"{question[:-1]}, {self.rng.choice(ASIDES)} {self.rng.randrange(10**6)}?"
             self.call("POST /api/v1/companion/ask", "POST", "/api/v1/companion/ask",
-                      json={"question": self.rng.choice(QUESTIONS), "lesson_id": lesson_id},
+                      json={"question": question, "lesson_id": lesson_id},
                       headers={"X-CSRFToken": self.csrf})
             think()
 
