@@ -219,19 +219,8 @@ def _activate_models(settings: Settings, db: sqlite_utils.Database, staged: cont
     mine = staged.path / "manifest.json"
     if state and mine.is_file() and hashlib.sha256(mine.read_bytes()).hexdigest() == state.get("manifest_sha256"):
         return {**outcome, "status": "unchanged"}
-    try:
-        installed = install_models_pack(settings, db, staged.path)
-    except PackError as exc:
-        return {**outcome, "status": "refused", "reason": f"models pack refused: {exc}"}
-    except ModelError as exc:
-        return {**outcome, "status": "refused", "reason": f"models pack refused: {exc}"}
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return {**outcome, "status": "failed", "disk_full": True,
-                    "reason": f"disk full while installing models: {exc.strerror}; free space and pull again"}
-        return {**outcome, "status": "failed", "reason": f"models install failed: {exc}"}
-    return {**outcome, "status": "activated", "version": installed["version"],
-            "previous_version": installed["previous_version"], "models": installed["models"]}
+    return _outcome(outcome, lambda: install_models_pack(settings, db, staged.path), (PackError, ModelError),
+                    refused="models pack refused", doing="installing models", failed="models install failed")
 
 
 def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.StagedPack) -> dict[str, Any]:
@@ -247,17 +236,25 @@ def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.Sta
         return _activate_models(settings, db, staged, outcome)
     if _same_manifest(staged.path, sync_state.active_path(db, staged.channel)):
         return {**outcome, "status": "unchanged"}
+    return _outcome(outcome, lambda: import_pack(settings, staged.path), (PackError,),
+                    refused="pack refused", doing="activating the pack", failed="activation failed")
+
+
+def _outcome(outcome: dict[str, Any], activate: Callable[[], dict[str, Any]], refusals: tuple[type[Exception], ...],
+             *, refused: str, doing: str, failed: str) -> dict[str, Any]:
+    """Run one activation and describe it: activated, refused (nothing changed) or failed (disk full named)."""
     try:
-        imported = import_pack(settings, staged.path)
-    except PackError as exc:
-        return {**outcome, "status": "refused", "reason": f"pack refused: {exc}"}
+        done = activate()
+    except refusals as exc:
+        return {**outcome, "status": "refused", "reason": f"{refused}: {exc}"}
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return {**outcome, "status": "failed", "disk_full": True,
-                    "reason": f"disk full while activating the pack: {exc.strerror}; free space and pull again"}
-        return {**outcome, "status": "failed", "reason": f"activation failed: {exc}"}
-    return {**outcome, "status": "activated", "version": imported["version"],
-            "previous_version": imported.get("previous_version")}
+                    "reason": f"disk full while {doing}: {exc.strerror}; free space and pull again"}
+        return {**outcome, "status": "failed", "reason": f"{failed}: {exc}"}
+    extra = {"models": done["models"]} if "models" in done else {}
+    return {**outcome, "status": "activated", "version": done["version"],
+            "previous_version": done.get("previous_version"), **extra}
 
 
 def _activate_or_recheck(settings: Settings, db: sqlite_utils.Database, origin: str, opts: RsyncOptions,

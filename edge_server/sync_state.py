@@ -55,28 +55,29 @@ def _clear_error(db: sqlite_utils.Database, where: str) -> None:
         set_value(db, LAST_ERROR, None)
 
 
+_KEYS = {"push": (LAST_PUSH_RESULT, PUSH_FAILURES, LAST_PUSH), "pull": (LAST_PULL_RESULT, PULL_FAILURES, LAST_PULL)}
+
+
+def _record(db: sqlite_utils.Database, kind: str, result: dict[str, Any]) -> None:
+    result_key, failures_key, last_key = _KEYS[kind]
+    set_value(db, result_key, result)
+    if result.get("error"):
+        record_error(db, kind, result["error"])
+        set_value(db, failures_key, int(get_value(db, failures_key, 0) or 0) + 1)
+    else:
+        set_value(db, last_key, now_iso())
+        set_value(db, failures_key, 0)
+        _clear_error(db, kind)
+
+
 def record_push(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     """Remember a push attempt; a complete one clears the push failure count."""
-    set_value(db, LAST_PUSH_RESULT, result)
-    if result.get("error"):
-        record_error(db, "push", result["error"])
-        set_value(db, PUSH_FAILURES, int(get_value(db, PUSH_FAILURES, 0) or 0) + 1)
-    else:
-        set_value(db, LAST_PUSH, now_iso())
-        set_value(db, PUSH_FAILURES, 0)
-        _clear_error(db, "push")
+    _record(db, "push", result)
 
 
 def record_pull(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     """Remember a pull attempt (per-channel outcome), and its error if any."""
-    set_value(db, LAST_PULL_RESULT, result)
-    if result.get("error"):
-        record_error(db, "pull", result["error"])
-        set_value(db, PULL_FAILURES, int(get_value(db, PULL_FAILURES, 0) or 0) + 1)
-    else:
-        set_value(db, LAST_PULL, now_iso())
-        set_value(db, PULL_FAILURES, 0)
-        _clear_error(db, "pull")
+    _record(db, "pull", result)
 
 
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.processes import stop_process
+
 REPO = Path(__file__).resolve().parent.parent
 RALPH_VENV = REPO / ".ralph-venv"
 RALPH_PYTHON = RALPH_VENV / "bin" / "python"
@@ -102,13 +104,7 @@ class Ralph:
 
     def stop(self) -> None:
         """Stop Ralph and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 def start_ralph(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> Ralph:

@@ -7,12 +7,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from tests.lrs import free_port
+from tests.processes import stop_process
 
 CHANNEL = "test.sync.science"
 
@@ -140,13 +142,7 @@ class RsyncDaemon:
 
     def stop(self) -> None:
         """Stop the daemon."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 MODELS_CHANNEL = "test.sync.models"
@@ -247,10 +243,22 @@ class SshServer:
 
     def stop(self) -> None:
         """Stop sshd."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
+
+
+EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+
+
+def trusting_box(data: Path, public: Path, name: str = "pull-test") -> Path:
+    """An initialised data dir that trusts the province's key."""
+    from provisioning.box import init_data_dir, install_trust_anchor
+
+    init_data_dir(data, trust=None, name=name)
+    install_trust_anchor(data / "keys" / "trusted", public)
+    return data
+
+
+def pull(data: Path, origin: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`edge-server sync pull` as a subprocess."""
+    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
+                          text=True, timeout=180, env={**os.environ, **(env or {})})

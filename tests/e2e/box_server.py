@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.processes import stop_process
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--mute-audio",
@@ -64,9 +66,4 @@ def serve(data_dir: Path, log: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc, timeout=15)

@@ -8,38 +8,28 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from provisioning.box import init_data_dir, install_trust_anchor
-from tests.sync_fixtures import CHANNEL, MODELS_CHANNEL, RsyncDaemon, keys, media, publish, publish_models
+from tests.sync_fixtures import (
+    CHANNEL,
+    EDGE,
+    MODELS_CHANNEL,
+    media,
+    publish,
+    publish_models,
+    pull,
+    trusting_box,
+)
 
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
 
 
-@pytest.fixture
-def province(tmp_path: Path):
-    """A signing key pair and a running rsync daemon whose module is the pack origin."""
-    private, public = keys(tmp_path / "province")
-    daemon = RsyncDaemon(root=tmp_path / "origin", workdir=tmp_path / "rsyncd").start()
-    yield private, public, daemon
-    daemon.stop()
-
-
 def box(data: Path, public: Path) -> Path:
-    init_data_dir(data, trust=None, name="models-pull-test")
-    install_trust_anchor(data / "keys" / "trusted", public)
-    return data
-
-
-def pull(data: Path, origin: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
-                          text=True, timeout=180)
+    return trusting_box(data, public, "models-pull-test")
 
 
 def installed(data: Path) -> list[tuple[str, str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,8 @@ from edge_server.people import add_class, add_pupil
 from edge_server.settings import load_settings
 from provisioning.box import install_trust_anchor
 from tests.lrs import ralph_available, start_ralph
-from tests.sync_fixtures import CHANNEL, build, keys, media, write_source
+from tests.sync_fixtures import CHANNEL, EDGE, build, keys, media, write_source
 
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 NAMES = ["Zephyrine Okonkwo-Blanchard", "Thaddeus Quillfeather"]
 ROSTER = ["ROSTER-77Q1-ZEPH", "ROSTER-88X2-THAD"]
 TYPED = ["my grandmother Zuleika says the puddle flies away", "vapour rises over Xanthoville ward 9"]

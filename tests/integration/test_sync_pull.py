@@ -7,39 +7,20 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from provisioning.box import init_data_dir, install_trust_anchor
 from tests.lrs import free_port
-from tests.sync_fixtures import CHANNEL, RsyncDaemon, keys, media, publish
+from tests.sync_fixtures import CHANNEL, EDGE, media, publish, pull, trusting_box
 
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
 
 
-@pytest.fixture
-def province(tmp_path: Path):
-    """A signing key pair and a running rsync daemon whose module is the pack origin."""
-    private, public = keys(tmp_path / "province")
-    daemon = RsyncDaemon(root=tmp_path / "origin", workdir=tmp_path / "rsyncd").start()
-    yield private, public, daemon
-    daemon.stop()
-
-
 def box(data: Path, public: Path) -> Path:
-    init_data_dir(data, trust=None, name="pull-test")
-    install_trust_anchor(data / "keys" / "trusted", public)
-    return data
-
-
-def pull(data: Path, origin: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
-                          text=True, timeout=180, env={**os.environ, **(env or {})})
+    return trusting_box(data, public, "pull-test")
 
 
 def active(data: Path) -> dict[str, int]:

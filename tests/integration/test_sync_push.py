@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +18,8 @@ from edge_server.db import open_box_db
 from sync import progress
 from tests.cutproxy import CutProxy
 from tests.lrs import Ralph, free_port, ralph_available, start_ralph
-from tests.sync_fixtures import add_attempts
+from tests.sync_fixtures import EDGE, add_attempts
 
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
 
 

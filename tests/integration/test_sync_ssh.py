@@ -6,16 +6,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from edge_server.sync_jobs import KNOWN_HOSTS_NAME, probe_origin
-from provisioning.box import init_data_dir, install_trust_anchor
-from tests.sync_fixtures import CHANNEL, SshServer, box_public_ssh_key, keys, media, publish
+from tests.sync_fixtures import CHANNEL, EDGE, SshServer, box_public_ssh_key, keys, media, publish, pull, trusting_box
 
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
 
 
@@ -35,14 +32,7 @@ def sshd(tmp_path: Path):
 
 
 def box(data: Path, public: Path) -> Path:
-    init_data_dir(data, trust=None, name="ssh-pull-test")
-    install_trust_anchor(data / "keys" / "trusted", public)
-    return data
-
-
-def pull(data: Path, origin: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, "sync", "pull", "--data", str(data), "--origin", origin], capture_output=True,
-                          text=True, timeout=180)
+    return trusting_box(data, public, "ssh-pull-test")
 
 
 def active(data: Path) -> dict[str, int]:
