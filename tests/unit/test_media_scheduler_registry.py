@@ -69,7 +69,8 @@ def test_jobs_run_with_the_box_settings_when_the_scheduler_fires():
         import time
 
         deadline = time.monotonic() + 5
-        while not CALLS and time.monotonic() < deadline:
+        # also wait until the scheduler has retired the one-shot job, so shutdown does not race its removal
+        while (not CALLS or sched.get_job("once") is not None) and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
         sched.shutdown(wait=True)
