@@ -5,7 +5,8 @@ here with espeak-ng and sox into .bench/lessons/, the same way as ../shared/samp
 are cached in .bench/transcripts/ by the audio's sha256 and the decoding settings.
 
 For each lesson and each method it measures:
-  wer       word error rate of the transcript against the narrated text
+  wer       word error rate of the transcript against the narrated text, both through Whisper's English
+            normaliser (bench/wer.py); the raw figure (lower case, no punctuation) is printed beside it
   f1        chapter-boundary F1: a predicted boundary counts when within +-8 s of a true one (one-to-one)
   kp_acc    share of true chapters whose midpoint falls in a predicted chapter with the right knowledge point
   terms     share of the lesson's summary key terms found in the summary (stemmed words, in order)
@@ -30,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.wer import raw_wer, wer
 from models.segment import cohesion_cuts, depth_scores, segment_chapters
 from models.summary import chapter_titles, summarize
 from models.textutil import content_terms, idf, split_sentences, stem, tfidf, words
@@ -156,18 +158,6 @@ def text_generator(enabled: bool) -> Callable[[str], str] | None:
 
 # ---- measures ----------------------------------------------------------------------------------------------------
 
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate (word-level Levenshtein distance over reference length), lower-cased, no punctuation."""
-    ref, hyp = words(reference.replace("-", " ")), words(hypothesis.replace("-", " "))
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
-
-
 def boundary_f1(predicted: Sequence[float], true: Sequence[float], tolerance: float = TOLERANCE) -> float:
     """F1 of inner chapter boundaries, each true boundary matched at most once, within the tolerance."""
     if not predicted and not true:
@@ -263,9 +253,9 @@ def evaluate(lesson: dict[str, Any], segments: list[Segment], generate: Callable
     true_cuts = [c["start"] for c in true_chapters[1:]]
     kps = [KnowledgePoint(k["id"], k["name"], k.get("description", "")) for k in lesson["knowledge_points"]]
     terms = lesson.get("summary_key_terms", [])
+    said, heard = " ".join(c["text"] for c in true_chapters), " ".join(s.text for s in segments)
     row: dict[str, Any] = {"lesson": lesson["id"], "set": lesson["set"], "voice": lesson.get("voice", ""),
-                           "duration": truth["duration"],
-                           "wer": wer(" ".join(c["text"] for c in true_chapters), " ".join(s.text for s in segments))}
+                           "duration": truth["duration"], "wer": wer(said, heard), "raw_wer": raw_wer(said, heard)}
     t0 = time.perf_counter()
     ours = segment_chapters(segments, kps)
     ours = chapter_titles(ours, segments, kps, generate)
@@ -290,6 +280,7 @@ def mean_row(rows: Sequence[dict[str, Any]], label: str) -> dict[str, Any]:
     """Mean of every measure over rows."""
     out: dict[str, Any] = {"lesson": label, "set": "", "voice": "", "duration": sum(r["duration"] for r in rows),
                            "wer": sum(r["wer"] for r in rows) / len(rows),
+                           "raw_wer": sum(r["raw_wer"] for r in rows) / len(rows),
                            "method_s": round(sum(r["method_s"] for r in rows), 2)}
     for name in METHODS:
         out[name] = {m: sum(r[name][m] for r in rows) / len(rows) for m in ("f1", "kp_acc", "terms")}
@@ -300,14 +291,15 @@ def mean_row(rows: Sequence[dict[str, Any]], label: str) -> dict[str, Any]:
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
     """One aligned table: each measure of ours beside the two baselines (ours / equal / texttiling)."""
-    head = ["lesson", "set", "voice", "dur s", "WER", "boundary F1 o/eq/tt", "KP acc o/eq/tt", "key terms o/eq/tt",
-            "summary"]
+    head = ["lesson", "set", "voice", "dur s", "WER (raw)", "boundary F1 o/eq/tt", "KP acc o/eq/tt",
+            "key terms o/eq/tt", "summary"]
     lines = [head]
     for r in rows:
         def trio(m: str, r: dict[str, Any] = r) -> str:
             return " / ".join(f"{r[name][m]:.2f}" for name in METHODS)
 
-        lines.append([r["lesson"], r["set"], r["voice"], f"{r['duration']:.0f}", f"{r['wer']:.3f}", trio("f1"),
+        lines.append([r["lesson"], r["set"], r["voice"], f"{r['duration']:.0f}", f"{r['wer']:.3f} ({r['raw_wer']:.3f})",
+                      trio("f1"),
                       trio("kp_acc"), trio("terms"), f"{r['summary']['method']} {r['summary']['words']}w"])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]

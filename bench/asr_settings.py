@@ -1,19 +1,26 @@
-"""Compare Whisper decoding settings on narrated samples: WER, skipped passages and speed per setting."""
+"""Compare Whisper decoding settings on narrated lessons: WER, skipped passages and speed per setting.
+
+Lessons: ../shared/samples/audio and, with --extra, the other voices bench/ai_quality.py narrates into
+.bench/lessons (run it once first). WER is counted as in bench/wer.py (Whisper's English normaliser).
+
+    python -m bench.asr_settings [--extra] [--only NAME ...] [--json]
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.wer import wer
 from models.asr import DecodeOptions, Transcriber
 from models.registry import resolve
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "audio"
+EXTRA = Path(__file__).resolve().parent.parent / ".bench" / "lessons"
 
 SETTINGS = {
     "greedy": DecodeOptions(beam_size=1, vad_filter=False, condition_on_previous_text=False),
@@ -27,6 +34,10 @@ SETTINGS = {
     "beam5-nofallback": DecodeOptions(beam_size=5, condition_on_previous_text=False, temperature_fallback=False),
     "beam10+prev": DecodeOptions(beam_size=10, condition_on_previous_text=True),
     "beam5+prev+kp-prompt": DecodeOptions(beam_size=5, condition_on_previous_text=True, use_prompt=True),
+    "beam5+prev tempo 0.95": DecodeOptions(tempos=(0.95,)),
+    "beam5+prev vote 1/0.9/1.1": DecodeOptions(tempos=(1.0, 0.9, 1.1)),
+    "beam5+prev vote 1/0.95/0.9": DecodeOptions(tempos=(1.0, 0.95, 0.9)),
+    "beam5+prev vote 1/0.95/0.9/0.85/1.1": DecodeOptions(tempos=(1.0, 0.95, 0.9, 0.85, 1.1)),
 }
 LESSON_FILES = (SAMPLES.parent / "lessons.json", Path(__file__).resolve().parent / "lessons_extra.json")
 
@@ -44,54 +55,6 @@ def kp_prompts() -> dict[str, str]:
                        for k in lesson["knowledge_points"]]
                 prompts[lesson["id"]] = asr_prompt(kps)
     return prompts
-
-
-ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-NUMBER_WORDS = set(ONES) | set(TENS[2:]) | {"hundred", "thousand"}
-
-
-def spell(n: int) -> str:
-    """An integer below a million in words, as a narrator says it ("two hundred thirty")."""
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
-    if n < 1000:
-        return ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + spell(n % 100))
-    return spell(n // 1000) + " thousand" + ("" if n % 1000 == 0 else " " + spell(n % 1000))
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words without punctuation, numbers spelled out, for WER.
-
-    Whisper writes "3" where a narrator said "three" (and "230" for "two hundred and thirty"); like Whisper's own
-    English normaliser, counting that as an error would measure formatting, not hearing.
-    """
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower().replace("-", " "))
-    text = re.sub(r"\d+", lambda m: f" {spell(int(m.group()))} " if int(m.group()) < 1_000_000 else m.group(), text)
-    tokens = re.findall(r"[a-z0-9']+", text)
-    # "and" inside a spoken number ("two hundred and thirty") is how it is said, not a word Whisper missed
-    return [t for i, t in enumerate(tokens)
-            if not (t == "and" and 0 < i < len(tokens) - 1 and {tokens[i - 1], tokens[i + 1]} <= NUMBER_WORDS)]
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    """Word-level Levenshtein distance."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate of a hypothesis against a reference text."""
-    ref = words(reference)
-    return edit_distance(ref, words(hypothesis)) / max(1, len(ref))
 
 
 def reference_text(chapters_json: Path) -> str:
@@ -113,11 +76,12 @@ def skipped_seconds(chapters_json: Path, segments: list) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=Path, default=SAMPLES)
+    parser.add_argument("--extra", action="store_true", help=f"also the other voices in {EXTRA}")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="setting names to run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    wavs = sorted(args.samples.glob("*.wav"))
+    wavs = sorted(args.samples.glob("*.wav")) + (sorted(EXTRA.glob("*.wav")) if args.extra else [])
     if not wavs:
         print(f"no samples in {args.samples}", file=sys.stderr)
         return 1
@@ -142,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         "per_lesson": {w.stem: round(e, 3) for w, e in zip(wavs, errs, strict=True)},
                         "max_wer": round(max(errs), 4), "skipped_s": round(skipped, 1),
                         "rtf": round(wall / audio, 3)})
-        print(f"{name:18s} mean WER {results[-1]['mean_wer']:.3f}  max {results[-1]['max_wer']:.3f}  "
+        print(f"{name:36s} mean WER {results[-1]['mean_wer']:.3f}  max {results[-1]['max_wer']:.3f}  "
               f"skipped {skipped:5.1f}s  RTF {results[-1]['rtf']:.3f}", file=sys.stderr)
     if args.json:
         print(json.dumps({"samples": [w.name for w in wavs], "target_mean_wer": 0.12, "results": results}, indent=2))

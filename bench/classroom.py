@@ -52,9 +52,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def tree_rss_mb(pgid: int) -> float:
-    """The summed RSS of every process in a process group (the server: master, workers, scheduler, runners)."""
-    total = 0
+def tree_rss(pgid: int, log: Path) -> dict[str, float]:
+    """RSS in MiB of each process in a process group (master, workers, scheduler), named by role and pid."""
+    workers = {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text(errors="replace"))}
+    found: dict[str, float] = {}
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -62,11 +63,24 @@ def tree_rss_mb(pgid: int) -> float:
         try:
             stat = Path(entry.path, "stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) == pgid:  # field 5 of stat: the process group
-                total += int(Path(entry.path, "statm").read_text().split()[1]) * page
+            if int(fields[2]) != pgid:  # field 5 of stat: the process group
+                continue
+            rss = int(Path(entry.path, "statm").read_text().split()[1]) * page / 2**20
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
-    return total / 2**20
+        pid = int(entry.name)
+        role = "master" if pid == pgid else "worker" if pid in workers else "scheduler"
+        found[f"{role} {pid}"] = rss
+    return found
+
+
+def slope_per_10_min(samples: list[tuple[float, float]], after_s: float) -> float:
+    """Least-squares growth in MiB per 10 minutes of the samples taken after after_s seconds."""
+    points = [(t, mb) for t, mb in samples if t >= after_s]
+    if len(points) < 10:
+        return 0.0
+    t, mb = np.array(points).T
+    return round(float(np.polyfit(t, mb, 1)[0]) * 600, 1)
 
 
 def prepare(data: Path, tablets: int) -> list[dict[str, str]]:
@@ -227,7 +241,8 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
         data = Path(tmp) / "var"
         print(f"building a box with the sample course and {tablets} pupils ...", file=sys.stderr, flush=True)
         pupils = prepare(data, tablets)
-        proc, base = start_server(data, workers, Path(tmp) / "serve.log")
+        log = Path(tmp) / "serve.log"
+        proc, base = start_server(data, workers, log)
         try:
             print("waiting for the AI queue (transcripts for the companion) ...", file=sys.stderr, flush=True)
             waited = time.monotonic()
@@ -239,14 +254,21 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             waited = time.monotonic() - waited
             stats, stop = Stats(), threading.Event()
             rss: list[tuple[float, float]] = []
+            per_process: dict[str, list[tuple[float, float]]] = defaultdict(list)
             started = time.monotonic()
             deadline = started + minutes * 60
 
+            def take() -> None:
+                now, processes = time.monotonic() - started, tree_rss(proc.pid, log)
+                rss.append((now, sum(processes.values())))
+                for name, mb in processes.items():
+                    per_process[name].append((now, mb))
+
             def sample() -> None:
                 while not stop.wait(1.0):
-                    rss.append((time.monotonic() - started, tree_rss_mb(proc.pid)))
+                    take()
 
-            rss.append((0.0, tree_rss_mb(proc.pid)))
+            take()
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             print(f"{tablets} tablets for {minutes:g} min against {base} ...", file=sys.stderr, flush=True)
@@ -274,6 +296,11 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
     # The model runners load on the first companion question: growth is judged from the first minute on.
     warm = next((mb for t, mb in rss if t >= min(60.0, elapsed / 10)), values[-1])
     third = max(1, len(values) // 3)
+    settle = min(60.0, elapsed / 10)
+    processes = {name: {"after_first_minute": round(next((mb for t, mb in v if t >= settle), v[-1][1]), 1),
+                        "end": round(v[-1][1], 1), "peak": round(max(mb for _, mb in v), 1),
+                        "growth_per_10_min": slope_per_10_min(v, settle)}
+                 for name, v in sorted(per_process.items())}
     routes = {route: {"requests": len(v), "p50_ms": percentile_ms(v, 50), "p99_ms": percentile_ms(v, 99)}
               for route, v in sorted(stats.latency.items())}
     every = [x for v in stats.latency.values() for x in v]
@@ -290,7 +317,9 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
                    "middle": round(values[len(values) // 2], 1),
                    "end": round(values[-1], 1), "peak": round(max(values), 1),
                    "first_third_mean": round(float(np.mean(values[:third])), 1),
-                   "last_third_mean": round(float(np.mean(values[-third:])), 1)},
+                   "last_third_mean": round(float(np.mean(values[-third:])), 1),
+                   "growth_per_10_min": slope_per_10_min(rss, settle)},
+        "rss_by_process_mb": processes,
     }
 
 
@@ -308,7 +337,11 @@ def table(r: dict[str, Any]) -> str:
               f"companion 429 (one question pending, expected): {r['companion_busy_429']}",
               f"server RSS MiB: start {m['start']}, after 1 min {m['after_first_minute']}, middle {m['middle']}, "
               f"end {m['end']}, peak {m['peak']} "
-              f"(first third mean {m['first_third_mean']}, last third {m['last_third_mean']})"]
+              f"(first third mean {m['first_third_mean']}, last third {m['last_third_mean']}), "
+              f"growth after the first minute {m['growth_per_10_min']:+} MiB per 10 min"]
+    for name, v in r["rss_by_process_mb"].items():
+        lines.append(f"  {name:<18} after 1 min {v['after_first_minute']:>7} end {v['end']:>7} "
+                     f"peak {v['peak']:>7} growth {v['growth_per_10_min']:+} MiB/10 min")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.registry import ResolvedModel
+from models.rover import combine
 from models.runner import ModelRunner
 from models.types import Segment
 
@@ -38,13 +39,18 @@ class Transcript:
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """Decoding settings, picked by measurement with `python -m bench.asr_settings` on the narrated samples.
+    """Decoding settings, picked by measurement (`python -m bench.asr_settings`, `python -m bench.ai_quality`).
 
-    Mean WER there: greedy 0.176, beam 5 0.134, beam 5 + previous-text conditioning 0.093 (greedy + conditioning
-    0.113); VAD changed nothing on clean narration and risks cutting quiet speech, so it stays off; temperature
-    fallback costs nothing when decoding is confident and guards the conditioning against repetition loops.
-    Prompting Whisper with the lesson's knowledge point names (use_prompt) made things worse on unseen voices
+    Mean WER on the shared samples: greedy 0.176, beam 5 0.134, beam 5 + previous-text conditioning 0.093 (greedy
+    + conditioning 0.113); VAD changed nothing on clean narration and risks cutting quiet speech, so it stays off;
+    temperature fallback costs nothing when decoding is confident and guards the conditioning against repetition
+    loops. Prompting Whisper with the lesson's knowledge point names (use_prompt) made things worse on unseen voices
     (mean WER 0.174 -> 0.234 on bench/lessons_extra.json), so it is off.
+
+    tempos: the audio is decoded once per tempo (1.0 = as recorded, 0.9 = played 10% slower, pitch kept); the
+    first decode gives the timing and the others vote on its words (models.rover). Whisper tiny mishears an
+    unusual voice in different places at different speeds, so the vote removes errors only one decode makes.
+    vote_beam_size is the beam of the voting decodes (greedy is half the cost of a beam of 5).
     """
 
     beam_size: int = 5
@@ -53,10 +59,12 @@ class DecodeOptions:
     temperature_fallback: bool = True
     language: str | None = "en"
     use_prompt: bool = False
+    tempos: tuple[float, ...] = (1.0,)
+    vote_beam_size: int = 5
 
-    def kwargs(self) -> dict[str, Any]:
+    def kwargs(self, beam_size: int | None = None) -> dict[str, Any]:
         temperature: Any = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else 0.0
-        return {"beam_size": self.beam_size, "vad_filter": self.vad_filter,
+        return {"beam_size": beam_size or self.beam_size, "vad_filter": self.vad_filter,
                 "condition_on_previous_text": self.condition_on_previous_text,
                 "temperature": temperature, "language": self.language}
 
@@ -79,6 +87,40 @@ def decode_audio(path: Path | str) -> Any:
     from faster_whisper.audio import decode_audio as _decode
 
     return _decode(str(path), sampling_rate=SAMPLE_RATE)
+
+
+def change_tempo(audio: Any, factor: float) -> Any:
+    """The same speech played at factor times the speed, pitch kept (libavfilter's atempo, through PyAV)."""
+    import av
+    import numpy as np
+
+    if factor == 1.0:
+        return audio
+    graph = av.filter.Graph()
+    source = graph.add_abuffer(format="flt", sample_rate=SAMPLE_RATE, layout="mono")
+    tempo = graph.add("atempo", str(factor))
+    sink = graph.add("abuffersink")
+    source.link_to(tempo)
+    tempo.link_to(sink)
+    graph.configure()
+    pieces: list[Any] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                pieces.append(graph.pull().to_ndarray().reshape(-1))
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+
+    for start in range(0, len(audio), SAMPLE_RATE):
+        chunk = np.ascontiguousarray(audio[start:start + SAMPLE_RATE], dtype=np.float32).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = SAMPLE_RATE, start
+        graph.push(frame)
+        drain()
+    graph.push(None)
+    drain()
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
 class Transcriber(ModelRunner):
@@ -120,16 +162,25 @@ class Transcriber(ModelRunner):
         model = self.load()
         audio = decode_audio(path)
         duration = len(audio) / SAMPLE_RATE
-        kwargs = self.options.kwargs()
-        if prompt and self.options.use_prompt:
-            kwargs["initial_prompt"] = prompt
+        tempos = self.options.tempos or (1.0,)
+        decodes: list[list[Segment]] = []
         with self._lock:  # CTranslate2 models are not meant to be driven by two threads at once here
-            pieces, info = model.transcribe(audio, **kwargs)
-            segments = []
-            for piece in pieces:
-                text = piece.text.strip()
-                if text:
-                    segments.append(Segment(start=float(piece.start), end=float(piece.end), text=text))
-                if progress and duration:
-                    progress(min(1.0, piece.end / duration))
-        return Transcript(language=info.language, duration=duration, segments=segments)
+            for n, factor in enumerate(tempos):
+                kwargs = self.options.kwargs(None if n == 0 else self.options.vote_beam_size)
+                if prompt and self.options.use_prompt:
+                    kwargs["initial_prompt"] = prompt
+                pieces, info = model.transcribe(change_tempo(audio, factor), **kwargs)
+                if n == 0:
+                    language = info.language
+                segments = []
+                for piece in pieces:
+                    # times in the slowed or hastened audio, back to the recording's clock
+                    start, end = float(piece.start) * factor, float(piece.end) * factor
+                    text = piece.text.strip()
+                    if text:
+                        segments.append(Segment(start=start, end=end, text=text))
+                    if progress and duration:
+                        progress(min(1.0, (n + min(1.0, end / duration)) / len(tempos)))
+                decodes.append(segments)
+        segments = combine(decodes[0], [" ".join(s.text for s in d).split() for d in decodes[1:]])
+        return Transcript(language=language, duration=duration, segments=segments)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ai_quality import boundary_f1, equal_split, kp_accuracy, lead_summary, term_coverage, wer
+from bench.ai_quality import boundary_f1, equal_split, kp_accuracy, lead_summary, term_coverage
+from bench.wer import raw_wer, wer
 from models.types import Chapter, KnowledgePoint, Segment
 
 
@@ -33,6 +34,12 @@ def test_key_terms_match_by_stem_and_multiword_terms_must_be_adjacent():
 def test_wer_counts_substitutions_insertions_and_deletions_per_reference_word():
     assert wer("the cat sat on the mat", "the cat sat on the mat") == 0.0
     assert wer("the cat sat on the mat", "the bat sat on mat") == pytest.approx(2 / 6)
+
+
+def test_wer_counts_hearing_not_spelling_numbers_or_punctuation_and_the_raw_figure_counts_them():
+    said, heard = "Three metres of rope, colour red.", "3 meters of rope color red"
+    assert wer(said, heard) == 0.0
+    assert raw_wer(said, heard) == pytest.approx(3 / 6)
 
 
 def test_equal_split_baseline_gives_k_equal_chapters_with_knowledge_points_in_order():

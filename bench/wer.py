@@ -1,0 +1,40 @@
+"""Word error rate as ASR benchmarks count it: both texts through Whisper's English normaliser, then jiwer.
+
+The normaliser (the one the Whisper paper and the Open ASR Leaderboard use) spells "3" and "three" alike,
+"metres" and "meters" alike, drops punctuation and fillers, so the figure measures hearing, not formatting.
+`raw_wer` is the plain figure (lower case, punctuation dropped) printed beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import jiwer
+
+
+@cache
+def _normaliser():
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+def normalise(text: str) -> str:
+    """Text in the normal form WER is counted in."""
+    return _normaliser()(text)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate of a hypothesis against a reference, both normalised."""
+    ref = normalise(reference)
+    return jiwer.wer(ref, normalise(hypothesis)) if ref.strip() else float(bool(normalise(hypothesis).strip()))
+
+
+def raw_wer(reference: str, hypothesis: str) -> float:
+    """Word error rate over lower-case words with punctuation dropped and nothing else changed."""
+    def plain(text: str) -> str:
+        return " ".join(re.findall(r"[\w']+", text.lower().replace("-", " ")))
+
+    ref = plain(reference)
+    return jiwer.wer(ref, plain(hypothesis)) if ref else float(bool(plain(hypothesis)))
