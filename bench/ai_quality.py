@@ -299,8 +299,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
             return " / ".join(f"{r[name][m]:.2f}" for name in METHODS)
 
         lines.append([r["lesson"], r["set"], r["voice"], f"{r['duration']:.0f}", f"{r['wer']:.3f} ({r['raw_wer']:.3f})",
-                      trio("f1"),
-                      trio("kp_acc"), trio("terms"), f"{r['summary']['method']} {r['summary']['words']}w"])
+                      trio("f1"), trio("kp_acc"), trio("terms"), f"{r['summary']['method']} {r['summary']['words']}w"])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))

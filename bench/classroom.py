@@ -52,26 +52,37 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def tree_rss(pgid: int, log: Path) -> dict[str, float]:
-    """RSS in MiB of each process in a process group (master, workers, scheduler), named by role and pid."""
-    workers = {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text(errors="replace"))}
-    found: dict[str, float] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) != pgid:  # field 5 of stat: the process group
+class ServerProcesses:
+    """The server's process group (master, workers, scheduler): RSS in MiB of each, named by role and pid."""
+
+    def __init__(self, pgid: int, log: Path) -> None:
+        self.pgid, self.log = pgid, log
+        self.roles: dict[int, str] = {pgid: "master"}
+
+    def _role(self, pid: int) -> str:
+        if pid not in self.roles:
+            # gunicorn logs each worker it boots; the log is read again only when a process is new
+            booted = re.findall(r"Booting worker with pid: (\d+)", self.log.read_text(errors="replace"))
+            self.roles[pid] = "worker" if str(pid) in booted else "scheduler"
+        return self.roles[pid]
+
+    def rss(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        page = os.sysconf("SC_PAGE_SIZE")
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
                 continue
-            rss = int(Path(entry.path, "statm").read_text().split()[1]) * page / 2**20
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-        pid = int(entry.name)
-        role = "master" if pid == pgid else "worker" if pid in workers else "scheduler"
-        found[f"{role} {pid}"] = rss
-    return found
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(fields[2]) != self.pgid:  # field 5 of stat: the process group
+                    continue
+                rss = int(Path(entry.path, "statm").read_text().split()[1]) * page / 2**20
+            except (OSError, ValueError, IndexError):
+                continue  # the process ended while we looked
+            pid = int(entry.name)
+            found[f"{self._role(pid)} {pid}"] = rss
+        return found
 
 
 def slope_per_10_min(samples: list[tuple[float, float]], after_s: float) -> float:
@@ -243,6 +254,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
         pupils = prepare(data, tablets)
         log = Path(tmp) / "serve.log"
         proc, base = start_server(data, workers, log)
+        server = ServerProcesses(proc.pid, log)
         try:
             print("waiting for the AI queue (transcripts for the companion) ...", file=sys.stderr, flush=True)
             waited = time.monotonic()
@@ -259,7 +271,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             deadline = started + minutes * 60
 
             def take() -> None:
-                now, processes = time.monotonic() - started, tree_rss(proc.pid, log)
+                now, processes = time.monotonic() - started, server.rss()
                 rss.append((now, sum(processes.values())))
                 for name, mb in processes.items():
                     per_process[name].append((now, mb))
@@ -294,9 +306,9 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
                 proc.wait(10)
     values = [mb for _, mb in rss]
     # The model runners load on the first companion question: growth is judged from the first minute on.
-    warm = next((mb for t, mb in rss if t >= min(60.0, elapsed / 10)), values[-1])
-    third = max(1, len(values) // 3)
     settle = min(60.0, elapsed / 10)
+    warm = next((mb for t, mb in rss if t >= settle), values[-1])
+    third = max(1, len(values) // 3)
     processes = {name: {"after_first_minute": round(next((mb for t, mb in v if t >= settle), v[-1][1]), 1),
                         "end": round(v[-1][1], 1), "peak": round(max(mb for _, mb in v), 1),
                         "growth_per_10_min": slope_per_10_min(v, settle)}

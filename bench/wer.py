@@ -25,16 +25,20 @@ def normalise(text: str) -> str:
     return _normaliser()(text)
 
 
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[\w']+", text.lower().replace("-", " ")))
+
+
+def _wer(reference: str, hypothesis: str) -> float:
+    # jiwer refuses an empty reference: then any word heard is all wrong, none is all right
+    return jiwer.wer(reference, hypothesis) if reference.strip() else float(bool(hypothesis.strip()))
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate of a hypothesis against a reference, both normalised."""
-    ref = normalise(reference)
-    return jiwer.wer(ref, normalise(hypothesis)) if ref.strip() else float(bool(normalise(hypothesis).strip()))
+    return _wer(normalise(reference), normalise(hypothesis))
 
 
 def raw_wer(reference: str, hypothesis: str) -> float:
     """Word error rate over lower-case words with punctuation dropped and nothing else changed."""
-    def plain(text: str) -> str:
-        return " ".join(re.findall(r"[\w']+", text.lower().replace("-", " ")))
-
-    ref = plain(reference)
-    return jiwer.wer(ref, plain(hypothesis)) if ref else float(bool(plain(hypothesis)))
+    return _wer(_plain(reference), _plain(hypothesis))

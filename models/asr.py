@@ -50,7 +50,6 @@ class DecodeOptions:
     tempos: the audio is decoded once per tempo (1.0 = as recorded, 0.9 = played 10% slower, pitch kept); the
     first decode gives the timing and the others vote on its words (models.rover). Whisper tiny mishears an
     unusual voice in different places at different speeds, so the vote removes errors only one decode makes.
-    vote_beam_size is the beam of the voting decodes (greedy is half the cost of a beam of 5).
     """
 
     beam_size: int = 5
@@ -60,11 +59,10 @@ class DecodeOptions:
     language: str | None = "en"
     use_prompt: bool = False
     tempos: tuple[float, ...] = (1.0,)
-    vote_beam_size: int = 5
 
-    def kwargs(self, beam_size: int | None = None) -> dict[str, Any]:
+    def kwargs(self) -> dict[str, Any]:
         temperature: Any = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else 0.0
-        return {"beam_size": beam_size or self.beam_size, "vad_filter": self.vad_filter,
+        return {"beam_size": self.beam_size, "vad_filter": self.vad_filter,
                 "condition_on_previous_text": self.condition_on_previous_text,
                 "temperature": temperature, "language": self.language}
 
@@ -91,11 +89,11 @@ def decode_audio(path: Path | str) -> Any:
 
 def change_tempo(audio: Any, factor: float) -> Any:
     """The same speech played at factor times the speed, pitch kept (libavfilter's atempo, through PyAV)."""
+    if factor == 1.0:
+        return audio
     import av
     import numpy as np
 
-    if factor == 1.0:
-        return audio
     graph = av.filter.Graph()
     source = graph.add_abuffer(format="flt", sample_rate=SAMPLE_RATE, layout="mono")
     tempo = graph.add("atempo", str(factor))
@@ -163,12 +161,12 @@ class Transcriber(ModelRunner):
         audio = decode_audio(path)
         duration = len(audio) / SAMPLE_RATE
         tempos = self.options.tempos or (1.0,)
+        kwargs = self.options.kwargs()
+        if prompt and self.options.use_prompt:
+            kwargs["initial_prompt"] = prompt
         decodes: list[list[Segment]] = []
         with self._lock:  # CTranslate2 models are not meant to be driven by two threads at once here
             for n, factor in enumerate(tempos):
-                kwargs = self.options.kwargs(None if n == 0 else self.options.vote_beam_size)
-                if prompt and self.options.use_prompt:
-                    kwargs["initial_prompt"] = prompt
                 pieces, info = model.transcribe(change_tempo(audio, factor), **kwargs)
                 if n == 0:
                     language = info.language

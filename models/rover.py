@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
@@ -19,17 +18,15 @@ from models.types import Segment
 _EDGE = re.compile(r"^([^\w']*)(.*?)([^\w']*)$", re.UNICODE)
 
 
+def _parts(token: str) -> tuple[str, str, str]:
+    """Leading punctuation, the word, trailing punctuation."""
+    lead, core, trail = _EDGE.match(token).groups()  # type: ignore[union-attr]  # matches any string
+    return lead, core, trail
+
+
 def key(token: str) -> str:
     """The form words are compared in: lower case, no surrounding punctuation."""
-    return _EDGE.match(token).group(2).lower()  # type: ignore[union-attr]
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One backbone word: what each transcript says there, and what each inserts before it."""
-
-    words: tuple[str | None, ...]
-    inserted: tuple[tuple[str, ...], ...]
+    return _parts(token)[1].lower()
 
 
 def _align(backbone: Sequence[str], other: Sequence[str]) -> tuple[list[str | None], list[tuple[str, ...]]]:
@@ -71,8 +68,8 @@ def _vote_insert(candidates: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
 
 def _dress(word: str, like: str) -> str:
     """A replacement word in the backbone's punctuation and capitalisation (the sentence stays a sentence)."""
-    lead, core, _ = _EDGE.match(word).groups()  # type: ignore[union-attr]
-    b_lead, b_core, b_trail = _EDGE.match(like).groups()  # type: ignore[union-attr]
+    core = _parts(word)[1]
+    b_lead, b_core, b_trail = _parts(like)
     if b_core[:1].isupper() and core:
         core = core[0].upper() + core[1:]
     return f"{b_lead}{core}{b_trail}"
@@ -95,8 +92,8 @@ def combine(segments: Sequence[Segment], others: Sequence[Sequence[str]]) -> lis
         out[seg].extend(inserted)
         chosen = _vote([word, *(at[n] for at, _ in aligned)])
         if chosen is None:
-            trail = _EDGE.match(word).group(3)  # type: ignore[union-attr]
-            if trail and out[seg] and not _EDGE.match(out[seg][-1]).group(3):  # type: ignore[union-attr]
+            trail = _parts(word)[2]
+            if trail and out[seg] and not _parts(out[seg][-1])[2]:
                 out[seg][-1] += trail
             continue
         out[seg].append(word if key(chosen) == key(word) else _dress(chosen, word))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from models.asr import Transcriber
+from models.asr import SAMPLE_RATE, DecodeOptions, Transcriber, change_tempo, decode_audio
 from models.llm import GenerationTimeout, TextGenerator
 from tests.ai_support import PLANTS, make_video, speak, spoken_words
 
@@ -31,6 +31,18 @@ def test_the_transcriber_hears_the_words_of_a_spoken_clip(tmp_path, transcriber)
     assert all(0 <= s.start < s.end <= transcript.duration + 0.5 for s in transcript.segments)
     assert transcriber.sha256 and len(transcriber.sha256) == 64
     assert transcriber.params["beam_size"] == 5 and transcriber.params["compute_type"] == "int8"
+
+
+def test_decodes_at_other_tempos_vote_and_times_stay_on_the_recordings_clock(tmp_path):
+    clip = speak(tmp_path / "plants.wav", PLANTS)
+    audio = decode_audio(clip)
+    assert len(change_tempo(audio, 0.9)) / len(audio) == pytest.approx(1 / 0.9, rel=0.02)
+    voting = Transcriber(threads=2, device="cpu", options=DecodeOptions(tempos=(1.0, 0.9, 1.1)))
+    transcript = voting.transcribe(clip)
+    assert {"sunlight", "water", "grow", "animals"} <= spoken_words(transcript.text)
+    assert transcript.duration == pytest.approx(len(audio) / SAMPLE_RATE)
+    assert all(0 <= s.start < s.end <= transcript.duration + 0.5 for s in transcript.segments)
+    assert voting.params["tempos"] == (1.0, 0.9, 1.1)
 
 
 def test_the_sound_of_a_video_file_is_decoded_without_a_system_ffmpeg(tmp_path, transcriber):
