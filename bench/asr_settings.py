@@ -3,7 +3,9 @@
 Lessons: ../shared/samples/audio and, with --extra, the other voices bench/ai_quality.py narrates into
 .bench/lessons (run it once first). WER is counted as in bench/wer.py (Whisper's English normaliser).
 
-    python -m bench.asr_settings [--extra] [--only NAME ...] [--json]
+    python -m bench.asr_settings [--extra] [--only NAME ...] [--workers N] [--json]
+
+--workers 1 decodes the tempos of a voting setting one after another on all threads instead of side by side.
 """
 
 from __future__ import annotations
@@ -22,22 +24,25 @@ from models.registry import resolve
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "audio"
 EXTRA = Path(__file__).resolve().parent.parent / ".bench" / "lessons"
 
+ONE = (1.0,)  # a single decode, as recorded
 SETTINGS = {
-    "greedy": DecodeOptions(beam_size=1, vad_filter=False, condition_on_previous_text=False),
-    "greedy+vad": DecodeOptions(beam_size=1, vad_filter=True, condition_on_previous_text=False),
-    "beam5": DecodeOptions(beam_size=5, vad_filter=False, condition_on_previous_text=False),
-    "beam5+vad": DecodeOptions(beam_size=5, vad_filter=True, condition_on_previous_text=False),
-    "beam5+prev": DecodeOptions(beam_size=5, vad_filter=False, condition_on_previous_text=True),
-    "beam5+prev+vad": DecodeOptions(beam_size=5, vad_filter=True, condition_on_previous_text=True),
-    "beam5+prev-nofallback": DecodeOptions(beam_size=5, condition_on_previous_text=True, temperature_fallback=False),
-    "greedy+prev": DecodeOptions(beam_size=1, vad_filter=False, condition_on_previous_text=True),
-    "beam5-nofallback": DecodeOptions(beam_size=5, condition_on_previous_text=False, temperature_fallback=False),
-    "beam10+prev": DecodeOptions(beam_size=10, condition_on_previous_text=True),
-    "beam5+prev+kp-prompt": DecodeOptions(beam_size=5, condition_on_previous_text=True, use_prompt=True),
+    "greedy": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=False, condition_on_previous_text=False),
+    "greedy+vad": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=True, condition_on_previous_text=False),
+    "beam5": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=False, condition_on_previous_text=False),
+    "beam5+vad": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=True, condition_on_previous_text=False),
+    "beam5+prev": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=False, condition_on_previous_text=True),
+    "beam5+prev+vad": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=True, condition_on_previous_text=True),
+    "beam5+prev-nofallback": DecodeOptions(tempos=ONE, condition_on_previous_text=True,
+                                                   temperature_fallback=False),
+    "greedy+prev": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=False, condition_on_previous_text=True),
+    "beam5-nofallback": DecodeOptions(tempos=ONE, condition_on_previous_text=False,
+                                              temperature_fallback=False),
+    "beam10+prev": DecodeOptions(tempos=ONE, beam_size=10, condition_on_previous_text=True),
+    "beam5+prev+kp-prompt": DecodeOptions(tempos=ONE, beam_size=5, condition_on_previous_text=True, use_prompt=True),
     "beam5+prev tempo 0.95": DecodeOptions(tempos=(0.95,)),
     "beam5+prev vote 1/0.9/1.1": DecodeOptions(tempos=(1.0, 0.9, 1.1)),
     "beam5+prev vote 1/0.95/0.9": DecodeOptions(tempos=(1.0, 0.95, 0.9)),
-    "beam5+prev vote 1/0.95/0.9/0.85/1.1": DecodeOptions(tempos=(1.0, 0.95, 0.9, 0.85, 1.1)),
+    "beam5+prev vote 1/0.95/0.9/0.85/1.1 (default)": DecodeOptions(),
 }
 LESSON_FILES = (SAMPLES.parent / "lessons.json", Path(__file__).resolve().parent / "lessons_extra.json")
 
@@ -79,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra", action="store_true", help=f"also the other voices in {EXTRA}")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="setting names to run")
+    parser.add_argument("--workers", type=int, help="decodes at once (default: the Transcriber's choice)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     wavs = sorted(args.samples.glob("*.wav")) + (sorted(EXTRA.glob("*.wav")) if args.extra else [])
@@ -91,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, options in SETTINGS.items():
         if args.only and name not in args.only:
             continue
-        runner = Transcriber(model, threads=args.threads, device="cpu", options=replace(options))
+        runner = Transcriber(model, threads=args.threads, device="cpu", options=replace(options),
+                             workers=args.workers)
         runner.load()
         errs, skipped, wall, audio = [], 0.0, 0.0, 0.0
         for wav in wavs:

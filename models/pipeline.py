@@ -40,7 +40,7 @@ from models import vtt
 from models.asr import Transcript
 from models.types import Chapter, KnowledgePoint, Segment
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: transcripts voted between five decodes at several tempos
 KINDS = ("transcript", "captions_vtt", "chapters", "chapters_vtt", "summary")
 PRECOMPUTED_FORMAT = 1
 SUMMARY_MAX_WORDS = 150

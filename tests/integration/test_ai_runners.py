@@ -33,16 +33,29 @@ def test_the_transcriber_hears_the_words_of_a_spoken_clip(tmp_path, transcriber)
     assert transcriber.params["beam_size"] == 5 and transcriber.params["compute_type"] == "int8"
 
 
-def test_decodes_at_other_tempos_vote_and_times_stay_on_the_recordings_clock(tmp_path):
+def test_decodes_at_other_tempos_run_side_by_side_vote_and_keep_the_recordings_clock(tmp_path):
     clip = speak(tmp_path / "plants.wav", PLANTS)
     audio = decode_audio(clip)
     assert len(change_tempo(audio, 0.9)) / len(audio) == pytest.approx(1 / 0.9, rel=0.02)
     voting = Transcriber(threads=2, device="cpu", options=DecodeOptions(tempos=(1.0, 0.9, 1.1)))
-    transcript = voting.transcribe(clip)
+    reports: list[tuple[float, str]] = []
+    transcript = voting.transcribe(clip, progress=lambda f: reports.append((f, threading.current_thread().name)))
     assert {"sunlight", "water", "grow", "animals"} <= spoken_words(transcript.text)
     assert transcript.duration == pytest.approx(len(audio) / SAMPLE_RATE)
     assert all(0 <= s.start < s.end <= transcript.duration + 0.5 for s in transcript.segments)
     assert voting.params["tempos"] == (1.0, 0.9, 1.1)
+    assert voting.workers == 3 and voting.load().model.num_workers == 3
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0, abs=0.05)
+    # progress comes from the caller's thread, which may hold a thread-bound database connection
+    assert {name for _, name in reports} == {threading.current_thread().name}
+
+
+def test_one_decode_uses_every_thread_and_many_decodes_one_thread_each():
+    assert Transcriber(threads=4, device="cpu", options=DecodeOptions(tempos=(1.0,))).workers == 1
+    assert Transcriber(threads=2, device="cpu").workers == 3
+    assert Transcriber(threads=1, device="cpu", options=DecodeOptions(tempos=(1.0, 0.9, 1.1))).workers == 2
+    assert Transcriber(threads=2, device="cpu", workers=1).workers == 1
 
 
 def test_the_sound_of_a_video_file_is_decoded_without_a_system_ffmpeg(tmp_path, transcriber):
