@@ -16,6 +16,7 @@ from edge_server.settings import Settings, load_settings
 
 GRACEFUL_TIMEOUT_S = 10
 KEEPALIVE_S = 5
+MALLOC_ARENAS = 2
 
 
 def _bind_address(host: str, port: int) -> str:
@@ -98,7 +99,10 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
     """
     from edge_server.app import create_app
     from edge_server.db import open_box_db
+    from edge_server.malloc import limit_arenas
 
+    # Before any thread or worker exists, so that every worker inherits the cap.
+    limit_arenas(MALLOC_ARENAS)
     # Migrate once here, in the master, before any worker is forked.
     open_box_db(settings.db_path).conn.close()
     app = create_app(settings)

@@ -14,6 +14,9 @@ import sqlite_utils
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
+# Each server thread keeps its own connection (32 per worker), so SQLite's default 2 MiB page cache each would
+# let a worker grow by 64 MiB as the database grows; the OS file cache serves re-reads anyway.
+CACHE_KIB = 512
 WRITE_RETRIES = 8
 
 
@@ -27,6 +30,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite_utils.Databas
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: an acknowledged write survives a power cut, not only a crash.
