@@ -40,6 +40,7 @@ class Settings:
     push_interval_s: int = 300
     pull_interval_s: int = 3600
     push_batch_size: int = 200
+    outbox_keep_days: int = 30  # acknowledged statements are kept this long for the teacher's sync page, then go
     rsync_timeout_s: int = 60
     rsync_bwlimit_kbps: int = 0
     # discovery

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,8 @@ def run_push(settings: Settings, lrs: progress.LrsConfig, *, retries: int | None
             result = progress.push(db, lrs, batch_size=settings.push_batch_size, backoff=backoff,
                                    max_batches=max_batches).as_dict()
             sync_state.record_push(db, result)
+            # Without this a school year of answers fills a small SD card with statements already delivered.
+            result["pruned"] = progress.prune_sent(db, datetime.now(UTC) - timedelta(days=settings.outbox_keep_days))
             return result
         finally:
             db.conn.close()

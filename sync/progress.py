@@ -99,6 +99,12 @@ def rejected_count(db: Any) -> int:
                              (REJECTED + "%",)).fetchone()[0]
 
 
+def prune_sent(db: Any, before: datetime) -> int:
+    """Delete statements the LRS acknowledged before `before` (they live on there); unsent ones always stay."""
+    cur = _conn(db).execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before.isoformat(),))
+    return cur.rowcount
+
+
 def _oldest_unsent(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
     return [tuple(r) for r in conn.execute(
         "SELECT id, statement_id, statement FROM outbox WHERE sent_at IS NULL "
