@@ -32,9 +32,12 @@ def _serving(r: dict[str, Any]) -> list[Row]:
 
 def _ai_quality(r: dict[str, Any]) -> list[Row]:
     m = next(x for x in r["means"] if x["lesson"] == "MEAN")
+    sets = {x["lesson"]: x["wer"] for x in r["means"]}
     o, eq, tt = m["ours"], m["equal"], m["texttiling"]
     return [
-        ("word error rate (mean)", f"{m['wer']:.3f}", "", "<= 0.12"),
+        ("word error rate (mean, normalised)", f"{m['wer']:.3f}",
+         f"raw {m['raw_wer']:.3f}; samples {sets.get('mean samples', 0):.3f} / extra {sets.get('mean extra', 0):.3f}",
+         "<= 0.12"),
         ("boundary F1 (+-8 s)", f"{o['f1']:.2f}", f"equal {eq['f1']:.2f} / TextTiling {tt['f1']:.2f}", ">= 0.80"),
         ("knowledge-point accuracy", f"{o['kp_acc']:.2f}", f"equal {eq['kp_acc']:.2f} / TT {tt['kp_acc']:.2f}",
          ">= 0.85"),

