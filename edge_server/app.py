@@ -12,6 +12,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+from edge_server import rate_limits
 from edge_server.db import connect, open_box_db
 from edge_server.settings import Settings
 
@@ -55,7 +56,8 @@ def create_app(settings: Settings) -> Flask:
 
     CSRFProtect(app)
     Babel(app, locale_selector=select_locale)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[])
+    limiter = Limiter(get_remote_address, app=app, storage_uri=rate_limits.storage_uri(settings.db_path),
+                      default_limits=[])
     app.extensions["box_limiter"] = limiter
 
     @app.before_request

@@ -143,6 +143,13 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_rate_limits")
+def _rate_limits(db: sqlite_utils.Database) -> None:
+    # Failed login tries, counted in the database so every worker process sees the same count and a restart
+    # does not forgive them.
+    _script(db, "CREATE TABLE rate_limits (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order, each in its own transaction; return their names."""
     pending = [m.name for m in migrations.pending(db)]

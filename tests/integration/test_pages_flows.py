@@ -147,6 +147,20 @@ def test_a_wrong_pin_is_refused_and_after_five_misses_even_the_right_pin_waits(b
     assert other_pupil.status_code == 302  # the limit is per pupil, not for the whole class
 
 
+def test_failed_pins_count_across_worker_processes_and_restarts(box):
+    app, people, data = box
+    ref = people["pupils"]["Amina"]["ref"]
+    for _ in range(3):
+        assert pupil_login(app.test_client(), ref, "0000").status_code == 400
+    # a second app on the same box.db: another gunicorn worker, or the server after a crash
+    other = create_app(load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False))
+    for _ in range(2):
+        assert pupil_login(other.test_client(), ref, "0000").status_code == 400
+    assert pupil_login(app.test_client(), ref, "1234").status_code == 429
+    assert pupil_login(other.test_client(), ref, "1234").status_code == 429
+    assert rows(connect(data / "box.db"), "SELECT count FROM rate_limits WHERE key LIKE '%account%'") == [{"count": 5}]
+
+
 def test_one_tablet_guessing_many_pupils_pins_is_slowed_down_too(box):
     app, people, _ = box
     client = app.test_client()
