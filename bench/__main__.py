@@ -102,16 +102,19 @@ def _companion(r: dict[str, Any]) -> list[Row]:
 
 
 def _classroom(r: dict[str, Any]) -> list[Row]:
-    m, routes = r["rss_mb"], r["routes"]
+    m, a, routes = r["pss_mb"], r["anon_mb"], r["routes"]
     media, answer = routes.get("GET media (range)", {}), routes.get("POST /lesson/<id>/answer", {})
     return [
         (f"{r['tablets']} tablets {r['minutes']:g} min: requests / 5xx", f"{r['requests']:,} / {r['server_errors']}",
          f"companion 429 {r['companion_busy_429']}, other errors {r['other_errors']}", "5xx = 0"),
         ("classroom p50 / p99 ms, all routes", f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}",
          f"media p99 {media.get('p99_ms', 0):.0f}, answer p99 {answer.get('p99_ms', 0):.0f}", ""),
-        ("classroom server RSS after 1 min / middle / end MiB",
-         f"{m.get('after_first_minute', m['start']):.0f} / {m['middle']:.0f} / {m['end']:.0f}",
-         f"cold start {m['start']:.0f}, peak {m['peak']:.0f}", "no growth"),
+        ("classroom server PSS after 1 min / middle / end MiB",
+         f"{m['after_first_minute']:.0f} / {m['middle']:.0f} / {m['end']:.0f}",
+         f"cold start {m['start']:.0f}, peak {m['peak']:.0f}", "bounded"),
+        ("classroom anonymous memory growth MiB/10 min, after 1 min / second half",
+         f"{a['growth_per_10_min']:+.1f} / {a['growth_second_half_per_10_min']:+.1f}",
+         f"anonymous after 1 min {a['after_first_minute']:.0f}, end {a['end']:.0f}", "no growth"),
     ]
 
 

@@ -7,8 +7,10 @@ lesson list, then again and again opens a lesson (page and API document), stream
 and a few seeks, answers exercises, and now and then asks the companion (one question in five worded anew, so
 it misses the answer cache); it waits 1-4 s between actions.
 Reports requests served, p50/p99 latency by route, errors (5xx and failures apart from the 429 of the
-companion's one-pending-question rule, counted separately), and the RSS of the server's process tree sampled
-every second: start, middle, end and peak. One table (stderr with --json), JSON on stdout with --json.
+companion's one-pending-question rule, counted separately), and the memory of the server's processes sampled
+every second: PSS (shared model pages counted once) and its anonymous part (heap: where a leak shows), each at
+the start, after a minute, middle, end and peak, with the growth per 10 minutes. One table (stderr with --json),
+JSON on stdout with --json.
 
     python -m bench.classroom [--tablets 60] [--minutes 10] [--workers 2] [--json]
 """
@@ -53,7 +55,7 @@ def free_port() -> int:
 
 
 class ServerProcesses:
-    """The server's process group (master, workers, scheduler): RSS in MiB of each, named by role and pid."""
+    """The server's process group (master, workers, scheduler): memory in MiB of each, named by role and pid."""
 
     def __init__(self, pgid: int, log: Path) -> None:
         self.pgid, self.log = pgid, log
@@ -66,9 +68,14 @@ class ServerProcesses:
             self.roles[pid] = "worker" if str(pid) in booted else "scheduler"
         return self.roles[pid]
 
-    def rss(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        page = os.sysconf("SC_PAGE_SIZE")
+    def memory(self) -> dict[str, tuple[float, float]]:
+        """(PSS, anonymous PSS) in MiB of each process, from /proc/PID/smaps_rollup.
+
+        PSS counts pages shared between the processes once (the mmap'd text model is shared by every worker, so a
+        plain RSS sum counts it once per worker); the anonymous part is heap and buffers, where a leak would show,
+        while the file part is model and library pages the kernel can drop and read again.
+        """
+        found: dict[str, tuple[float, float]] = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -77,11 +84,12 @@ class ServerProcesses:
                 fields = stat[stat.rindex(")") + 2:].split()
                 if int(fields[2]) != self.pgid:  # field 5 of stat: the process group
                     continue
-                rss = int(Path(entry.path, "statm").read_text().split()[1]) * page / 2**20
+                rollup = dict(re.findall(r"^(\w+):\s+(\d+) kB", Path(entry.path, "smaps_rollup").read_text(),
+                                         re.MULTILINE))
             except (OSError, ValueError, IndexError):
                 continue  # the process ended while we looked
             pid = int(entry.name)
-            found[f"{self._role(pid)} {pid}"] = rss
+            found[f"{self._role(pid)} {pid}"] = (int(rollup["Pss"]) / 1024, int(rollup.get("Pss_Anon", 0)) / 1024)
         return found
 
 
@@ -92,6 +100,21 @@ def slope_per_10_min(samples: list[tuple[float, float]], after_s: float) -> floa
         return 0.0
     t, mb = np.array(points).T
     return round(float(np.polyfit(t, mb, 1)[0]) * 600, 1)
+
+
+def memory_summary(samples: list[tuple[float, float]], settle: float) -> dict[str, float]:
+    """Start, after settle seconds, middle, end, peak, the means of the first and last thirds, growth per 10 min
+    after settle seconds and over the second half."""
+    values = [mb for _, mb in samples]
+    third = max(1, len(values) // 3)
+    return {"start": round(values[0], 1),
+            "after_first_minute": round(next((mb for t, mb in samples if t >= settle), values[-1]), 1),
+            "middle": round(values[len(values) // 2], 1), "end": round(values[-1], 1), "peak": round(max(values), 1),
+            "first_third_mean": round(float(np.mean(values[:third])), 1),
+            "last_third_mean": round(float(np.mean(values[-third:])), 1),
+            "growth_per_10_min": slope_per_10_min(samples, settle),
+            # caches (SQLite pages, allocator pools, model pages) fill early and stop; a leak keeps growing
+            "growth_second_half_per_10_min": slope_per_10_min(samples, samples[-1][0] / 2)}
 
 
 def prepare(data: Path, tablets: int) -> list[dict[str, str]]:
@@ -265,15 +288,17 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
                 print(f"the AI queue was not empty after {ai_wait_s:g} s: going on", file=sys.stderr, flush=True)
             waited = time.monotonic() - waited
             stats, stop = Stats(), threading.Event()
-            rss: list[tuple[float, float]] = []
+            pss: list[tuple[float, float]] = []
+            anon: list[tuple[float, float]] = []
             per_process: dict[str, list[tuple[float, float]]] = defaultdict(list)
             started = time.monotonic()
             deadline = started + minutes * 60
 
             def take() -> None:
-                now, processes = time.monotonic() - started, server.rss()
-                rss.append((now, sum(processes.values())))
-                for name, mb in processes.items():
+                now, processes = time.monotonic() - started, server.memory()
+                pss.append((now, sum(p for p, _ in processes.values())))
+                anon.append((now, sum(a for _, a in processes.values())))
+                for name, (_, mb) in processes.items():
                     per_process[name].append((now, mb))
 
             def sample() -> None:
@@ -291,7 +316,8 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             while time.monotonic() < deadline:
                 time.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
                 done = sum(len(v) for v in stats.latency.values())
-                print(f"  {time.monotonic() - started:5.0f} s: {done} requests, RSS {rss[-1][1]:.0f} MiB",
+                print(f"  {time.monotonic() - started:5.0f} s: {done} requests, PSS {pss[-1][1]:.0f} MiB "
+                      f"(anonymous {anon[-1][1]:.0f})",
                       file=sys.stderr, flush=True)
             stop.set()
             for thread in threads:
@@ -304,11 +330,8 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-    values = [mb for _, mb in rss]
     # The model runners load on the first companion question: growth is judged from the first minute on.
     settle = min(60.0, elapsed / 10)
-    warm = next((mb for t, mb in rss if t >= settle), values[-1])
-    third = max(1, len(values) // 3)
     processes = {name: {"after_first_minute": round(next((mb for t, mb in v if t >= settle), v[-1][1]), 1),
                         "end": round(v[-1][1], 1), "peak": round(max(mb for _, mb in v), 1),
                         "growth_per_10_min": slope_per_10_min(v, settle)}
@@ -325,13 +348,8 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
         "server_errors": sum(stats.server_errors.values()), "server_error_detail": dict(stats.server_errors),
         "other_errors": sum(stats.other_errors.values()), "other_error_detail": dict(stats.other_errors),
         "companion_busy_429": stats.busy_429,
-        "rss_mb": {"start": round(values[0], 1), "after_first_minute": round(warm, 1),
-                   "middle": round(values[len(values) // 2], 1),
-                   "end": round(values[-1], 1), "peak": round(max(values), 1),
-                   "first_third_mean": round(float(np.mean(values[:third])), 1),
-                   "last_third_mean": round(float(np.mean(values[-third:])), 1),
-                   "growth_per_10_min": slope_per_10_min(rss, settle)},
-        "rss_by_process_mb": processes,
+        "pss_mb": memory_summary(pss, settle), "anon_mb": memory_summary(anon, settle),
+        "anon_by_process_mb": processes,
     }
 
 
@@ -342,17 +360,18 @@ def table(r: dict[str, Any]) -> str:
     for route, v in r["routes"].items():
         lines.append(f"{route:<32} {v['requests']:>9} {v['p50_ms']:>8.1f} {v['p99_ms']:>8.1f}")
     lines.append(f"{'all':<32} {r['requests']:>9} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}")
-    m = r["rss_mb"]
     lines += [f"requests/s {r['requests_per_s']}, {r['mb_served']} MiB served",
               f"5xx: {r['server_errors']} (goal 0) {r['server_error_detail'] or ''}",
               f"other errors: {r['other_errors']} {r['other_error_detail'] or ''}",
-              f"companion 429 (one question pending, expected): {r['companion_busy_429']}",
-              f"server RSS MiB: start {m['start']}, after 1 min {m['after_first_minute']}, middle {m['middle']}, "
-              f"end {m['end']}, peak {m['peak']} "
-              f"(first third mean {m['first_third_mean']}, last third {m['last_third_mean']}), "
-              f"growth after the first minute {m['growth_per_10_min']:+} MiB per 10 min"]
-    for name, v in r["rss_by_process_mb"].items():
-        lines.append(f"  {name:<18} after 1 min {v['after_first_minute']:>7} end {v['end']:>7} "
+              f"companion 429 (one question pending, expected): {r['companion_busy_429']}"]
+    for label, key in (("server PSS MiB", "pss_mb"), ("of which anonymous", "anon_mb")):
+        m = r[key]
+        lines.append(f"{label}: start {m['start']}, after 1 min {m['after_first_minute']}, middle {m['middle']}, "
+                     f"end {m['end']}, peak {m['peak']} (first third mean {m['first_third_mean']}, last third "
+                     f"{m['last_third_mean']}), growth after the first minute {m['growth_per_10_min']:+} MiB/10 min, "
+                     f"over the second half {m['growth_second_half_per_10_min']:+}")
+    for name, v in r["anon_by_process_mb"].items():
+        lines.append(f"  {name:<18} anonymous after 1 min {v['after_first_minute']:>7} end {v['end']:>7} "
                      f"peak {v['peak']:>7} growth {v['growth_per_10_min']:+} MiB/10 min")
     return "\n".join(lines)
 
