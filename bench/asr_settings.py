@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bench.wer import wer
 from models.asr import DecodeOptions, Transcriber
@@ -24,21 +24,24 @@ from models.registry import resolve
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "audio"
 EXTRA = Path(__file__).resolve().parent.parent / ".bench" / "lessons"
 
-ONE = (1.0,)  # a single decode, as recorded
+
+def one(**options: Any) -> DecodeOptions:
+    """Settings for a single decode, as recorded."""
+    return DecodeOptions(tempos=(1.0,), **options)
+
+
 SETTINGS = {
-    "greedy": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=False, condition_on_previous_text=False),
-    "greedy+vad": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=True, condition_on_previous_text=False),
-    "beam5": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=False, condition_on_previous_text=False),
-    "beam5+vad": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=True, condition_on_previous_text=False),
-    "beam5+prev": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=False, condition_on_previous_text=True),
-    "beam5+prev+vad": DecodeOptions(tempos=ONE, beam_size=5, vad_filter=True, condition_on_previous_text=True),
-    "beam5+prev-nofallback": DecodeOptions(tempos=ONE, condition_on_previous_text=True,
-                                                   temperature_fallback=False),
-    "greedy+prev": DecodeOptions(tempos=ONE, beam_size=1, vad_filter=False, condition_on_previous_text=True),
-    "beam5-nofallback": DecodeOptions(tempos=ONE, condition_on_previous_text=False,
-                                              temperature_fallback=False),
-    "beam10+prev": DecodeOptions(tempos=ONE, beam_size=10, condition_on_previous_text=True),
-    "beam5+prev+kp-prompt": DecodeOptions(tempos=ONE, beam_size=5, condition_on_previous_text=True, use_prompt=True),
+    "greedy": one(beam_size=1, vad_filter=False, condition_on_previous_text=False),
+    "greedy+vad": one(beam_size=1, vad_filter=True, condition_on_previous_text=False),
+    "beam5": one(beam_size=5, vad_filter=False, condition_on_previous_text=False),
+    "beam5+vad": one(beam_size=5, vad_filter=True, condition_on_previous_text=False),
+    "beam5+prev": one(beam_size=5, vad_filter=False, condition_on_previous_text=True),
+    "beam5+prev+vad": one(beam_size=5, vad_filter=True, condition_on_previous_text=True),
+    "beam5+prev-nofallback": one(beam_size=5, condition_on_previous_text=True, temperature_fallback=False),
+    "greedy+prev": one(beam_size=1, vad_filter=False, condition_on_previous_text=True),
+    "beam5-nofallback": one(beam_size=5, condition_on_previous_text=False, temperature_fallback=False),
+    "beam10+prev": one(beam_size=10, condition_on_previous_text=True),
+    "beam5+prev+kp-prompt": one(beam_size=5, condition_on_previous_text=True, use_prompt=True),
     "beam5+prev tempo 0.95": DecodeOptions(tempos=(0.95,)),
     "beam5+prev vote 1/0.9/1.1": DecodeOptions(tempos=(1.0, 0.9, 1.1)),
     "beam5+prev vote 1/0.95/0.9": DecodeOptions(tempos=(1.0, 0.95, 0.9)),
@@ -97,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, options in SETTINGS.items():
         if args.only and name not in args.only:
             continue
-        runner = Transcriber(model, threads=args.threads, device="cpu", options=replace(options),
-                             workers=args.workers)
+        runner = Transcriber(model, threads=args.threads, device="cpu", options=options, workers=args.workers)
         runner.load()
         errs, skipped, wall, audio = [], 0.0, 0.0, 0.0
         for wav in wavs:

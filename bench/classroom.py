@@ -332,10 +332,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
                 proc.wait(10)
     # The model runners load on the first companion question: growth is judged from the first minute on.
     settle = min(60.0, elapsed / 10)
-    processes = {name: {"after_first_minute": round(next((mb for t, mb in v if t >= settle), v[-1][1]), 1),
-                        "end": round(v[-1][1], 1), "peak": round(max(mb for _, mb in v), 1),
-                        "growth_per_10_min": slope_per_10_min(v, settle)}
-                 for name, v in sorted(per_process.items())}
+    processes = {name: memory_summary(v, settle) for name, v in sorted(per_process.items())}
     routes = {route: {"requests": len(v), "p50_ms": percentile_ms(v, 50), "p99_ms": percentile_ms(v, 99)}
               for route, v in sorted(stats.latency.items())}
     every = [x for v in stats.latency.values() for x in v]

@@ -7,10 +7,11 @@ The normaliser (the one the Whisper paper and the Open ASR Leaderboard use) spel
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import jiwer
+
+from models.textutil import words
 
 
 @cache
@@ -26,7 +27,7 @@ def normalise(text: str) -> str:
 
 
 def _plain(text: str) -> str:
-    return " ".join(re.findall(r"[\w']+", text.lower().replace("-", " ")))
+    return " ".join(words(text.replace("-", " ")))
 
 
 def _wer(reference: str, hypothesis: str) -> float:

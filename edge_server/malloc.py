@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 M_ARENA_MAX = -8  # from glibc's malloc.h
 
@@ -15,11 +14,7 @@ def limit_arenas(count: int) -> bool:
     threads fragment the heap into a slow, lasting growth of resident memory (MALLOC_ARENA_MAX does the same, but
     only when set before the interpreter starts).
     """
-    name = ctypes.util.find_library("c")
-    if not name:
+    libc = ctypes.CDLL(None)  # the symbols already loaded into this process, libc's among them
+    if not hasattr(libc, "gnu_get_libc_version"):
         return False
-    try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.gnu_get_libc_version) and libc.mallopt(M_ARENA_MAX, count) == 1
-    except (OSError, AttributeError):
-        return False
+    return libc.mallopt(M_ARENA_MAX, count) == 1

@@ -9,7 +9,7 @@ from edge_server.db import CACHE_KIB, connect
 
 # Eight threads allocate at once, then glibc reports its heaps (one per arena in use) as XML on stdout.
 CHILD = """
-import ctypes, ctypes.util, sys, threading
+import ctypes, sys, threading
 from edge_server.malloc import limit_arenas
 if sys.argv[1] == "cap":
     assert limit_arenas(1)
@@ -21,7 +21,7 @@ def churn():
 threads = [threading.Thread(target=churn) for _ in range(8)]
 [t.start() for t in threads]
 [t.join() for t in threads]
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc = ctypes.CDLL(None)
 sys.stdout.flush()
 libc.malloc_info(0, ctypes.c_void_p.in_dll(libc, "stdout"))
 libc.fflush(None)

@@ -129,7 +129,7 @@ def test_a_statement_delivered_twice_is_stored_once(data_dir: Path, ralph: Ralph
 
 def test_statements_delivered_longer_ago_than_the_keep_period_are_pruned_and_unsent_ones_stay(
         data_dir: Path, ralph: Ralph) -> None:
-    first = add_attempts(data_dir, 60)
+    add_attempts(data_dir, 60)
     assert push_cli(data_dir, ralph.url, ralph.user, ralph.password).returncode == 0
     conn = sqlite3.connect(data_dir / "box.db")
     conn.execute("UPDATE outbox SET sent_at = '2026-01-01T00:00:00+00:00' WHERE id % 2 = 0")
@@ -142,8 +142,8 @@ def test_statements_delivered_longer_ago_than_the_keep_period_are_pruned_and_uns
     assert json.loads(done.stdout)["pruned"] == old > 0
     rows = outbox(data_dir)
     assert len(rows) == total - old and all(r["sent_at"] > "2026-01-02" for r in rows)
-    assert len(lrs_ids := [s["id"] for s in ralph.statements()]) == total and len(set(lrs_ids)) == total
-    assert first < total
+    held = [s["id"] for s in ralph.statements()]
+    assert len(held) == len(set(held)) == total  # pruning on the box takes nothing from the LRS
 
 
 def test_a_known_id_with_other_content_does_not_block_the_queue(data_dir: Path, ralph: Ralph) -> None:
