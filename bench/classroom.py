@@ -9,7 +9,9 @@ it misses the answer cache); it waits 1-4 s between actions.
 Reports requests served, p50/p99 latency by route, errors (5xx and failures apart from the 429 of the
 companion's one-pending-question rule, counted separately), and the memory of the server's processes sampled
 every second: PSS (shared model pages counted once) and its anonymous part (heap: where a leak shows), each at
-the start, after a minute, middle, end and peak, with the growth per 10 minutes. One table (stderr with --json),
+the start, after a minute, middle, end and peak, with the growth per 10 minutes; and each worker's own report of
+its C heap (malloc's blocks in use, kept free, and mmap'd, every 10 s), which separates a leak from memory kept
+for reuse or model buffers touched for the first time. One table (stderr with --json),
 JSON on stdout with --json.
 
     python -m bench.classroom [--tablets 60] [--minutes 10] [--workers 2] [--json]
@@ -45,6 +47,8 @@ QUESTIONS = ["How are clouds made?", "What is evaporation?", "Why does water fal
 ASIDES = ["please, for my homework number", "like in the video at minute", "I did not get it, page"]
 UNIQUE_SHARE = 0.2
 ANSWERS = {"choice": "0", "number": "4", "text": "water"}
+HEAP_REPORT_S = 10
+HEAP_LINE = re.compile(r"heap pid=(\d+) t=([\d.]+) in_use_mb=([\d.]+) free_mb=([\d.]+) mmapped_mb=([\d.]+)")
 
 
 def free_port() -> int:
@@ -115,6 +119,26 @@ def memory_summary(samples: list[tuple[float, float]], settle: float) -> dict[st
             "growth_per_10_min": slope_per_10_min(samples, settle),
             # caches (SQLite pages, allocator pools, model pages) fill early and stop; a leak keeps growing
             "growth_second_half_per_10_min": slope_per_10_min(samples, samples[-1][0] / 2)}
+
+
+def heap_reports(log: Path, started_wall: float, settle: float) -> dict[str, dict[str, Any]]:
+    """Each worker's own C heap report (`heap_report_s`) from the server log: in use, free and mmap'd MiB over time.
+
+    Resident memory cannot tell a leak from malloc keeping freed memory, or from model buffers touched for the first
+    time; malloc's in-use count can.
+    """
+    series: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for pid, wall, in_use, free, mmapped in HEAP_LINE.findall(log.read_text(errors="replace")):
+        if float(wall) >= started_wall:
+            series[f"worker {pid}"].append((float(wall) - started_wall, float(in_use), float(free), float(mmapped)))
+    found = {}
+    for name, points in sorted(series.items()):
+        if len(points) < 2:
+            continue
+        found[name] = {"in_use": memory_summary([(t, u) for t, u, _, _ in points], settle),
+                       "free": memory_summary([(t, f) for t, _, f, _ in points], settle),
+                       "mmapped": memory_summary([(t, m) for t, _, _, m in points], settle)}
+    return found
 
 
 def prepare(data: Path, tablets: int) -> list[dict[str, str]]:
@@ -246,7 +270,8 @@ class Tablet:
 
 def start_server(data: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore",
+           "EDGE_SERVER_HEAP_REPORT_S": str(HEAP_REPORT_S)}
     with log.open("ab") as out:
         proc = subprocess.Popen([CLI, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port),
                                  "--workers", str(workers), "--no-announce"], stdout=out, stderr=subprocess.STDOUT,
@@ -291,7 +316,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             pss: list[tuple[float, float]] = []
             anon: list[tuple[float, float]] = []
             per_process: dict[str, list[tuple[float, float]]] = defaultdict(list)
-            started = time.monotonic()
+            started, started_wall = time.monotonic(), time.time()
             deadline = started + minutes * 60
 
             def take() -> None:
@@ -323,6 +348,9 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             for thread in threads:
                 thread.join(90)
             elapsed = time.monotonic() - started
+            # The model runners load on the first companion question: growth is judged from the first minute on.
+            settle = min(60.0, elapsed / 10)
+            heap = heap_reports(log, started_wall, settle)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -330,8 +358,6 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-    # The model runners load on the first companion question: growth is judged from the first minute on.
-    settle = min(60.0, elapsed / 10)
     processes = {name: memory_summary(v, settle) for name, v in sorted(per_process.items())}
     routes = {route: {"requests": len(v), "p50_ms": percentile_ms(v, 50), "p99_ms": percentile_ms(v, 99)}
               for route, v in sorted(stats.latency.items())}
@@ -346,7 +372,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
         "other_errors": sum(stats.other_errors.values()), "other_error_detail": dict(stats.other_errors),
         "companion_busy_429": stats.busy_429,
         "pss_mb": memory_summary(pss, settle), "anon_mb": memory_summary(anon, settle),
-        "anon_by_process_mb": processes,
+        "anon_by_process_mb": processes, "heap_by_worker_mb": heap,
     }
 
 
@@ -370,6 +396,12 @@ def table(r: dict[str, Any]) -> str:
     for name, v in r["anon_by_process_mb"].items():
         lines.append(f"  {name:<18} anonymous after 1 min {v['after_first_minute']:>7} end {v['end']:>7} "
                      f"peak {v['peak']:>7} growth {v['growth_per_10_min']:+} MiB/10 min")
+    for name, v in r["heap_by_worker_mb"].items():
+        used, free, mapped = v["in_use"], v["free"], v["mmapped"]
+        lines.append(f"  {name:<18} malloc in use after 1 min {used['after_first_minute']:>6} end {used['end']:>6} "
+                     f"growth {used['growth_per_10_min']:+} MiB/10 min (second half "
+                     f"{used['growth_second_half_per_10_min']:+}); free {free['end']}, mmap'd {mapped['end']} "
+                     f"(growth {mapped['growth_per_10_min']:+})")
     return "\n".join(lines)
 
 

@@ -58,7 +58,8 @@ class BoxServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        options = {**self.options, "when_ready": self.when_ready, "on_exit": self.on_exit}
+        options = {**self.options, "when_ready": self.when_ready, "on_exit": self.on_exit,
+                   "post_fork": self.post_fork}
         for key, value in options.items():
             # Skip options this gunicorn does not know (control_socket_disable is new in 24).
             if key in self.cfg.settings and value is not None:
@@ -82,6 +83,13 @@ class BoxServer(BaseApplication):
             self.scheduler = SchedulerProcess(settings)
             # No waiting: workers are forked after this hook, and must not wait for the job modules to import.
             self.scheduler.start()
+
+    def post_fork(self, server: Any, worker: Any) -> None:
+        """In each new worker: start its heap report when heap_report_s asks for one."""
+        if self.settings.heap_report_s > 0:
+            from edge_server.malloc import report_heap_every
+
+            report_heap_every(self.settings.heap_report_s, worker.log.info)
 
     def on_exit(self, server: Any) -> None:
         """In the master, on the way out: stop the scheduler process."""

@@ -21,6 +21,7 @@ class Settings:
     port: int = 8080
     workers: int = 1
     threads: int = 32
+    heap_report_s: float = 0.0  # > 0: each worker logs its C heap (in use, free, mmap'd, SQLite) this often
     secret_key: str = ""
     # local AI
     device: str = "auto"  # auto | cpu | cuda

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -338,3 +339,26 @@ def test_the_media_url_of_an_imported_sample_lesson_is_served_over_real_http(sam
         status, part_headers, part = request(port, media_url, {"Range": "bytes=100-199"})
         assert (status, part) == (206, whole[100:200])
         assert part_headers["ETag"] == headers["ETag"] == f'"{hashlib.sha256(whole).hexdigest()}"'
+
+
+def test_each_worker_logs_its_c_heap_when_asked(tmp_path):
+    data = make_box(tmp_path, b"x")
+    env = {"EDGE_SERVER_SCHEDULER_ENABLED": "0", "EDGE_SERVER_HEAP_REPORT_S": "0.2"}
+    with serve(data, "--workers", "2", "--threads", "2", env=env) as (proc, _started):
+        logs = list(tmp_path.glob("serve-*.log"))
+        pattern = re.compile(r"heap pid=(\d+) t=[\d.]+ in_use_mb=([\d.]+) free_mb=[\d.]+ mmapped_mb=[\d.]+ "
+                             r"sqlite_mb=([\d.]+)")
+        deadline = time.monotonic() + 30
+        while len({pid for pid, *_ in pattern.findall(logs[0].read_text())}) < 2:
+            assert time.monotonic() < deadline, f"no heap report from both workers: {logs[0].read_text()[-2000:]}"
+            time.sleep(0.2)
+        reports = pattern.findall(logs[0].read_text())
+        assert {int(pid) for pid, *_ in reports} == set(children(proc.pid))
+        assert all(float(in_use) > 1 for _, in_use, _ in reports)
+
+
+def test_no_heap_report_unless_asked(box):
+    data, port, _pid = box
+    assert request(port, f"/media/{CHANNEL}/media/big.mp4", {"Range": "bytes=0-0"})[0] == 206
+    time.sleep(0.5)  # a report would be written as soon as the worker that answered was forked
+    assert not any(" heap pid=" in log.read_text() for log in data.parent.glob("serve-*.log"))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from edge_server.db import CACHE_KIB, connect
+from edge_server.malloc import heap_usage
 
 # Eight threads allocate at once, then glibc reports its heaps (one per arena in use) as XML on stdout.
 CHILD = """
@@ -41,3 +42,23 @@ def test_threads_share_a_capped_number_of_malloc_arenas():
 def test_every_connection_keeps_a_small_page_cache(tmp_path):
     db = connect(tmp_path / "box.db")
     assert db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+
+
+def test_the_heap_report_counts_a_large_block_as_mmapped_until_it_is_freed():
+    before = heap_usage()
+    block = bytearray(64 * 2**20)
+    during = heap_usage()
+    del block
+    after = heap_usage()
+    assert during.mmapped_mb - before.mmapped_mb >= 63
+    assert during.mmapped_mb - after.mmapped_mb >= 63
+
+
+def test_the_heap_report_counts_what_sqlite_holds(tmp_path):
+    empty = heap_usage().sqlite_mb
+    db = connect(tmp_path / "box.db")
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.conn.executemany("INSERT INTO t VALUES (?)", [("x" * 1000,) for _ in range(2000)])
+    db.execute("SELECT count(*) FROM t WHERE x LIKE '%y%'").fetchone()
+    assert heap_usage().sqlite_mb - empty >= 0.4  # its page cache filled, up to CACHE_KIB
+    db.conn.close()
