@@ -1,4 +1,4 @@
-"""CLI commands: keys generate, pack build / verify / import / list."""
+"""CLI commands: keys generate, pack build / verify / import / list, trusted-time."""
 
 from __future__ import annotations
 
@@ -22,6 +22,24 @@ def _expires(value: str | None) -> datetime | None:
     except ValueError:
         fail(f"--expires {value!r} is not ISO-8601 (e.g. 2027-07-31T00:00:00Z)")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _warn_floor_ahead(data_dir: Path, report: dict | None = None) -> None:
+    """Say so when trusted time runs a day or more ahead of the system clock."""
+    if report is None:
+        from edge_server.db import connect
+        from edge_server.packs_import import trusted_time
+
+        db = connect(data_dir / "box.db", readonly=True)
+        try:
+            report = trusted_time(db)
+        finally:
+            db.conn.close()
+    days = report["floor_ahead_s"] / 86400
+    if days >= 1:
+        info(f"warning: trusted time is {days:.0f} days ahead of the system clock ({report['floor']}), so packs that "
+             "expire before then are refused. If a pack was signed with a wrong clock and this box's clock is right: "
+             f"edge-server trusted-time --data {data_dir} --reset")
 
 
 def register(main: click.Group) -> None:
@@ -119,6 +137,7 @@ def register(main: click.Group) -> None:
             fail(f"pack refused: {exc}")
         info(f"activated {result['channel']} v{result['version']} ({result['lessons']} lessons, "
              f"{result['jobs_queued']} AI jobs queued)")
+        _warn_floor_ahead(data_dir)
         emit_json(result)
 
     @pack.command("list")
@@ -140,3 +159,33 @@ def register(main: click.Group) -> None:
             for c in channels:
                 info(f"{c['channel']}  v{c['version']}  {c['title']}  ({c['lessons']} lessons)")
         emit_json({"channels": channels})
+
+    @main.command("trusted-time")
+    @data_option
+    @click.option("--reset", is_flag=True,
+                  help="Lower the floor to the system clock (after a pack signed with a clock in the future).")
+    @click.option("--yes", is_flag=True, help="Reset without asking.")
+    def trusted_time_command(data_dir: Path, reset: bool, yes: bool) -> None:
+        """The time the box judges pack expiry by: max(system clock, newest verified manifest); --reset repairs it."""
+        from edge_server.db import open_box_db, write
+        from edge_server.packs_import import reset_floor, trusted_time
+
+        if not (data_dir / "box.db").is_file():
+            fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
+        db = open_box_db(data_dir / "box.db")
+        try:
+            report = trusted_time(db)
+            if reset:
+                if not yes:
+                    click.confirm(f"lower the trusted-time floor from {report['floor']} to the system clock "
+                                  f"{report['system_clock']}?", abort=True, err=True)
+                try:
+                    old = write(db, reset_floor)
+                except PackError as exc:
+                    fail(f"floor not reset: {exc}")
+                report = {**trusted_time(db), "reset_from": old.isoformat(timespec="seconds") if old else None}
+        finally:
+            db.conn.close()
+        info(f"trusted time {report['trusted_now']} (system clock {report['system_clock']}, floor {report['floor']})")
+        _warn_floor_ahead(data_dir, report)
+        emit_json(report)

@@ -79,8 +79,10 @@ def register(main: click.Group) -> None:
         from edge_server.sync_state import summary
 
         _require_box(data_dir)
+        from edge_server.packs_import import trusted_time
+
         db = connect(data_dir / "box.db", readonly=True)
         try:
-            emit_json(summary(db))
+            emit_json({**summary(db), "trusted_time": trusted_time(db)})
         finally:
             db.conn.close()

@@ -33,7 +33,7 @@ from edge_server.db import one, open_box_db, rows, write
 from edge_server.settings import Settings
 from sync import packs
 from sync.packs import CATALOG, MANIFEST, SIGNATURE, FileEntry, FileFacts, Manifest, PackError
-from sync.trust import advance_floor, parse_floor, trusted_keys, trusted_now
+from sync.trust import advance_floor, floor_ahead_s, parse_floor, trusted_keys, trusted_now
 
 CHUNK = 1024 * 1024
 FLOOR_KEY = "trusted_time_floor"
@@ -231,6 +231,33 @@ def store_floor(db: sqlite_utils.Database, created: datetime) -> None:
     """Raise the floor to a verified manifest's `created` (never lowers it); call inside a transaction."""
     floor = advance_floor(load_floor(db), created)
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, floor.isoformat()))
+
+
+def trusted_time(db: sqlite_utils.Database, now: datetime | None = None) -> dict[str, Any]:
+    """The system clock, the stored floor, the trusted time the box judges expiry by, and how far ahead the floor is."""
+    system, floor = now or _now(), load_floor(db)
+    return {"system_clock": system.isoformat(timespec="seconds"),
+            "floor": floor.isoformat(timespec="seconds") if floor else None,
+            "trusted_now": trusted_now(system, floor).isoformat(timespec="seconds"),
+            "floor_ahead_s": floor_ahead_s(system, floor)}
+
+
+def reset_floor(db: sqlite_utils.Database, now: datetime | None = None) -> datetime | None:
+    """Lower the floor to the system clock (an operator's repair after a manifest dated in the future); return the
+    old floor. The next verified manifest raises it again as usual; call inside a transaction.
+
+    Refused while the system clock is behind the last activation, which that same clock stamped: a box that lost its
+    time would otherwise judge expiry by a clock in the past.
+    """
+    system = now or _now()
+    last = one(db, "SELECT MAX(activated_at) AS at FROM channels")
+    activated = parse_floor(last["at"] if last else None)
+    if activated is not None and system < activated:
+        raise PackError(f"the system clock ({system.isoformat(timespec='seconds')}) is behind the last pack "
+                        f"activation ({activated.isoformat(timespec='seconds')}): set the clock first")
+    old = load_floor(db)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, system.isoformat()))
+    return old
 
 
 def list_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:

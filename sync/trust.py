@@ -82,3 +82,9 @@ def trusted_now(system_now: datetime, floor: datetime | None) -> datetime:
 def advance_floor(floor: datetime | None, created: datetime) -> datetime:
     """The new floor after verifying a manifest created at `created` (never moves back)."""
     return created if floor is None or created > floor else floor
+
+
+def floor_ahead_s(system_now: datetime, floor: datetime | None) -> int:
+    """Seconds the floor is ahead of the system clock (0 when it is not): days of it point at a manifest dated in
+    the future by a signing machine's wrong clock, or at a box clock that fell behind."""
+    return 0 if floor is None or floor <= system_now else int((floor - system_now).total_seconds())

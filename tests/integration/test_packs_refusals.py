@@ -130,6 +130,36 @@ def test_a_pack_expired_by_trusted_time_is_refused_even_when_the_box_clock_is_be
     assert_refused(box, pack, "expired")
 
 
+def test_after_a_pack_signed_with_a_clock_years_ahead_the_operator_resets_trusted_time_and_updates_flow_again(box):
+    future = datetime.now(UTC) + timedelta(days=3650)
+    src = write_source(box.tmp / "src-future", channel="test.future", lessons=("future-1",))
+    build_pack(src, box.tmp / "future", read_private(box.key.private), 1, created=future)
+    imported = cli("pack", "import", str(box.tmp / "future"), "--data", str(box.data))
+    assert imported.returncode == 0
+    assert "trusted time is 3650 days ahead" in imported.stderr and "--reset" in imported.stderr
+    pack = make_pack(box, expires=datetime.now(UTC) + timedelta(days=30))
+    assert_refused(box, pack, "expired")
+    status = json.loads(cli("sync", "status", "--data", str(box.data)).stdout)
+    assert status["trusted_time"]["floor_ahead_s"] > 3649 * 86400
+
+    reset = cli("trusted-time", "--data", str(box.data), "--reset", "--yes")
+    assert reset.returncode == 0, reset.stderr
+    report = json.loads(reset.stdout)
+    assert report["reset_from"].startswith(str(future.year)) and report["floor_ahead_s"] == 0
+    assert cli("pack", "import", str(pack), "--data", str(box.data)).returncode == 0
+
+
+def test_trusted_time_is_not_reset_while_the_system_clock_is_behind_the_last_activation(box):
+    db = connect(box.data / "box.db")
+    db.execute("UPDATE channels SET activated_at = ?", ((datetime.now(UTC) + timedelta(days=2)).isoformat(),))
+    db.conn.close()
+    before = json.loads(cli("trusted-time", "--data", str(box.data)).stdout)
+    reset = cli("trusted-time", "--data", str(box.data), "--reset", "--yes")
+    assert reset.returncode != 0
+    assert "set the clock first" in reset.stderr
+    assert json.loads(cli("trusted-time", "--data", str(box.data)).stdout)["floor"] == before["floor"]
+
+
 def test_a_missing_file_is_refused(box):
     pack = make_pack(box)
     (pack / "media" / "tiny-1.ogg").unlink()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sync import packs
 from sync.packs import FileEntry, FileFacts, PackError
-from sync.trust import advance_floor, trusted_now
+from sync.trust import advance_floor, floor_ahead_s, trusted_now
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 SHA = "a" * 64
@@ -186,6 +186,12 @@ def test_the_trusted_floor_never_moves_back():
     assert advance_floor(floor, T0 - timedelta(days=1)) == T0
     assert advance_floor(floor, T0 + timedelta(days=1)) == T0 + timedelta(days=1)
     assert trusted_now(T0 + timedelta(days=5), floor) == T0 + timedelta(days=5)
+
+
+def test_the_floor_counts_as_ahead_only_when_it_is_past_the_system_clock():
+    assert floor_ahead_s(T0, None) == 0
+    assert floor_ahead_s(T0, T0 - timedelta(days=3)) == 0
+    assert floor_ahead_s(T0, T0 + timedelta(days=2, seconds=5)) == 2 * 86400 + 5
 
 
 @pytest.mark.parametrize(("facts", "reason"), [
