@@ -55,7 +55,7 @@ def _sqlite_memory_used() -> int | None:
 
 
 def heap_usage() -> HeapUsage | None:
-    """This process's C heap from glibc's mallinfo2 (all arenas), and SQLite's own count; None off glibc 2.33+.
+    """This process's C heap from glibc's mallinfo2 (all arenas), and SQLite's own count; None without glibc 2.33+.
 
     Resident memory alone cannot tell a leak from memory malloc keeps free for reuse, or from pages of a large
     mmap'd buffer (the text model's KV cache) touched for the first time: in_use_mb and mmapped_mb grow with a
