@@ -129,7 +129,8 @@ def heap_reports(log: Path, started_wall: float, settle: float) -> dict[str, dic
     """
     series: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
     for pid, wall, in_use, free, mmapped in HEAP_LINE.findall(log.read_text(errors="replace")):
-        if float(wall) >= started_wall:
+        # from the first minute on: before it, the text model was not loaded yet (thirds would mix both)
+        if float(wall) >= started_wall + settle:
             series[f"worker {pid}"].append((float(wall) - started_wall, float(in_use), float(free), float(mmapped)))
     found = {}
     for name, points in sorted(series.items()):
