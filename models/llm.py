@@ -22,9 +22,12 @@ class TextGenerator(ModelRunner):
     role = "llm"
 
     def __init__(self, model: ResolvedModel | None = None, *, models_dir: Path | None = None, threads: int = 2,
-                 device: str = "auto", n_ctx: int = 4096, seed: int = 0) -> None:
+                 device: str = "auto", n_ctx: int = 4096, n_batch: int = 128, seed: int = 0) -> None:
         super().__init__(model, models_dir=models_dir, threads=threads, device=device)
         self.n_ctx = n_ctx
+        # llama.cpp sizes its compute buffer for n_batch tokens' logits over Gemma's 262k vocabulary: 512 (the
+        # default) reserves 1,148 MiB per process and 128 reserves 378, for about 5% slower reading of long prompts
+        self.n_batch = n_batch
         self.seed = seed
         self.n_gpu_layers = 0
         self._llm: Any = None
@@ -34,8 +37,8 @@ class TextGenerator(ModelRunner):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"n_ctx": self.n_ctx, "threads": self.threads, "n_gpu_layers": self.n_gpu_layers, "seed": self.seed,
-                "device": self.device_setting}
+        return {"n_ctx": self.n_ctx, "n_batch": self.n_batch, "threads": self.threads,
+                "n_gpu_layers": self.n_gpu_layers, "seed": self.seed, "device": self.device_setting}
 
     def load(self) -> Any:
         """Load the GGUF once; offload all layers when the device allows and llama.cpp was built with a GPU."""
@@ -47,8 +50,9 @@ class TextGenerator(ModelRunner):
                 self.n_gpu_layers = -1 if gpu else 0
                 try:
                     self._llm = llama_cpp.Llama(model_path=str(self.model.path), n_ctx=self.n_ctx,
-                                                n_threads=self.threads, n_threads_batch=self.threads,
-                                                n_gpu_layers=self.n_gpu_layers, seed=self.seed, verbose=False)
+                                                n_batch=self.n_batch, n_threads=self.threads,
+                                                n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers,
+                                                seed=self.seed, verbose=False)
                 except (ValueError, RuntimeError) as exc:
                     raise ModelError(f"text model {self.model.id} cannot be loaded ({exc}): run "
                                      "`edge-server models verify` and reinstall it") from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -68,6 +70,22 @@ def test_the_generator_completes_deterministically_and_stops_at_a_stop_string(ge
     again = generator.generate("List of colours: red, green,", max_tokens=12, stop=["\n"])
     assert first == again and first.strip() and "\n" not in first
     assert generator.model_id == "gemma-3-270m-q4_k_m" and generator.params["threads"] == 2
+
+
+LOAD_AND_ANSWER = """
+from edge_server.malloc import heap_usage
+from models.llm import TextGenerator
+before = heap_usage().mmapped_mb
+generator = TextGenerator(threads=2, device="cpu")
+generator.generate("Water evaporates, rises and cools into clouds. " * 40 + "How are clouds made?", max_tokens=4)
+print(heap_usage().mmapped_mb - before)
+"""
+
+
+def test_the_text_model_reserves_buffers_for_a_small_batch_not_the_whole_vocabulary_at_512_tokens():
+    out = subprocess.run([sys.executable, "-c", LOAD_AND_ANSWER], capture_output=True, text=True, check=True)
+    # 1,148 MiB with llama.cpp's default batch of 512 tokens
+    assert float(out.stdout.split()[-1]) < 500
 
 
 def test_streaming_yields_pieces_as_they_come_and_honours_the_timeout(generator):
