@@ -132,14 +132,9 @@ def heap_reports(log: Path, started_wall: float, settle: float) -> dict[str, dic
         # from the first minute on: before it, the text model was not loaded yet (thirds would mix both)
         if float(wall) >= started_wall + settle:
             series[f"worker {pid}"].append((float(wall) - started_wall, float(in_use), float(free), float(mmapped)))
-    found = {}
-    for name, points in sorted(series.items()):
-        if len(points) < 2:
-            continue
-        found[name] = {"in_use": memory_summary([(t, u) for t, u, _, _ in points], settle),
-                       "free": memory_summary([(t, f) for t, _, f, _ in points], settle),
-                       "mmapped": memory_summary([(t, m) for t, _, _, m in points], settle)}
-    return found
+    return {name: {key: memory_summary([(p[0], p[i]) for p in points], settle)
+                   for i, key in enumerate(("in_use", "free", "mmapped"), start=1)}
+            for name, points in sorted(series.items()) if len(points) >= 2}
 
 
 def prepare(data: Path, tablets: int) -> list[dict[str, str]]:

@@ -76,11 +76,10 @@ def register(main: click.Group) -> None:
     def status(data_dir: Path, as_json: bool) -> None:
         """Last push and pull, statements pending, active versions, last error."""
         from edge_server.db import connect
+        from edge_server.packs_import import trusted_time
         from edge_server.sync_state import summary
 
         _require_box(data_dir)
-        from edge_server.packs_import import trusted_time
-
         db = connect(data_dir / "box.db", readonly=True)
         try:
             emit_json({**summary(db), "trusted_time": trusted_time(db)})

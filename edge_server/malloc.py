@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cache
 
 M_ARENA_MAX = -8  # from glibc's malloc.h
 MIB = 2**20
@@ -20,10 +21,18 @@ def limit_arenas(count: int) -> bool:
     threads fragment the heap into a slow, lasting growth of resident memory (MALLOC_ARENA_MAX does the same, but
     only when set before the interpreter starts).
     """
-    libc = ctypes.CDLL(None)  # the symbols already loaded into this process, libc's among them
+    libc = _libc()
     if not hasattr(libc, "gnu_get_libc_version"):
         return False
     return libc.mallopt(M_ARENA_MAX, count) == 1
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None)  # the symbols already loaded into this process, libc's among them
+    if hasattr(libc, "mallinfo2"):
+        libc.mallinfo2.restype = _MallInfo2
+    return libc
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,8 @@ class _MallInfo2(ctypes.Structure):
                  "keepcost")]
 
 
-def _sqlite_memory_used() -> int | None:
+@cache
+def _sqlite_memory_counter() -> Callable[[], int] | None:
     import _sqlite3
 
     # dlsym on the module's handle also searches the libsqlite3 it links, so this is the copy Python uses.
@@ -51,7 +61,7 @@ def _sqlite_memory_used() -> int | None:
     if not hasattr(lib, "sqlite3_memory_used"):
         return None
     lib.sqlite3_memory_used.restype = ctypes.c_int64
-    return int(lib.sqlite3_memory_used())
+    return lib.sqlite3_memory_used
 
 
 def heap_usage() -> HeapUsage | None:
@@ -61,12 +71,11 @@ def heap_usage() -> HeapUsage | None:
     mmap'd buffer (the text model's KV cache) touched for the first time: in_use_mb and mmapped_mb grow with a
     leak, and stay level as the touched part of a buffer grows.
     """
-    libc = ctypes.CDLL(None)
+    libc, sqlite_used = _libc(), _sqlite_memory_counter()
     if not hasattr(libc, "mallinfo2"):
         return None
-    libc.mallinfo2.restype = _MallInfo2
     info = libc.mallinfo2()
-    sqlite = _sqlite_memory_used()
+    sqlite = None if sqlite_used is None else sqlite_used()
     return HeapUsage(in_use_mb=round(info.uordblks / MIB, 1), free_mb=round(info.fordblks / MIB, 1),
                      mmapped_mb=round(info.hblkhd / MIB, 1),
                      sqlite_mb=None if sqlite is None else round(sqlite / MIB, 1))

@@ -229,7 +229,10 @@ def box_trusted_now(db: sqlite_utils.Database, now: datetime | None = None) -> d
 
 def store_floor(db: sqlite_utils.Database, created: datetime) -> None:
     """Raise the floor to a verified manifest's `created` (never lowers it); call inside a transaction."""
-    floor = advance_floor(load_floor(db), created)
+    _write_floor(db, advance_floor(load_floor(db), created))
+
+
+def _write_floor(db: sqlite_utils.Database, floor: datetime) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, floor.isoformat()))
 
 
@@ -256,7 +259,7 @@ def reset_floor(db: sqlite_utils.Database, now: datetime | None = None) -> datet
         raise PackError(f"the system clock ({system.isoformat(timespec='seconds')}) is behind the last pack "
                         f"activation ({activated.isoformat(timespec='seconds')}): set the clock first")
     old = load_floor(db)
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, system.isoformat()))
+    _write_floor(db, system)
     return old
 
 

@@ -25,8 +25,9 @@ class TextGenerator(ModelRunner):
                  device: str = "auto", n_ctx: int = 4096, n_batch: int = 128, seed: int = 0) -> None:
         super().__init__(model, models_dir=models_dir, threads=threads, device=device)
         self.n_ctx = n_ctx
-        # llama.cpp sizes its compute buffer for n_batch tokens' logits over Gemma's 262k vocabulary: 512 (the
-        # default) reserves 1,148 MiB per process and 128 reserves 378, for about 5% slower reading of long prompts
+        # llama.cpp's compute buffer and llama-cpp-python's score array are each sized for n_batch tokens' logits
+        # over Gemma's 262k vocabulary: 512 (the default) reserves 1,148 MiB per process and 128 reserves 378, for
+        # about 5% slower reading of long prompts
         self.n_batch = n_batch
         self.seed = seed
         self.n_gpu_layers = 0
