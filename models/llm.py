@@ -22,8 +22,11 @@ class TextGenerator(ModelRunner):
     role = "llm"
 
     def __init__(self, model: ResolvedModel | None = None, *, models_dir: Path | None = None, threads: int = 2,
-                 device: str = "auto", n_ctx: int = 4096, n_batch: int = 128, seed: int = 0) -> None:
+                 device: str = "auto", n_ctx: int = 4096, n_batch: int = 128, seed: int = 0,
+                 backend_state: Path | None = None) -> None:
         super().__init__(model, models_dir=models_dir, threads=threads, device=device)
+        # the self-test report that says which llama.cpp CPU variant is safe here (None: the user's cache)
+        self.backend_state = backend_state
         self.n_ctx = n_ctx
         # llama.cpp's compute buffer and llama-cpp-python's score array are each sized for n_batch tokens' logits
         # over Gemma's 262k vocabulary: 512 (the default) reserves 1,148 MiB per process and 128 reserves 378, for
@@ -47,6 +50,9 @@ class TextGenerator(ModelRunner):
             if self._llm is None:
                 import llama_cpp
 
+                from models.selftest import Options, ensure_backend
+
+                ensure_backend(Options(self._models_dir, self.device_setting, self.threads), self.backend_state)
                 gpu = self.device_setting in ("auto", "cuda") and bool(llama_cpp.llama_supports_gpu_offload())
                 self.n_gpu_layers = -1 if gpu else 0
                 try:
