@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +32,40 @@ def _threads(threads: int | None) -> int:
     return threads or Settings().ai_threads
 
 
-def _transcribe(media: Path, models_dir: Path | None, threads: int | None, device: str) -> Any:
-    from models.asr import Transcriber
-    from models.registry import ModelError
+@contextmanager
+def _models(models_dir: Path | None, threads: int | None, device: str) -> Iterator[Any]:
+    """A model process of this command's own: a native crash there is one clear line, never a dead CLI."""
+    from models.selftest import Options
+    from models.worker import ModelsUnavailable, private_models
 
     try:
-        return Transcriber(models_dir=models_dir, threads=_threads(threads), device=device).transcribe(media)
+        with private_models(Options(models_dir=models_dir, device=device, threads=_threads(threads))) as client:
+            yield client
+    except ModelsUnavailable as exc:
+        fail(f"{exc}: run `edge-server models selftest --json` to see which model fails on this machine")
+
+
+def _transcribe(client: Any, media: Path, models_dir: Path | None, threads: int | None, device: str) -> Any:
+    from models.registry import ModelError
+    from models.worker import RemoteError, RemoteTranscriber
+
+    try:
+        return RemoteTranscriber(client, models_dir, device, _threads(threads)).transcribe(media)
     except ModelError as exc:
         fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for a file that is not audio
-        if "InvalidData" in type(exc).__name__ or type(exc).__module__.startswith("av"):
+    except RemoteError as exc:  # PyAV raises many kinds for a file that is not audio
+        if "InvalidData" in exc.kind or exc.module.startswith("av"):
             fail(f"{media} is not a readable audio or video file ({exc}): pass a WAV, MP3, MP4 or similar")
         raise
 
 
-def _generator(models_dir: Path | None, threads: int | None, device: str, use_llm: bool) -> Any:
+def _generator(client: Any, models_dir: Path | None, threads: int | None, device: str, use_llm: bool) -> Any:
     if not use_llm:
         return None
-    from models.llm import TextGenerator
     from models.registry import ModelError
+    from models.worker import RemoteGenerator
 
-    generator = TextGenerator(models_dir=models_dir, threads=_threads(threads), device=device)
+    generator = RemoteGenerator(client, models_dir, device, _threads(threads))
     try:
         generator.model  # noqa: B018 - resolve now so a missing model fails before the work starts
     except ModelError as exc:
@@ -74,15 +89,15 @@ def _load_kps(path: Path | None) -> list[Any]:
              "{\"id\", \"name\", \"description\"}")
 
 
-def _chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
-              use_llm: bool) -> tuple[Any, list[Any], list[Any], Any]:
+def _chapters(client: Any, media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None,
+              device: str, use_llm: bool) -> tuple[Any, list[Any], list[Any], Any]:
     from models.pipeline import TITLE_MAX_TOKENS
     from models.segment import segment_chapters
     from models.summary import chapter_titles
 
     kps = _load_kps(kps_file)
-    transcript = _transcribe(media, models_dir, threads, device)
-    generator = _generator(models_dir, threads, device, use_llm)
+    transcript = _transcribe(client, media, models_dir, threads, device)
+    generator = _generator(client, models_dir, threads, device, use_llm)
     chapters = segment_chapters(transcript.segments, kps)
     titles = (lambda p: generator.generate(p, max_tokens=TITLE_MAX_TOKENS, stop=["\n"])) if generator else None
     return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator
@@ -107,6 +122,17 @@ def _install_pack(data_dir: Path, folder: Path, pack: Path, roles: tuple[str, ..
     finally:
         progress.close()
         db.conn.close()
+
+
+def _selftest(data_dir: Path | None, models_dir: Path | None) -> dict[str, Any]:
+    """Run the self-test for a box (its settings, report kept in DATA/selftest.json) or for the packages' models."""
+    from edge_server.settings import load_settings
+    from models.selftest import Options, default_state, run_selftest
+
+    if data_dir is None:
+        return run_selftest(Options(models_dir=models_dir), default_state())
+    settings = load_settings(data_dir, models_dir=models_dir)
+    return run_selftest(settings.model_options(), settings.selftest_path)
 
 
 def _models_dir_for(data_dir: Path, models_dir: Path | None) -> Path:
@@ -134,7 +160,8 @@ def register(main: click.Group) -> None:
     @json_option
     def transcribe(media: Path, models_dir: Path | None, threads: int | None, device: str, as_json: bool) -> None:
         """Transcribe an audio or video file."""
-        transcript = _transcribe(media, models_dir, threads, device)
+        with _models(models_dir, threads, device) as client:
+            transcript = _transcribe(client, media, models_dir, threads, device)
         if as_json:
             emit_json(transcript.to_json())
         else:
@@ -153,7 +180,8 @@ def register(main: click.Group) -> None:
         """Chapters of a medium aligned to knowledge points."""
         from models.pipeline import chapters_json
 
-        _t, _k, found, _g = _chapters(media, kps_file, models_dir, threads, device, use_llm)
+        with _models(models_dir, threads, device) as client:
+            _t, _k, found, _g = _chapters(client, media, kps_file, models_dir, threads, device, use_llm)
         if as_json:
             emit_json({"chapters": chapters_json(found)})
         else:
@@ -174,9 +202,12 @@ def register(main: click.Group) -> None:
         from models.pipeline import SUMMARY_MAX_TOKENS, SUMMARY_MAX_WORDS
         from models.summary import summarize as summarize_text
 
-        transcript, kps, found, generator = _chapters(media, kps_file, models_dir, threads, device, use_llm)
-        gen = (lambda p: generator.generate(p, max_tokens=SUMMARY_MAX_TOKENS, stop=["\n\n"])) if generator else None
-        summary = summarize_text(transcript.segments, found, kps, gen, max_words=SUMMARY_MAX_WORDS)
+        with _models(models_dir, threads, device) as client:
+            transcript, kps, found, generator = _chapters(client, media, kps_file, models_dir, threads, device,
+                                                          use_llm)
+            gen = (lambda p: generator.generate(p, max_tokens=SUMMARY_MAX_TOKENS, stop=["\n\n"])) if generator \
+                else None
+            summary = summarize_text(transcript.segments, found, kps, gen, max_words=SUMMARY_MAX_WORDS)
         model = generator.model_id if (generator and summary.method == "generated") else None
         if as_json:
             emit_json({"summary": summary.text, "model": model, "method": summary.method,
@@ -260,9 +291,28 @@ def register(main: click.Group) -> None:
         problems = verify(folder, wanted)
         if problems:
             fail(problems[0])
-        info(f"models installed in {folder}")
+        info(f"models installed in {folder}; checking that each runs on this CPU")
+        report = _selftest(data_dir, models_dir)
         emit_json({"models_dir": str(folder), "models": [{"role": e.role, "id": e.id, "sha256": e.sha256,
-                                                          "size": e.size} for e in entries]})
+                                                          "size": e.size} for e in entries], "selftest": report})
+
+    @models.command("selftest")
+    @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+                  help="A box's data directory: its models and settings, and where the report is kept.")
+    @models_option
+    @json_option
+    def models_selftest(data_dir: Path | None, models_dir: Path | None, as_json: bool) -> None:
+        """Load each model in a child process and use it once; a crash there is reported, never fatal."""
+        report = _selftest(data_dir, models_dir)
+        if as_json:
+            emit_json(report)
+        else:
+            for m in report["models"]:
+                state = "ok" if m["ok"] else f"FAILED: {m['error']}"
+                extra = f" (llama.cpp CPU variant {m['backend']})" if m.get("backend") else ""
+                click.echo(f"{m['role']:4s} {m['id'] or '-':32s} {m['seconds']:6.2f} s  {state}{extra}")
+        if not all(m["ok"] for m in report["models"]):
+            raise SystemExit(1)
 
     @main.group()
     def jobs() -> None:
@@ -299,8 +349,9 @@ def register(main: click.Group) -> None:
         from tqdm import tqdm
 
         from edge_server.db import open_box_db
-        from edge_server.jobs import counts, run_pending, watch
+        from edge_server.jobs import Runners, counts, run_pending, watch
         from edge_server.settings import load_settings
+        from models.worker import ModelClient, OnDemandModels
 
         if not (data_dir / "box.db").exists():
             fail(f"no box database in {data_dir}: run `edge-server init --data {data_dir}`")
@@ -314,9 +365,13 @@ def register(main: click.Group) -> None:
             bar.n = round(100 * float(job.get("progress") or 0))
             bar.set_postfix_str(f"{job.get('key', '')[:10]} {job.get('message') or ''}")
 
+        # the box's model process when a server runs one, else one of this command's own, started only if a job runs
+        box_models = ModelClient(settings.models_address)
+        own = None if box_models.ping(1.0) else OnDemandModels(settings.model_options(), settings.selftest_path)
+        runners = Runners(settings, own or box_models)
         try:
             while True:
-                ran = run_pending(settings, max_jobs=1, progress=show)
+                ran = run_pending(settings, max_jobs=1, progress=show, runners=runners)
                 state = watch(settings)
                 if state["pending"] == 0:
                     break
@@ -329,6 +384,8 @@ def register(main: click.Group) -> None:
                     time.sleep(1.0)
         finally:
             bar.close()
+            if own is not None:
+                own.close()
         db = open_box_db(settings.db_path)
         try:
             totals = counts(db)

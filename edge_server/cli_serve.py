@@ -55,6 +55,7 @@ class BoxServer(BaseApplication):
         self.settings = settings
         self.options = options
         self.scheduler: Any = None
+        self.supervisor: Any = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -77,12 +78,11 @@ class BoxServer(BaseApplication):
         sys.stdout.flush()
         click.echo(f"classroom box serving {settings.data_dir} on {url} "
                    f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
-        if settings.scheduler_enabled or settings.announce:
-            from edge_server.scheduler import SchedulerProcess
+        from edge_server.supervisor import Supervisor
 
-            self.scheduler = SchedulerProcess(settings)
-            # No waiting: workers are forked after this hook, and must not wait for the job modules to import.
-            self.scheduler.start()
+        # No waiting: workers are forked after this hook, and must not wait for the models or the job modules.
+        self.supervisor = Supervisor(settings, server)
+        self.supervisor.start()
 
     def post_fork(self, server: Any, worker: Any) -> None:
         """In each new worker: start its heap report when heap_report_s asks for one."""
@@ -92,9 +92,9 @@ class BoxServer(BaseApplication):
             report_heap_every(self.settings.heap_report_s, worker.log.info)
 
     def on_exit(self, server: Any) -> None:
-        """In the master, on the way out: stop the scheduler process."""
-        if self.scheduler is not None:
-            self.scheduler.stop()
+        """In the master, on the way out: stop the scheduler and model processes."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
         click.echo("classroom box stopped", err=True)
 
 
@@ -113,6 +113,14 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
     limit_arenas(MALLOC_ARENAS)
     # Migrate once here, in the master, before any worker is forked.
     open_box_db(settings.db_path).conn.close()
+    from models.selftest import selftest_if_needed
+
+    # Prove the models run on this CPU before serving (once per machine, wheel and models; each in a child process).
+    report = selftest_if_needed(settings.model_options(), settings.selftest_path)
+    for model in report["models"]:
+        if not model["ok"]:
+            click.echo(f"warning: the {model['role']} model failed its self-test ({model['error']}); the box serves "
+                       "without it (extractive chapters, summaries and answers)", err=True)
     app = create_app(settings)
     options = {
         "bind": [_bind_address(settings.host, settings.port)],
@@ -164,3 +172,35 @@ def register(main: click.Group) -> None:
         if check.rekeyed:
             info(f"this disk was cloned from another box: new identity {check.identity.box_id}")
         run_server(settings, access_log=access_log)
+
+    @main.command()
+    @data_option
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+    def status(data_dir: Path, as_json: bool) -> None:
+        """The box's processes (web, models, scheduler), its last model self-test and its job queue."""
+        if not (data_dir / "box.db").exists():
+            fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
+        facts = box_status(load_settings(data_dir))
+        if as_json:
+            click.echo(json.dumps(facts, indent=2))
+            return
+        if not facts["processes"]:
+            click.echo("not serving")
+        for p in facts["processes"]:
+            click.echo(f"{p['role']:9s} pid {p['pid']}")
+        for m in (facts["models"] or {}).get("models", []):
+            click.echo(f"model {m['role']:4s} {m['id'] or '-'}: {'ok' if m['ok'] else 'FAILED: ' + str(m['error'])}")
+        click.echo(f"jobs: {facts['jobs']['counts']}")
+
+
+def box_status(settings: Settings) -> dict[str, Any]:
+    """What `edge-server status` reports: live processes, the last self-test, the model process, the queue."""
+    from edge_server.jobs import watch
+    from edge_server.supervisor import running_processes
+    from models.selftest import read_state
+    from models.worker import ModelClient
+
+    processes = running_processes(settings.run_dir)
+    pinged = ModelClient(settings.models_address).ping(1.0) if processes else None
+    return {"processes": processes, "models": read_state(settings.selftest_path) or None,
+            "models_process": pinged, "jobs": watch(settings)}

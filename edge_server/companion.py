@@ -34,7 +34,9 @@ import sqlite_utils
 from edge_server import retrieval, safety
 from edge_server.db import rows, write
 from edge_server.settings import Settings
+from models.selftest import read_state
 from models.textutil import content_terms, names, numbers, words
+from models.worker import ModelsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "请稍等：我还在回答你上一个问题。",
     },
 }
+
+
+_VERDICT: dict[str, tuple[float, bool]] = {}
+
+
+def selftest_allows_llm(path: Any) -> bool:
+    """False when the box's last self-test found the text model failing (re-read only when the file changes)."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return True  # never tested: try the model, a failure is reported per request
+    cached = _VERDICT.get(str(path))
+    if cached is None or cached[0] != mtime:
+        llm = next((m for m in read_state(path).get("models", []) if m.get("role") == "llm"), None)
+        cached = (mtime, llm is None or bool(llm.get("ok")))
+        _VERDICT[str(path)] = cached
+    return cached[1]
 
 
 def text(key: str, language: str, **values: Any) -> str:
@@ -311,6 +330,8 @@ class Companion:
         """True when a text model can be used (else answers stay extractive)."""
         if self._generator is False:
             return False
+        if not selftest_allows_llm(self.settings.selftest_path):
+            return False  # the self-test saw the text model fail on this machine: extractive answers only
         try:
             _ = self.generator.model if hasattr(self.generator, "model") else None
         except Exception as exc:  # noqa: BLE001 - no model installed: extractive answers only
@@ -376,12 +397,16 @@ class Companion:
             return
         budget = self.timeout_s - waited
         pieces: list[str] = []
-        for piece in self.generator.stream(ticket.prompt, max_tokens=MAX_TOKENS, stop=STOP,
-                                           timeout_s=budget, cancel=ticket.cancel):
-            pieces.append(piece)
-            ticket.events.put(("token", piece))
-            if ticket.cancel.is_set() or "\n" in "".join(pieces).lstrip():
-                break  # the answer is one line: a base model goes on with made-up "Lesson:" lines after it
+        try:
+            for piece in self.generator.stream(ticket.prompt, max_tokens=MAX_TOKENS, stop=STOP,
+                                               timeout_s=budget, cancel=ticket.cancel):
+                pieces.append(piece)
+                ticket.events.put(("token", piece))
+                if ticket.cancel.is_set() or "\n" in "".join(pieces).lstrip():
+                    break  # the answer is one line: a base model goes on with made-up "Lesson:" lines after it
+        except ModelsUnavailable as exc:
+            ticket.events.put(("unavailable", exc))
+            return
         ticket.events.put(("done", "".join(pieces)))
 
     # the cache
@@ -515,6 +540,8 @@ class Companion:
                     self.stats["timeouts"] += 1
                     return None
                 continue
+            if kind == "unavailable":
+                raise data
             if kind == "cached":
                 return data.answer if data.method == "generated" else None
             if kind == "token":

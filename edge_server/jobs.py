@@ -170,6 +170,15 @@ def fail(db: sqlite_utils.Database, job_id: int, error: str) -> None:
                                     "WHERE id = ?", (error, now_iso(), job_id)))
 
 
+def retry_once(db: sqlite_utils.Database, job_id: int, error: str, tries: int) -> None:
+    """Queue a job again after its first failure (the reason kept for teachers); fail it after the second."""
+    if tries >= 2:
+        fail(db, job_id, error)
+        return
+    write(db, lambda tx: tx.execute("UPDATE jobs SET status = 'queued', progress = 0, error = ?, message = ? "
+                                    "WHERE id = ?", (error, f"retrying once after: {error}", job_id)))
+
+
 def list_jobs(db: sqlite_utils.Database, limit: int = 100, lesson_ids: list[str] | None = None) -> list[dict]:
     """Recent jobs, newest first, with their lesson id and title."""
     found = rows(db, "SELECT j.id, j.kind, j.key, j.payload, j.status, j.progress, j.message, j.error, j.tries, "
@@ -218,35 +227,35 @@ def worker_lock(settings: Settings, blocking: bool = False) -> Iterator[bool]:
 
 
 class Runners:
-    """The model runners of one process, loaded lazily and once, shared by every job it runs."""
+    """The models a job uses: speech and text runners served by a model process (never loaded in this process)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        from models.worker import ModelClient
+
         self.settings = settings
+        self.client = client or ModelClient(settings.models_address)
         self._transcriber: Any = None
         self._generator: Any = None
         self._lock = threading.Lock()
-
-    def _models_dir(self) -> Path | None:
-        # a box uses the models installed in its data dir; a dev checkout without them falls back to the packages
-        models_dir = self.settings.box_models_dir
-        return models_dir if (models_dir / "models.json").exists() or self.settings.models_dir else None
 
     @property
     def transcriber(self) -> Any:
         with self._lock:
             if self._transcriber is None:
-                from models.asr import Transcriber
+                from models.worker import RemoteTranscriber
 
-                self._transcriber = Transcriber.from_settings(self.settings, self._models_dir())
+                self._transcriber = RemoteTranscriber(self.client, self.settings.installed_models_dir,
+                                                      self.settings.device, self.settings.ai_threads)
             return self._transcriber
 
     @property
     def generator(self) -> Any:
         with self._lock:
             if self._generator is None:
-                from models.llm import TextGenerator
+                from models.worker import RemoteGenerator
 
-                self._generator = TextGenerator.from_settings(self.settings, self._models_dir())
+                self._generator = RemoteGenerator(self.client, self.settings.installed_models_dir,
+                                                  self.settings.device, self.settings.ai_threads)
             return self._generator
 
 
@@ -254,7 +263,7 @@ _RUNNERS: dict[Path, Runners] = {}
 
 
 def runners_for(settings: Settings) -> Runners:
-    """This process's runners for a data directory (models load once per process)."""
+    """Runners that talk to the box's own model process (the one `edge-server serve` supervises)."""
     key = settings.data_dir.resolve()
     if key not in _RUNNERS:
         _RUNNERS[key] = Runners(settings)
@@ -275,6 +284,7 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
     """Run one claimed pipeline job to done or failed."""
     from models.pipeline import PrecomputedError, load_precomputed, run_pipeline
     from models.registry import ModelError
+    from models.worker import ModelsUnavailable
 
     lesson_id = job["payload"].get("lesson_id")
     media_sha = job["key"]
@@ -300,6 +310,10 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
                 generator = None
             outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report)
         finish(db, job["id"], media_sha, outputs)
+    except ModelsUnavailable as exc:
+        # the model process crashed or was killed: the reason is recorded and the job runs once more
+        log.warning("job %s: %s", job["id"], exc)
+        retry_once(db, job["id"], str(exc), job.get("tries", 0) + 1)  # the claim counted this try in the table
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job for teachers to see
         log.exception("job %s failed", job["id"])
         fail(db, job["id"], f"{type(exc).__name__}: {exc}" if not isinstance(exc, ModelError | FileNotFoundError)

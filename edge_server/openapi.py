@@ -28,6 +28,12 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"},
                        "box_id": _NULLABLE_STR, "box_name": {"type": "string"},
                        "channels": {"type": "integer"}, "lessons": {"type": "integer"},
+                       "models": {"type": "object", "required": ["process", "selftest", "text"], "properties": {
+                           "process": {"type": "string", "enum": ["up", "down"]},
+                           "pid": {"type": ["integer", "null"]},
+                           "selftest": {"type": ["array", "null"], "items": {"type": "object"}},
+                           "tested_at": _NULLABLE_STR,
+                           "text": {"type": "string", "enum": ["generated", "extractive"]}}},
                        "time": {"type": "string", "format": "date-time"}},
     },
     "Media": {

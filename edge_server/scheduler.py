@@ -181,6 +181,10 @@ class SchedulerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def alive(self) -> bool:
+        """True while the process runs (gunicorn's master may reap it first: poll() then says it has ended)."""
+        return self._process is not None and self._process.poll() is None
+
     def start(self, wait: bool = False, timeout: float = 30.0) -> None:
         """Start `python -m edge_server.scheduler`; with wait, return once its jobs are scheduled."""
         # A plain subprocess rather than multiprocessing: workers forked later would otherwise inherit

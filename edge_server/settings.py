@@ -19,7 +19,8 @@ class Settings:
     box_name: str = "classroom-box"
     host: str = "0.0.0.0"
     port: int = 8080
-    workers: int = 1
+    # web workers: as many as cores, since models live in one model process however many workers there are
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     threads: int = 32
     heap_report_s: float = 0.0  # > 0: each worker logs its C heap (in use, free, mmap'd, SQLite) this often
     secret_key: str = ""
@@ -82,6 +83,35 @@ class Settings:
     @property
     def box_models_dir(self) -> Path:
         return self.models_dir or (self.data_dir / "models")
+
+    @property
+    def installed_models_dir(self) -> Path | None:
+        """The box's models folder when it has models.json (or was set), else None: the packages' own models."""
+        folder = self.box_models_dir
+        return folder if self.models_dir is not None or (folder / "models.json").exists() else None
+
+    @property
+    def models_address(self) -> str:
+        """The socket of this box's model process."""
+        from models.worker import address_for
+
+        return address_for(self.data_dir)
+
+    @property
+    def selftest_path(self) -> Path:
+        """The last model self-test: what /api/v1/health shows, and which llama.cpp CPU variant is safe here."""
+        return self.data_dir / "selftest.json"
+
+    @property
+    def run_dir(self) -> Path:
+        """Facts about the running box (process ids), rewritten by `edge-server serve`."""
+        return self.data_dir / "run"
+
+    def model_options(self) -> Any:
+        """The model process's options for this box."""
+        from models.selftest import Options
+
+        return Options(models_dir=self.installed_models_dir, device=self.device, threads=self.ai_threads)
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None fields replaced."""

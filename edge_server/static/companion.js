@@ -66,6 +66,11 @@
     } else if (name === "answer") {
       finish(body, data);
       state.done = true;
+    } else if (name === "error") {
+      // the box's models are restarting: say so in the pupil's language, they can ask again in a moment
+      body.textContent = t.error;
+      body.classList.remove("status");
+      state.done = true;
     }
   }
 

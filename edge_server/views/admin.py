@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from edge_server import fleet
 from edge_server.app import get_db, get_settings
 from edge_server.auth import teacher_required
+from edge_server.model_status import models_health
 
 bp = Blueprint("admin", __name__, url_prefix="/teacher/admin")
 
@@ -49,6 +50,7 @@ def _overview() -> dict[str, Any]:
         "sync": fleet.sync_summary(db),
         "jobs": fleet.job_counts(db),
         "pulls": list(_pulls()["items"].values()),
+        "models": models_health(settings),
     }
 
 

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from edge_server import __version__, catalog, openapi
 from edge_server.app import get_db, get_settings
+from edge_server.model_status import models_health
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -29,9 +30,10 @@ def _not_found(what: str) -> tuple[Response, int]:
 
 @bp.get("/health")
 def health() -> Any:
-    """The box is up: version, identity and catalog size."""
+    """The box is up: version, identity, catalog size, and its models (self-test, model process)."""
     facts = catalog.box_facts(get_db())
     return jsonify({"status": "ok", "version": __version__, "box_name": get_settings().box_name, **facts,
+                    "models": models_health(get_settings()),
                     "time": datetime.now(UTC).isoformat(timespec="seconds")})
 
 

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from edge_server import auth, catalog, companion, openapi, people
 from edge_server.app import get_db, get_settings
 from edge_server.db import connect
+from models.worker import ModelsUnavailable
 
 bp = Blueprint("api_companion", __name__)
 
@@ -59,6 +60,13 @@ def _language() -> str:
     return str(get_locale() or "en")
 
 
+def _unavailable(exc: ModelsUnavailable) -> Response:
+    response = jsonify({"error": str(exc), "retry_after": exc.retry_after})
+    response.status_code = 503
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _busy(exc: companion.Busy) -> Response:
     response = jsonify({"error": str(exc)})
     response.status_code = 429
@@ -76,6 +84,8 @@ def ask() -> Any:
         answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language(), _allowed(pupil))
     except companion.Busy as exc:
         return _busy(exc)
+    except ModelsUnavailable as exc:
+        return _unavailable(exc)
     return jsonify(answer.public())
 
 
@@ -101,12 +111,17 @@ def stream() -> Any:
     except companion.Busy as exc:
         db.conn.close()
         return _busy(exc)
+    except ModelsUnavailable as exc:
+        db.conn.close()
+        return _unavailable(exc)
 
     def body() -> Iterator[str]:
         try:
             yield _event(*first)
             for kind, data in events:
                 yield _event(kind, data)
+        except ModelsUnavailable as exc:  # the headers are sent: the page shows the reason and asks again later
+            yield _event("error", {"error": str(exc), "retry_after": exc.retry_after})
         finally:
             events.close()
             db.conn.close()
@@ -160,6 +175,8 @@ _FAILS = {"400": {"description": "Malformed question", "content": {"application/
           "401": {"description": "Not a logged-in pupil"},
           "404": {"description": "No such lesson or exercise"},
           "429": {"description": "This pupil already has a question pending",
+                  "content": {"application/json": {"schema": _ERROR}}},
+          "503": {"description": "The model process is restarting: ask again after Retry-After seconds",
                   "content": {"application/json": {"schema": _ERROR}}}}
 openapi.add_path("/api/v1/companion/ask", {"post": {
     "operationId": "companionAsk", "summary": "Ask the study companion (pupils only)", "requestBody": _BODY,

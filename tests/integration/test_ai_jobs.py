@@ -16,6 +16,7 @@ from edge_server import jobs
 from edge_server.db import connect, rows, write
 from edge_server.settings import load_settings
 from models.pipeline import PIPELINE_VERSION, Output, outputs_document
+from models.worker import OnDemandModels
 from tests.ai_support import WATER, import_source, write_spoken_source
 
 EDGE = [str(Path(sys.executable).parent / "edge-server")]
@@ -23,8 +24,10 @@ EDGE = [str(Path(sys.executable).parent / "edge-server")]
 
 @pytest.fixture(scope="module")
 def runners(tmp_path_factory):
-    """Real runners shared by this module's jobs so the models load once."""
-    return jobs.Runners(load_settings(tmp_path_factory.mktemp("runners-var"), ai_threads=2, device="cpu"))
+    """Real runners shared by this module's jobs: one real model process, so the models load once."""
+    settings = load_settings(tmp_path_factory.mktemp("runners-var"), ai_threads=2, device="cpu")
+    with OnDemandModels(settings.model_options()) as models:
+        yield jobs.Runners(settings, models)
 
 
 @pytest.fixture
@@ -154,11 +157,11 @@ def test_a_job_that_keeps_crashing_the_worker_is_failed_instead_of_retried_forev
 
 
 def test_the_scheduler_process_of_a_running_box_works_the_queue_off_and_jobs_wait_only_watches(box):
-    from edge_server.scheduler import SchedulerProcess
+    from edge_server.supervisor import Supervisor
 
     settings = load_settings(box, scheduler_enabled=True, ai_jobs_enabled=True, announce=False, ai_threads=2,
                              device="cpu")
-    scheduler = SchedulerProcess(settings)
+    scheduler = Supervisor(settings)  # the box's scheduler process and the model process its jobs use
     scheduler.start()
     try:
         deadline = time.monotonic() + 60

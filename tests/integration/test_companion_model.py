@@ -9,8 +9,9 @@ import pytest
 from edge_server import companion, retrieval
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
-from models.llm import TextGenerator
+from models.selftest import Options
 from models.textutil import content_terms
+from models.worker import OnDemandModels, RemoteGenerator
 from tests.unit.test_retrieval_search import seed
 
 QUESTIONS = [("How are clouds made?", "sci.water.condensation"),
@@ -20,7 +21,9 @@ QUESTIONS = [("How are clouds made?", "sci.water.condensation"),
 
 @pytest.fixture(scope="module")
 def generator():
-    return TextGenerator(threads=2, device="cpu", n_ctx=1024)
+    """The real model, as the box runs it: in a model process of its own, streamed over its socket."""
+    with OnDemandModels(Options(device="cpu", threads=2)) as models:
+        yield RemoteGenerator(models, None, "cpu", 2)
 
 
 @pytest.fixture
