@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.requirements import require_espeak
 
 WATER = ("The water cycle begins with evaporation. The sun heats the water in the sea. "
          "Then the vapour cools and forms clouds. This is condensation.")
@@ -16,8 +15,7 @@ PLANTS = "Plants need sunlight and water to grow. Animals eat plants or other an
 
 def speak(path: Path, text: str, voice: str = "en", speed: int = 140) -> Path:
     """A 16-bit mono WAV of text spoken by espeak-ng."""
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (make system-deps)")
+    require_espeak()
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
     return path

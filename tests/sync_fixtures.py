@@ -202,7 +202,8 @@ class SshServer:
     def unusable(self) -> str | None:
         """Why sshd cannot run here, or None."""
         if not Path(SSHD).is_file() or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
-            return f"{SSHD} or the ssh client is not installed (apt-get install openssh-server)"
+            return (f"{SSHD} or the ssh client is not installed: run `make system-deps` (as root) "
+                    "or apt-get install openssh-server")
         return None
 
     def start(self) -> SshServer:

@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS
+from tests.requirements import require_chromium
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_chromium() -> None:
+    """Every test here drives Debian's Chromium; without it each one fails, saying how to install it."""
+    require_chromium()
 
 
 @pytest.fixture(scope="module")

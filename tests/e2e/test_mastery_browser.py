@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.box_server import CHROMIUM, prepare, serve
+from tests.e2e.box_server import prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # tests/e2e/conftest.py requires Chromium
 
 
 @pytest.fixture(scope="module")

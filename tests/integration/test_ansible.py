@@ -27,6 +27,7 @@ import pytest
 from edge_server.settings import load_settings
 from provisioning.box import load_identity
 from sync.trust import generate_keys
+from tests.requirements import require_path
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / "ansible"
@@ -67,8 +68,7 @@ def test_every_role_is_ansible_lint_clean_at_the_production_profile(tmp_path):
 @pytest.fixture
 def converge(tmp_path):
     """Run site.yml against localhost into tmp_path/root; returns a function that runs it once more."""
-    if not (RALPH_VENV / "bin" / "ralph").exists():
-        pytest.skip("the lrs role converges with .ralph-venv: run `make ralph` first")
+    require_path(RALPH_VENV / "bin" / "ralph", "Ralph LRS's venv (the lrs role converges with it)", "run `make ralph`")
     _priv, public, _kid = generate_keys(tmp_path / "province-keys")
     root = tmp_path / "root"
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.requirements import SYSTEM_DEPS, require_path, require_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("wrk") is None or not Path("/usr/sbin/nginx").exists(),
-                                reason="wrk or nginx-light is not installed (make system-deps installs both)")
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_wrk_and_nginx() -> None:
+    require_tool("wrk", f"{SYSTEM_DEPS} or apt-get install wrk")
+    require_path("/usr/sbin/nginx", "nginx", f"{SYSTEM_DEPS} or apt-get install nginx-light")
 
 
 def test_the_serving_benchmark_measures_both_servers_without_errors():

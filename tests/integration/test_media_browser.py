@@ -12,9 +12,15 @@ import pytest
 from edge_server.media import OPEN_RANGE_CAP
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.test_media_serve import CHANNEL, make_box, serve
+from tests.requirements import require_chromium
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_chromium() -> None:
+    require_chromium()
+
 
 SECONDS = 60
 RATE = 44100

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.requirements import require_rsync
 from tests.sync_fixtures import (
     CHANNEL,
     EDGE,
@@ -25,7 +25,10 @@ from tests.sync_fixtures import (
     trusting_box,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_rsync() -> None:
+    require_rsync()
 
 
 def box(data: Path, public: Path) -> Path:

@@ -7,15 +7,14 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from edge_server.attempts import record_attempt, record_chapter_view
 from edge_server.db import open_box_db
 from edge_server.packs_import import import_pack
 from edge_server.people import add_class, add_pupil
 from edge_server.settings import load_settings
 from provisioning.box import install_trust_anchor
-from tests.lrs import ralph_available, start_ralph
+from tests.lrs import start_ralph
+from tests.requirements import require_ralph
 from tests.sync_fixtures import CHANNEL, EDGE, build, keys, media, write_source
 
 NAMES = ["Zephyrine Okonkwo-Blanchard", "Thaddeus Quillfeather"]
@@ -23,9 +22,9 @@ ROSTER = ["ROSTER-77Q1-ZEPH", "ROSTER-88X2-THAD"]
 TYPED = ["my grandmother Zuleika says the puddle flies away", "vapour rises over Xanthoville ward 9"]
 
 
-@pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
 def test_no_statement_received_by_the_lrs_holds_a_name_a_roster_id_or_typed_text(tmp_path: Path,
                                                                                    data_dir: Path) -> None:
+    require_ralph()
     private, public = keys(tmp_path / "keys")
     install_trust_anchor(data_dir / "keys" / "trusted", public)
     settings = load_settings(data_dir)

@@ -14,9 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.lrs import free_port
+from tests.requirements import missing, require_rsync
 from tests.sync_fixtures import CHANNEL, EDGE, media, publish, pull, trusting_box
 
-pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_rsync() -> None:
+    require_rsync()
 
 
 def box(data: Path, public: Path) -> Path:
@@ -120,7 +124,7 @@ def test_a_full_disk_during_a_pull_gives_one_clear_line_and_the_active_version_k
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.decode().strip()}")
+        missing(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.decode().strip()}")
     try:
         data = box(disk / "var", public)
         small = media(2, 20_000)

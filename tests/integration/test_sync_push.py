@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -17,10 +16,14 @@ import pytest
 from edge_server.db import open_box_db
 from sync import progress
 from tests.cutproxy import CutProxy
-from tests.lrs import Ralph, free_port, ralph_available, start_ralph
+from tests.lrs import Ralph, free_port, start_ralph
+from tests.requirements import require_nginx, require_ralph
 from tests.sync_fixtures import EDGE, add_attempts
 
-pytestmark = pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_ralph() -> None:
+    require_ralph()
 
 
 @pytest.fixture
@@ -216,10 +219,10 @@ def test_a_statement_the_lrs_refuses_as_malformed_is_set_aside_and_the_rest_stil
     assert again.returncode != 0 and json.loads(again.stdout)["sent"] == 0  # set aside, not retried in a loop
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_a_proxy_refusing_big_bodies_makes_batches_smaller_and_everything_still_arrives(tmp_path: Path,
                                                                                          data_dir: Path,
                                                                                          ralph: Ralph) -> None:
+    require_nginx()
     total = add_attempts(data_dir, 600)
     port, work = free_port(), tmp_path / "nginx"
     work.mkdir()

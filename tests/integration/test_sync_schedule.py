@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from edge_server import sync_state
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
 from edge_server.sync_jobs import pull_tick, push_tick
 from provisioning.box import install_trust_anchor
-from tests.lrs import free_port, ralph_available, start_ralph
+from tests.lrs import free_port, start_ralph
+from tests.requirements import require_ralph
 from tests.sync_fixtures import CHANNEL, RsyncDaemon, add_attempts, keys, media, publish
 
 
@@ -26,8 +25,8 @@ def state(data_dir: Path) -> dict:
         db.conn.close()
 
 
-@pytest.mark.skipif(not ralph_available(), reason="Ralph's venv missing: run `make ralph`")
 def test_push_tick_pushes_when_due_then_waits_an_interval(tmp_path: Path, data_dir: Path) -> None:
+    require_ralph()
     add_attempts(data_dir, 50)
     ralph = start_ralph(tmp_path / "ralph")
     try:

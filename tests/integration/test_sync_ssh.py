@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from edge_server.sync_jobs import KNOWN_HOSTS_NAME, probe_origin
+from tests.requirements import missing, require_rsync
 from tests.sync_fixtures import CHANNEL, EDGE, SshServer, box_public_ssh_key, keys, media, publish, pull, trusting_box
 
-pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_rsync() -> None:
+    require_rsync()
 
 
 @pytest.fixture
 def sshd(tmp_path: Path):
-    """A running sshd on 127.0.0.1 (skipped, with the reason, where sshd cannot run)."""
+    """A running sshd on 127.0.0.1 (the test fails, with the reason, where sshd cannot run)."""
     server = SshServer(workdir=tmp_path / "sshd")
     why = server.unusable()
     if why:
-        pytest.skip(why)
+        missing(why)
     try:
         server.start()
     except RuntimeError as exc:
-        pytest.skip(f"sshd cannot run here: {exc}")
+        missing(f"sshd cannot run here: {exc}")
     yield server
     server.stop()
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import stat
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from edge_server.settings import load_settings
 from edge_server.sync_jobs import SSH_KEY_NAME, rsync_options
 from provisioning.box import load_identity
+from tests.requirements import require_ssh_keygen
 
 
-@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="OpenSSH client tools are not installed")
 def test_an_ssh_origin_is_reached_with_the_box_key_in_a_form_ssh_reads(data_dir: Path) -> None:
+    require_ssh_keygen()
     opts = rsync_options(load_settings(data_dir), "sync@origin.example:/srv/packs")
     key = data_dir / "keys" / SSH_KEY_NAME
     assert opts.ssh_key == key
