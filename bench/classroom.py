@@ -61,15 +61,18 @@ def free_port() -> int:
 class ServerProcesses:
     """The server's process group (master, workers, scheduler): memory in MiB of each, named by role and pid."""
 
-    def __init__(self, pgid: int, log: Path) -> None:
-        self.pgid, self.log = pgid, log
+    def __init__(self, pgid: int, log: Path, run_dir: Path | None = None) -> None:
+        self.pgid, self.log, self.run_dir = pgid, log, run_dir
         self.roles: dict[int, str] = {pgid: "master"}
 
     def _role(self, pid: int) -> str:
         if pid not in self.roles:
-            # gunicorn logs each worker it boots; the log is read again only when a process is new
+            # the supervisor names the model and scheduler processes; gunicorn logs each worker it boots
+            from edge_server.supervisor import running_processes
+
+            named = {p["pid"]: p["role"] for p in running_processes(self.run_dir)} if self.run_dir else {}
             booted = re.findall(r"Booting worker with pid: (\d+)", self.log.read_text(errors="replace"))
-            self.roles[pid] = "worker" if str(pid) in booted else "scheduler"
+            self.roles[pid] = "worker" if str(pid) in booted else named.get(pid, "child")
         return self.roles[pid]
 
     def memory(self) -> dict[str, tuple[float, float]]:
@@ -264,13 +267,14 @@ class Tablet:
                 self.call("GET /lessons", "GET", "/lessons")
 
 
-def start_server(data: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, workers: int | None, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore",
            "EDGE_SERVER_HEAP_REPORT_S": str(HEAP_REPORT_S)}
     with log.open("ab") as out:
         proc = subprocess.Popen([CLI, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", str(workers), "--no-announce"], stdout=out, stderr=subprocess.STDOUT,
+                                 *(["--workers", str(workers)] if workers else []), "--no-announce"],
+                                stdout=out, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -298,7 +302,7 @@ def run(tablets: int, minutes: float, workers: int, ai_wait_s: float) -> dict[st
         pupils = prepare(data, tablets)
         log = Path(tmp) / "serve.log"
         proc, base = start_server(data, workers, log)
-        server = ServerProcesses(proc.pid, log)
+        server = ServerProcesses(proc.pid, log, data / "run")
         try:
             print("waiting for the AI queue (transcripts for the companion) ...", file=sys.stderr, flush=True)
             waited = time.monotonic()

@@ -33,8 +33,8 @@ import sqlite_utils
 
 from edge_server import retrieval, safety
 from edge_server.db import rows, write
+from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
-from models.selftest import read_state
 from models.textutil import content_terms, names, numbers, words
 from models.worker import ModelsUnavailable
 
@@ -72,23 +72,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "请稍等：我还在回答你上一个问题。",
     },
 }
-
-
-_VERDICT: dict[str, tuple[float, bool]] = {}
-
-
-def selftest_allows_llm(path: Any) -> bool:
-    """False when the box's last self-test found the text model failing (re-read only when the file changes)."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        return True  # never tested: try the model, a failure is reported per request
-    cached = _VERDICT.get(str(path))
-    if cached is None or cached[0] != mtime:
-        llm = next((m for m in read_state(path).get("models", []) if m.get("role") == "llm"), None)
-        cached = (mtime, llm is None or bool(llm.get("ok")))
-        _VERDICT[str(path)] = cached
-    return cached[1]
 
 
 def text(key: str, language: str, **values: Any) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_server.db import connect, one, open_box_db, rows, write
+from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
 
 log = logging.getLogger("edge_server.jobs")
@@ -308,6 +309,8 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
             except ModelError as exc:
                 log.warning("no text model (%s); chapters and summary stay extractive", exc)
                 generator = None
+            if not selftest_allows_llm(runners.settings.selftest_path):
+                generator = None  # the text model failed its self-test here: extractive titles and summary
             outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report)
         finish(db, job["id"], media_sha, outputs)
     except ModelsUnavailable as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from edge_server.settings import Settings
@@ -22,3 +23,20 @@ def models_health(settings: Settings, ping: bool = True) -> dict[str, Any]:
             "selftest": tested or None, "tested_at": report.get("at"),
             # with a failed text model the box still serves: chapters, summaries and answers come from the transcript
             "text": "extractive" if llm is not None and not llm["ok"] else "generated"}
+
+
+_VERDICT: dict[str, tuple[float, bool]] = {}
+
+
+def selftest_allows_llm(path: Path) -> bool:
+    """False when the box's last self-test found the text model failing (re-read only when the file changes)."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return True  # never tested: try the model, a failure is reported per request
+    cached = _VERDICT.get(str(path))
+    if cached is None or cached[0] != mtime:
+        llm = next((m for m in read_state(path).get("models", []) if m.get("role") == "llm"), None)
+        cached = (mtime, llm is None or bool(llm.get("ok")))
+        _VERDICT[str(path)] = cached
+    return cached[1]

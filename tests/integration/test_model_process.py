@@ -231,3 +231,25 @@ def test_sigkill_of_the_model_process_mid_ask_is_a_503_while_health_answers_and_
     # the new model process loaded the text model for that ask (the rephrasing budget decides if it was used)
     assert "llm" in _status(data)["models_process"]["loaded"]
     assert "starting it again" in log.read_text()
+
+
+def test_a_text_model_that_failed_its_self_test_leaves_the_box_answering_from_the_lessons_and_saying_so(
+        tmp_path, signing_key) -> None:
+    from werkzeug.test import Client
+
+    from edge_server.app import create_app
+    from tests.integration.test_reliability_hostile import as_pupil
+
+    data = tmp_path / "var"
+    people = prepare(data, signing_key.dir)
+    report = {"machine": llama_backend.machine_key(), "at": "2026-11-29T00:00:00+00:00", "models": [
+        {"role": "asr", "id": "whisper", "ok": True, "seconds": 1.0, "error": None},
+        {"role": "llm", "id": "gemma", "ok": False, "seconds": 1.0, "error": "the model crashed with SIGILL"}]}
+    selftest.write_state(data / "selftest.json", report)
+    app = create_app(load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False))
+    pupil = Client(as_pupil(app, people["pupils"]["Amina"]["id"]))
+    answer = pupil.post("/api/v1/companion/ask", json=QUESTION)
+    assert answer.status_code == 200 and answer.get_json()["method"] == "extractive", answer.get_json()
+    health = app.test_client().get("/api/v1/health").get_json()["models"]
+    assert health["text"] == "extractive" and health["process"] == "down"
+    assert next(m for m in health["selftest"] if m["role"] == "llm")["error"] == "the model crashed with SIGILL"
