@@ -150,7 +150,8 @@ def register(main: click.Group) -> None:
     @data_option
     @click.option("--host", help="Address to listen on (default from config, 0.0.0.0).")
     @click.option("--port", type=int, help="Port to listen on (default from config, 8080; 0 picks a free one).")
-    @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default from config, 1).")
+    @click.option("--workers", type=click.IntRange(1, 64),
+                  help="Web worker processes (default from config, else one per CPU core).")
     @click.option("--threads", type=click.IntRange(1, 1024), help="Threads per worker (default from config, 32).")
     @click.option("--announce/--no-announce", default=None, help="Announce the box on the LAN with mDNS.")
     @click.option("--mdns-interface", "mdns_interfaces", multiple=True, help="Limit mDNS to this address.")

@@ -29,8 +29,10 @@ import os
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -111,7 +113,15 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(event, ensure_ascii=False).encode() + b"\n")
         self.wfile.flush()
 
+    def _same_user(self) -> bool:
+        # the socket is in the abstract namespace, which file permissions do not guard: only the box's user may ask
+        creds = self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", creds)[1] == os.getuid()
+
     def handle(self) -> None:
+        if not self._same_user():
+            log.warning("refused a model request from another user")
+            return
         try:
             request = json.loads(self.rfile.readline() or b"{}")
             op = request.get("op")
@@ -378,10 +388,11 @@ class ModelProcess:
     """Starts, watches and stops one model process (the supervisor's handle on it)."""
 
     def __init__(self, address: str, options: Options, state: Path | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, stderr: Any = None) -> None:
         self.address = address
         self.options = options
         self.state = state
+        self.stderr = stderr  # None: the supervisor's own stderr (the server log)
         self.client = ModelClient(address)
         self._process: subprocess.Popen[bytes] | None = None
         self._log = log or (lambda message: logging.getLogger("models.worker").warning(message))
@@ -402,7 +413,7 @@ class ModelProcess:
 
     def start(self, wait: bool = True, timeout_s: float = START_TIMEOUT_S) -> None:
         """Start the process; with wait, return once it answers a ping."""
-        self._process = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL)
+        self._process = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stderr=self.stderr)
         if wait:
             self.wait_ready(timeout_s)
 
@@ -457,13 +468,25 @@ class OnDemandModels:
         self.options, self.state = options, state
         self._process: ModelProcess | None = None
         self._lock = threading.Lock()
+        # a command's stderr is for its own one-line messages: the model process logs here, read back on a crash
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
 
     def _client(self) -> ModelClient:
         with self._lock:
             if self._process is None or not self._process.alive():
-                self._process = ModelProcess(f"\0edge-server-models-{uuid.uuid4().hex}", self.options, self.state)
-                self._process.start(wait=True)
+                self._process = ModelProcess(f"\0edge-server-models-{uuid.uuid4().hex}", self.options, self.state,
+                                             stderr=self._log)
+                try:
+                    self._process.start(wait=True)
+                except ModelsUnavailable as exc:
+                    raise ModelsUnavailable(f"{exc}: {self.log_tail()}") from exc
             return self._process.client
+
+    def log_tail(self) -> str:
+        """The last line the model process logged."""
+        self._log.seek(0)
+        lines = self._log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
 
     def events(self, request: dict[str, Any], timeout_s: float | None = None) -> Iterator[dict[str, Any]]:
         return self._client().events(request, timeout_s)
@@ -474,6 +497,7 @@ class OnDemandModels:
     def close(self) -> None:
         if self._process is not None:
             self._process.stop()
+        self._log.close()
 
     def __enter__(self) -> OnDemandModels:
         return self

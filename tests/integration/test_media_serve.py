@@ -113,6 +113,11 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def web_workers(pid: int) -> list[int]:
+    """The server's gunicorn workers: its children but the scheduler and the model process."""
+    return [c for c in children(pid) if not any(m in cmdline(c) for m in ("edge_server.scheduler", "models.worker"))]
+
+
 @pytest.fixture(scope="module")
 def big() -> bytes:
     return os.urandom(BIG)
@@ -122,7 +127,8 @@ def big() -> bytes:
 def box(tmp_path_factory, big) -> Iterator[tuple[Path, int, int]]:
     """One server for the read-only checks: (data dir, port, master pid)."""
     data = make_box(tmp_path_factory.mktemp("serve"), big)
-    with serve(data, env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
+    # one web worker, so the sendfile check reads the /proc/PID/io of the process that served the request
+    with serve(data, "--workers", "1", env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
         yield data, started["port"], proc.pid
 
 
@@ -195,7 +201,7 @@ def test_a_large_ranged_response_goes_out_by_sendfile_and_fast(box, big):
     """sendfile() moves the bytes in the kernel: the worker makes a handful of read syscalls, not one per block."""
     _data, port, pid = box
     request(port, f"/media/{CHANNEL}/media/captions.vtt")  # the worker is up once it answers; warms it too
-    workers = [c for c in children(pid) if "edge_server.scheduler" not in cmdline(c)]
+    workers = web_workers(pid)
     assert len(workers) == 1
     io_file = Path("/proc") / str(workers[0]) / "io"
 
@@ -353,7 +359,7 @@ def test_each_worker_logs_its_c_heap_when_asked(tmp_path):
             assert time.monotonic() < deadline, f"no heap report from both workers: {logs[0].read_text()[-2000:]}"
             time.sleep(0.2)
         reports = pattern.findall(logs[0].read_text())
-        assert {int(pid) for pid, *_ in reports} == set(children(proc.pid))
+        assert {int(pid) for pid, *_ in reports} == set(web_workers(proc.pid))
         assert all(float(in_use) > 1 for _, in_use, _ in reports)
 
 

@@ -133,6 +133,9 @@ def live_box(tmp_path: Path, signing_key):
     data = tmp_path / "var"
     people = prepare(data, signing_key.dir)
     amina = people["pupils"]["Amina"]
+    # the model's rephrasing may take its time on a busy CI machine: these asks are about the process, not speed
+    with (data / "config.toml").open("a") as config:
+        config.write("\ncompanion_rephrase_budget_s = 30\n")
     port = free_port()
     env = {**os.environ, "EDGE_SERVER_AI_JOBS_ENABLED": "false", "EDGE_SERVER_ANNOUNCE": "false"}
     log = tmp_path / "serve.log"
@@ -253,3 +256,23 @@ def test_a_text_model_that_failed_its_self_test_leaves_the_box_answering_from_th
     health = app.test_client().get("/api/v1/health").get_json()["models"]
     assert health["text"] == "extractive" and health["process"] == "down"
     assert next(m for m in health["selftest"] if m["role"] == "llm")["error"] == "the model crashed with SIGILL"
+
+
+def test_the_model_process_answers_only_its_own_user() -> None:
+    with OnDemandModels(Options(device="cpu")) as models:
+        client = models._client()
+        assert client.ping() is not None
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # another user on the box: same socket name, no answer
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                os.write(write, b"answered" if client.ping(5.0) is not None else b"refused")
+            finally:
+                os._exit(0)
+        os.close(write)
+        os.waitpid(child, 0)
+        assert os.read(read, 100) == b"refused"
+        os.close(read)
+        assert models.ping() is not None  # still serving its own user
