@@ -5,13 +5,21 @@ checkout's .venv as the box's venv and .ralph-venv as Ralph's, so no network and
 It runs twice; the second run must report changed=0. Then the origin's rsyncd.conf, as the role wrote it, runs
 on 127.0.0.1 and the converged box pulls a signed pack from it; and Ralph, as the lrs role set it up (launcher,
 settings, the box's own account), runs on 127.0.0.1 and takes the box's statements under that account.
+
+A faster test converges the pack origin alone and has the box role's wheel step (tasks/wheels.yml) fetch the
+portable llama-cpp-python wheel for this architecture from the origin's wheels module (stand-in files: nothing is
+installed), after checking that without a wheel the role refuses to go on; it also renders config.toml with
+edge_box_workers 0 and 3.
 """
 
 from __future__ import annotations
 
+import contextlib
 import grp
+import hashlib
 import json
 import os
+import platform
 import pwd
 import re
 import shutil
@@ -20,6 +28,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +36,7 @@ import pytest
 from edge_server.settings import load_settings
 from provisioning.box import load_identity
 from sync.trust import generate_keys
-from tests.requirements import require_path
+from tests.requirements import require_path, require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / "ansible"
@@ -38,7 +47,49 @@ RALPH_VENV = REPO / ".ralph-venv"
 def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
             "ANSIBLE_HOME": str(tmp_path / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+            "ANSIBLE_ROLES_PATH": str(ANSIBLE / "roles"),
             "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1"}
+
+
+def _local_inventory(tmp_path: Path, group: str) -> Path:
+    inventory = tmp_path / f"inventory-{group}.ini"
+    inventory.write_text(f"[{group}]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable} "
+                         "ansible_become=false\n")
+    return inventory
+
+
+def _origin_variables(root: Path, user: str, group: str) -> dict:
+    """The pack_origin role pointed into root: no users, packages or services touched, rsyncd on 127.0.0.1."""
+    return {
+        "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
+        "pack_origin_install_packages": False, "pack_origin_manage_services": False,
+        "pack_origin_publisher_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyNotReal ci@workstation"],
+        "pack_origin_root": str(root / "srv/packs"), "pack_origin_config_file": str(root / "etc/rsyncd.conf"),
+        "pack_origin_secrets_file": str(root / "etc/rsyncd.secrets"),
+        "pack_origin_pid_file": str(root / "etc/rsyncd.pid"), "pack_origin_log_file": str(root / "etc/rsyncd.log"),
+        "pack_origin_publisher_home": str(root / "home/publisher"),
+        "pack_origin_daemon_user": user, "pack_origin_daemon_group": group, "pack_origin_use_chroot": False,
+        "pack_origin_hosts_allow": ["127.0.0.1"], "pack_origin_port": _free_port(),
+    }
+
+
+@contextlib.contextmanager
+def _rsync_daemon(root: Path, module: str) -> Iterator[str]:
+    """rsync --daemon on 127.0.0.1 with the rsyncd.conf the pack_origin role wrote; yields rsync://.../module."""
+    config = root / "etc/rsyncd.conf"
+    port = int(re.search(r"^port = (\d+)$", config.read_text(), re.M).group(1))
+    daemon = subprocess.Popen([require_tool("rsync"), "--daemon", "--no-detach", f"--config={config}",
+                               "--address=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"rsync://127.0.0.1:{port}/{module}"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["rsync", "--list-only", "--contimeout=2", f"{url}/"], capture_output=True).returncode:
+            assert time.monotonic() < deadline, (root / "etc/rsyncd.log").read_text()
+            time.sleep(0.2)
+        yield url
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
 
 
 def _free_port() -> int:
@@ -89,15 +140,7 @@ def converge(tmp_path):
         "lrs_venv": str(RALPH_VENV), "lrs_install_dir": str(root / "opt/ralph"),
         "lrs_data_dir": str(root / "var/lib/ralph"), "lrs_systemd_dir": str(root / "etc/systemd/system"),
         "lrs_host": "127.0.0.1", "lrs_port": _free_port(),
-        "pack_origin_manage_users": False, "pack_origin_publisher_user": user,
-        "pack_origin_install_packages": False, "pack_origin_manage_services": False,
-        "pack_origin_publisher_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyNotReal ci@workstation"],
-        "pack_origin_root": str(root / "srv/packs"), "pack_origin_config_file": str(root / "etc/rsyncd.conf"),
-        "pack_origin_secrets_file": str(root / "etc/rsyncd.secrets"),
-        "pack_origin_pid_file": str(root / "etc/rsyncd.pid"), "pack_origin_log_file": str(root / "etc/rsyncd.log"),
-        "pack_origin_publisher_home": str(root / "home/publisher"),
-        "pack_origin_daemon_user": user, "pack_origin_daemon_group": group, "pack_origin_use_chroot": False,
-        "pack_origin_hosts_allow": ["127.0.0.1"], "pack_origin_port": _free_port(),
+        **_origin_variables(root, user, group),
     }
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(variables))
@@ -147,7 +190,12 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     assert "s3cret-ci" not in json.dumps(auth)
     assert "RALPH_RUNSERVER_BACKEND=fs" in (root / "opt/ralph/ralph.env").read_text()
     rsyncd = (root / "etc/rsyncd.conf").read_text()
-    assert "[packs]" in rsyncd and "read only = yes" in rsyncd
+    assert "[packs]" in rsyncd and "read only = yes" in rsyncd and "[wheels]" in rsyncd
+    assert (root / "srv/packs/wheels").is_dir()
+    # the default edge_box_workers 0 writes no `workers`: the box runs one web worker per core
+    assert not re.search(r"^workers\s*=", (data / "config.toml").read_text(), re.M)
+    assert settings.workers == (os.cpu_count() or 1)
+    # the wheels folder sits in the pack tree but the packs module hides it: the pull sees one channel only
     _pull_from_the_converged_origin(root, private, data)
     _push_to_the_converged_lrs(root, data)
     assert tomllib.loads((data / "config.toml").read_text())["box_name"] == "CI box"
@@ -169,26 +217,14 @@ def _pull_from_the_converged_origin(root: Path, private: Path, data: Path) -> No
     from sync.trust import read_private
 
     build_pack(SAMPLE_COURSE, root / "srv/packs" / SAMPLE_CHANNEL, read_private(private), 1)
-    config = root / "etc/rsyncd.conf"
-    port = int(re.search(r"^port = (\d+)$", config.read_text(), re.M).group(1))
-    daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={config}", "--address=127.0.0.1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    origin = f"rsync://127.0.0.1:{port}/packs"
-    try:
-        deadline = time.monotonic() + 20
-        while subprocess.run(["rsync", "--list-only", "--contimeout=2", f"{origin}/"],
-                             capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline, (root / "etc/rsyncd.log").read_text()
-            time.sleep(0.2)
+    (root / "srv/packs/wheels/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"not a pack")
+    with _rsync_daemon(root, "packs") as origin:
         pulled = subprocess.run([BIN / "edge-server", "sync", "pull", "--data", str(data), "--origin", origin],
                                 capture_output=True, text=True, timeout=300)
         assert pulled.returncode == 0, pulled.stderr
         listed = subprocess.run([BIN / "edge-server", "pack", "list", "--data", str(data), "--json"],
                                 capture_output=True, text=True, timeout=60, check=True)
         assert [(c["channel"], c["version"]) for c in json.loads(listed.stdout)["channels"]] == [(SAMPLE_CHANNEL, 1)]
-    finally:
-        daemon.terminate()
-        daemon.wait(10)
 
 
 def _push_to_the_converged_lrs(root: Path, data: Path) -> None:
@@ -237,3 +273,98 @@ def _push_to_the_converged_lrs(root: Path, data: Path) -> None:
         ralph.terminate()
         ralph.wait(15)
         log.close()
+
+
+BOX_WHEEL_PLAY = """
+- name: The edge_box role's wheel step, and its config.toml with edge_box_workers 0 and 3
+  hosts: localhost
+  gather_subset: [min]
+  vars_files: ["{{ roles_dir }}/edge_box/defaults/main.yml"]
+  tasks:
+    - name: Fetch and choose the llama-cpp-python wheel
+      ansible.builtin.include_role:
+        name: edge_box
+        tasks_from: wheels.yml
+    - name: Say which wheel was chosen
+      ansible.builtin.debug:
+        msg: "chosen={{ edge_box_llama_wheel }}"
+    - name: Render config.toml
+      ansible.builtin.template:
+        src: "{{ roles_dir }}/edge_box/templates/config.toml.j2"
+        dest: "{{ out_dir }}/workers-{{ item }}/config.toml"
+        mode: "0640"
+      loop: [0, 3]
+      vars:
+        edge_box_workers: "{{ item }}"
+"""
+
+
+def test_the_origin_serves_wheels_and_a_box_fetches_only_its_architectures_llama_wheel(tmp_path):
+    """pack_origin publishes a [wheels] module hidden from [packs]; edge_box fetches and picks the wheel or refuses."""
+    root = tmp_path / "root"
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    origin_vars = tmp_path / "origin.json"
+    origin_vars.write_text(json.dumps(_origin_variables(root, user, group)))
+    done = subprocess.run([BIN / "ansible-playbook", "-i", str(_local_inventory(tmp_path, "pack_origin")), "site.yml",
+                           "-e", f"@{origin_vars}"], cwd=ANSIBLE, env=_env(tmp_path), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    rsyncd = (root / "etc/rsyncd.conf").read_text()
+    wheels_module = rsyncd[rsyncd.index("[wheels]"):]
+    assert f"path = {root}/srv/packs/wheels\n" in wheels_module and "read only = yes" in wheels_module
+    assert "hosts allow = 127.0.0.1" in wheels_module
+    assert "exclude = /wheels/" in rsyncd[rsyncd.index("[packs]"):rsyncd.index("[wheels]")]
+
+    # Provincial IT drops one wheel per architecture, and maybe pure Python wheels for offline boxes.
+    arch = platform.machine()
+    other = "aarch64" if arch == "x86_64" else "x86_64"
+    wheels = root / "srv/packs/wheels"
+    ours = wheels / f"llama_cpp_python-0.3.36-py3-none-linux_{arch}.whl"
+    ours.write_bytes(b"stand-in for the portable wheel")
+    (wheels / f"llama_cpp_python-0.3.36-py3-none-linux_{other}.whl").write_bytes(b"the other architecture")
+    (wheels / "six-1.17.0-py2.py3-none-any.whl").write_bytes(b"pure python")
+
+    box = tmp_path / "box"
+    for workers in (0, 3):
+        (box / f"workers-{workers}").mkdir(parents=True)
+    play = tmp_path / "box-wheels.yml"
+    play.write_text(BOX_WHEEL_PLAY)
+    inventory = _local_inventory(tmp_path, "edge_boxes")
+    box_vars = {"roles_dir": str(ANSIBLE / "roles"), "out_dir": str(box), "edge_box_prefix": str(box),
+                "edge_box_llama_version": "0.3.36", "edge_box_wheels_origin": "",
+                "edge_box_llama_wheel_sha256": {arch: hashlib.sha256(ours.read_bytes()).hexdigest()}}
+
+    def box_run(**overrides: object) -> subprocess.CompletedProcess:
+        extra = tmp_path / "box.json"
+        extra.write_text(json.dumps({**box_vars, **overrides}))
+        return subprocess.run([BIN / "ansible-playbook", "-i", str(inventory), str(play), "-e", f"@{extra}"],
+                              cwd=ANSIBLE, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+
+    # No wheels origin and no wheel on the box: the role stops and says how to get one; pip never runs.
+    refused = box_run()
+    assert refused.returncode != 0
+    assert "make llama-wheel" in refused.stdout and "edge_box_wheels_origin" in refused.stdout, refused.stdout[-3000:]
+
+    fetched_dir = box / "opt/edge-server/wheels"
+    with _rsync_daemon(root, "wheels") as url:
+        packs = subprocess.run(["rsync", "--list-only", f"{url.rsplit('/', 1)[0]}/packs/"], capture_output=True,
+                               text=True, timeout=60, check=True)
+        assert "wheels" not in packs.stdout  # boxes listing channels never see the wheels folder
+        first = box_run(edge_box_wheels_origin=url)
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
+        assert f"chosen={fetched_dir / ours.name}" in first.stdout
+        assert sorted(p.name for p in fetched_dir.iterdir() if p.is_file()) == sorted(
+            [ours.name, "six-1.17.0-py2.py3-none-any.whl"])
+        second = box_run(edge_box_wheels_origin=url)
+        assert second.returncode == 0, second.stdout[-6000:]
+        assert _recap(second.stdout)["changed"] == 0, [ln for ln in second.stdout.splitlines()
+                                                         if ln.startswith("changed:")]
+        # A wheel that is not the one the inventory vouches for is refused.
+        tampered = box_run(edge_box_wheels_origin=url, edge_box_llama_wheel_sha256={arch: "0" * 64})
+        assert tampered.returncode != 0 and "edge_box_llama_wheel_sha256" in tampered.stdout
+
+    configs = {n: (box / f"workers-{n}/config.toml").read_text() for n in (0, 3)}
+    assert not re.search(r"^workers\s*=", configs[0], re.M)
+    assert tomllib.loads(configs[3])["workers"] == 3
+    assert load_settings(box / "workers-0").workers == (os.cpu_count() or 1)
+    assert load_settings(box / "workers-3").workers == 3
