@@ -170,22 +170,73 @@ def nginx_server(root: Path, folder: Path):
             proc.wait()
 
 
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 10.0) -> None:
+# The least a gunicorn worker can do per range request: parse the Range header, open, sendfile. The box's media
+# app cannot beat this floor, so it shows how much of the gap to nginx is the Python server itself.
+FLOOR_APP = """
+import os
+FOLDER = {folder!r}
+
+
+class Slice:
+    def __init__(self, fh, start, length):
+        fh.seek(start)
+        self.fh, self.length = fh, length
+
+    def fileno(self):
+        return self.fh.fileno()
+
+    def read(self, n=-1):
+        return self.fh.read(n)
+
+    def close(self):
+        self.fh.close()
+
+
+def app(environ, start_response):
+    path = os.path.join(FOLDER, environ["PATH_INFO"].split("/", 3)[3])
+    size = os.path.getsize(path)
+    first, _, last = environ.get("HTTP_RANGE", "bytes=0-").removeprefix("bytes=").partition("-")
+    first, last = int(first), int(last or size - 1)
+    fh = open(path, "rb", buffering=0)
+    start_response("206 Partial Content", [("Content-Type", "video/mp4"), ("Content-Length", str(last - first + 1)),
+                                           ("Content-Range", f"bytes {{first}}-{{last}}/{{size}}")])
+    return environ["wsgi.file_wrapper"](Slice(fh, first, last - first + 1), 65536)
+"""
+
+
+@contextmanager
+def gunicorn_floor(root: Path, folder: Path, workers: int, threads: int):
+    """The minimal range-serving WSGI app under gunicorn, with the box's workers and threads; yields its URL."""
+    (root / "floor_app.py").write_text(FLOOR_APP.format(folder=str(folder)))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", str(root), "-k", "gthread", "-w",
+                             str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level",
+                             "critical", "floor_app:app"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/media/{CHANNEL}/{MEDIA}", proc, root / "floor.log", name="gunicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 10.0, name: str = "nginx") -> None:
     host_port = url.split("/")[2]
     path = "/" + url.split("/", 3)[3]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {log.read_text() if log.exists() else ''}".strip())
+            raise RuntimeError(f"{name} exited: {log.read_text() if log.exists() else ''}".strip())
         try:
             conn = http.client.HTTPConnection(host_port, timeout=2)
             conn.request("HEAD", path)
-            if conn.getresponse().status == 200:
+            if conn.getresponse().status < 300:
                 conn.close()
                 return
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nginx did not answer on {url}")
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer on {url}")
 
 
 def check_ranges(base: str, size: int, expected: bytes, offset: int) -> None:
@@ -266,6 +317,10 @@ def bench(seconds: float, connections: int, workers: int | None, threads: int | 
         box_media = run_wrk(box, media_path, seconds, connections, size, span, root)
         api_path = _api_path(box)
         box_api = run_wrk(box, api_path, seconds, connections, size, 0, root)
+        floor = stack.enter_context(gunicorn_floor(root, folder, workers or _defaults()[0], threads or _defaults()[1]))
+        check_ranges(floor, size, expected, offset)
+        run_wrk(floor, media_path, 1, connections, size, span, root)
+        floor_media = run_wrk(floor, media_path, seconds, connections, size, span, root)
     ratio = box_media["mb_per_s"] / nginx_media["mb_per_s"] if nginx_media["mb_per_s"] else 0.0
     errors = nginx_media["errors"] + box_media["errors"] + box_api["errors"]
     return {
@@ -275,7 +330,8 @@ def bench(seconds: float, connections: int, workers: int | None, threads: int | 
                    # Other work on the machine skews every figure; the load average says how much there was.
                    "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2)},
         "nginx_media": nginx_media, "box_media": box_media, "box_api": {"path": api_path, **box_api},
-        "ratio": round(ratio, 3),
+        "gunicorn_floor_media": floor_media, "ratio": round(ratio, 3),
+        "floor_ratio": round(floor_media["mb_per_s"] / nginx_media["mb_per_s"], 3) if nginx_media["mb_per_s"] else 0,
         "goals": {"ratio_ge_0_3": ratio >= GOAL_RATIO, "media_p99_lt_250ms": box_media["p99_ms"] < GOAL_P99_MS,
                   "api_p99_lt_250ms": box_api["p99_ms"] < GOAL_P99_MS, "zero_errors": errors == 0},
     }
@@ -290,6 +346,7 @@ def table(result: dict[str, Any]) -> str:
             f"client wrk")
     rows = [("what", "req/s", "MB/s", "p50 ms", "p99 ms", "max ms", "errors")]
     for label, key in (("nginx media", "nginx_media"), ("box media", "box_media"),
+                       ("minimal gunicorn app media", "gunicorn_floor_media"),
                        (f"box {result['box_api']['path']}", "box_api")):
         r = result[key]
         rows.append((label, f"{r['req_per_s']:.0f}", f"{r['mb_per_s']:.1f}", f"{r['p50_ms']:.1f}",
@@ -301,6 +358,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append("  ".join(cells))
     ok = {k: "ok" if v else "MISSED" for k, v in result["goals"].items()}
     lines.append("")
+    lines.append(f"minimal gunicorn app/nginx ratio {result['floor_ratio']:.3f}: the most a Python WSGI server "
+                 "reaches here")
     lines.append(f"box/nginx ratio {result['ratio']:.3f} (goal >= {GOAL_RATIO}: {ok['ratio_ge_0_3']}); "
                  f"media p99 < {GOAL_P99_MS:.0f} ms: {ok['media_p99_lt_250ms']}; "
                  f"api p99 < {GOAL_P99_MS:.0f} ms: {ok['api_p99_lt_250ms']}; zero errors: {ok['zero_errors']}")
