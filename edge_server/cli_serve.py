@@ -54,7 +54,6 @@ class BoxServer(BaseApplication):
         self.application = app
         self.settings = settings
         self.options = options
-        self.scheduler: Any = None
         self.supervisor: Any = None
         super().__init__()
 

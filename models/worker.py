@@ -41,7 +41,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from models.registry import ModelError, ResolvedModel, resolve
+from models.registry import ModelError
+from models.runner import ModelRunner
 from models.selftest import Options, backend_choice, read_state
 
 log = logging.getLogger("models.worker")
@@ -279,32 +280,13 @@ def _remote_error(event: dict[str, Any]) -> Exception:
     return RemoteError(message, kind, event.get("module", ""))
 
 
-class _Remote:
-    """What a local runner shows its callers (model identity, params), for a model that lives in the model process."""
-
-    role = ""
+class _Remote(ModelRunner):
+    """A runner whose model lives in the model process: identity and params here, the work over the socket."""
 
     def __init__(self, client: ModelClient, models_dir: Path | None, device: str, threads: int) -> None:
+        super().__init__(models_dir=models_dir, threads=threads, device=device)
         self.client = client
-        self._models_dir = models_dir
-        self.device_setting = device
-        self.threads = threads
-        self._model: ResolvedModel | None = None
-        self._params: dict[str, Any] | None = None
-
-    @property
-    def model(self) -> ResolvedModel:
-        if self._model is None:
-            self._model = resolve(self.role, self._models_dir)
-        return self._model
-
-    @property
-    def model_id(self) -> str:
-        return self.model.id
-
-    @property
-    def sha256(self) -> str:
-        return self.model.sha256
+        self._params: dict[str, Any] | None = None  # what the model process reports after its first answer
 
 
 class RemoteGenerator(_Remote):
