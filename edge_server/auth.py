@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+import unicodedata
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from limits import RateLimitItem, parse
@@ -101,44 +104,85 @@ def _db():
     return get_db()
 
 
-def login_teacher(teacher_id: int) -> None:
-    """Start a teacher session (a fresh session: no pupil stays logged in beside it)."""
+# A session holds its account's id, the account's session generation at login and the login time. It is good
+# only while the account is still in that generation (logging out, a new PIN or password move it on) and for
+# session_hours after the login: a signed cookie cannot be taken back, so a copied one must stop working here.
+SESSION_GEN = "session_gen"
+SESSION_START = "session_start"
+CLOCK_SLACK_S = 300  # a login stamped a little in the future (workers' clocks, an NTP step) still counts
+
+
+def session_claims(db: Any, kind: str, account_id: int) -> dict[str, Any]:
+    """What a fresh session of a teacher or pupil holds: the id, the account's generation and the login time."""
+    return {f"{kind}_id": account_id, SESSION_GEN: people.session_generation(db, kind, account_id),
+            SESSION_START: int(time.time())}
+
+
+def _start_session(kind: str, account_id: int) -> None:
     lang = session.get("lang")
     session.clear()
-    session["teacher_id"] = teacher_id
+    session.update(session_claims(_db(), kind, account_id))
     if lang:
         session["lang"] = lang
+
+
+def login_teacher(teacher_id: int) -> None:
+    """Start a teacher session (a fresh session: no pupil stays logged in beside it)."""
+    _start_session("teacher", teacher_id)
 
 
 def login_pupil(pupil_id: int) -> None:
     """Start a pupil session."""
-    lang = session.get("lang")
-    session.clear()
-    session["pupil_id"] = pupil_id
-    if lang:
-        session["lang"] = lang
+    _start_session("pupil", pupil_id)
 
 
 def logout() -> None:
-    """End whoever's session, keeping the chosen language."""
+    """End whoever's session, and every other session of that account, keeping the chosen language."""
+    db = _db()
+    for kind, account in (("teacher", current_teacher()), ("pupil", current_pupil())):
+        if account is not None:
+            people.end_sessions(db, kind, account["id"])
+    g.pop("box_teacher", None)
+    g.pop("box_pupil", None)
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
 
 
+def _session_lifetime_s() -> float:
+    from edge_server.app import get_settings
+
+    return float(get_settings().session_hours) * 3600
+
+
+def _session_account(kind: str) -> int | None:
+    """The session's teacher or pupil id while the session is good; a stale one is dropped from the cookie."""
+    account_id = session.get(f"{kind}_id")
+    if account_id is None:
+        return None
+    started, generation = session.get(SESSION_START), session.get(SESSION_GEN)
+    fresh = (isinstance(started, int | float)
+             and -CLOCK_SLACK_S <= time.time() - started < _session_lifetime_s())
+    if fresh and isinstance(generation, int) and generation == people.session_generation(_db(), kind, account_id):
+        return account_id
+    for key in (f"{kind}_id", SESSION_GEN, SESSION_START):
+        session.pop(key, None)
+    return None
+
+
 def current_teacher() -> dict | None:
-    """The logged-in teacher, or None."""
+    """The logged-in teacher, or None (also when the session was ended or is too old)."""
     if "box_teacher" not in g:
-        teacher_id = session.get("teacher_id")
+        teacher_id = _session_account("teacher")
         g.box_teacher = people.get_teacher(_db(), teacher_id) if teacher_id else None
     return g.box_teacher
 
 
 def current_pupil() -> dict | None:
-    """The logged-in pupil (id, ref, name, picture, class_id), or None."""
+    """The logged-in pupil (id, ref, name, picture, class_id), or None (also when the session was ended)."""
     if "box_pupil" not in g:
-        pupil_id = session.get("pupil_id")
+        pupil_id = _session_account("pupil")
         g.box_pupil = people.get_pupil(_db(), pupil_id) if pupil_id else None
     return g.box_pupil
 
@@ -175,8 +219,30 @@ def pupil_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _is_local_path(target: str) -> bool:
+    if "\\" in target or any(unicodedata.category(ch).startswith("C") for ch in target):
+        return False  # backslashes and control or invisible characters: browsers read them in surprising ways
+    # browsers drop tabs and newlines anywhere and spaces around: "/\t/evil.example" is "//evil.example" to them
+    squeezed = "".join(ch for ch in target if not ch.isspace())
+    parts = urlsplit(target)
+    return (target.startswith("/") and not squeezed.startswith("//") and not parts.scheme and not parts.netloc
+            and not urlsplit(squeezed).netloc)
+
+
 def safe_next(target: str | None, default: str) -> str:
-    """A redirect target on this box only (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """A redirect target on this box only: a path from the box's root, else default (no open redirects).
+
+    The target is also checked percent-decoded (until it no longer changes), so "/%2F/evil.example" and
+    "/%09/evil.example" are refused wherever something decodes it once more.
+    """
+    if not target or not isinstance(target, str):
+        return default
+    seen = target
+    for _ in range(4):
+        if not _is_local_path(seen):
+            return default
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
     return default

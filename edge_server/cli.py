@@ -54,14 +54,38 @@ def main() -> None:
 @click.option("--name", help="Friendly box name, shown on the LAN.")
 def init(data_dir: Path, trust: Path | None, name: str | None) -> None:
     """Create a data directory, box identity and trust anchor."""
-    from provisioning.box import ProvisionError, init_data_dir
+    from provisioning.box import ProvisionError, init_data_dir, issue_setup_token
 
     try:
         identity = init_data_dir(data_dir, trust, name)
     except ProvisionError as exc:
         fail(str(exc))
+    token = issue_setup_token(data_dir)
     info(f"box {identity.box_id} ready in {data_dir}")
-    emit_json({"box_id": identity.box_id, "data": str(data_dir)})
+    if token:
+        _show_setup_token(token, data_dir)
+    emit_json({"box_id": identity.box_id, "data": str(data_dir), "setup_token": token})
+
+
+def _show_setup_token(token: str, data_dir: Path) -> None:
+    info(f"first teacher: open /teacher/setup on the box and type the setup token {token} "
+         f"(shown only now; `edge-server setup-token --data {data_dir}` makes a new one)")
+
+
+@main.command("setup-token")
+@data_option
+def setup_token(data_dir: Path) -> None:
+    """Make a new one-time token for the first-teacher setup page (the old one stops working)."""
+    from provisioning.box import issue_setup_token
+
+    if not (data_dir / "box.db").is_file():
+        fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
+    token = issue_setup_token(data_dir)
+    if token is None:
+        fail(f"this box already has a teacher: no setup left to do (`edge-server teacher add USER --data {data_dir}` "
+             "adds another)")
+    _show_setup_token(token, data_dir)
+    emit_json({"setup_token": token, "data": str(data_dir)})
 
 
 def _register() -> None:

@@ -1,4 +1,4 @@
-"""CLI commands: teacher add, class add, pupil add."""
+"""CLI commands: teacher add, teacher password, class add, pupil add."""
 
 from __future__ import annotations
 
@@ -44,6 +44,26 @@ def register(main: click.Group) -> None:
         teacher_id = people.add_teacher(db, username, auth.hash_password(password), display_name)
         info(f"teacher {username} created")
         emit_json({"id": teacher_id, "username": username})
+
+    @teacher.command("password")
+    @click.argument("username")
+    @data_option
+    @click.option("--password", help="The new password (asked for when left out).")
+    def teacher_password(username: str, data_dir: Path, password: str | None) -> None:
+        """Give a teacher a new password; the teacher's open sessions end."""
+        from edge_server import auth, people
+
+        db = _open(data_dir)
+        teacher = people.teacher_by_username(db, username)
+        if teacher is None:
+            fail(f"no teacher {username!r}: `edge-server teacher add {username} --data {data_dir}` creates one")
+        if password is None:
+            password = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+        if len(password) < auth.MIN_PASSWORD:
+            fail(f"password too short: use at least {auth.MIN_PASSWORD} characters")
+        people.set_password_hash(db, teacher["id"], auth.hash_password(password))
+        info(f"new password saved for {username}; their sessions have ended")
+        emit_json({"id": teacher["id"], "username": username})
 
     @main.group("class")
     def class_() -> None:

@@ -150,6 +150,19 @@ def _rate_limits(db: sqlite_utils.Database) -> None:
     _script(db, "CREATE TABLE rate_limits (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);")
 
 
+@migrations(name="0003_session_generations")
+def _session_generations(db: sqlite_utils.Database) -> None:
+    # A session remembers its account's generation at login; logging out, a new PIN or a new password moves the
+    # generation on, which ends every session made before (a signed cookie alone cannot be revoked).
+    _script(
+        db,
+        """
+        ALTER TABLE teachers ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE pupils ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order, each in its own transaction; return their names."""
     pending = [m.name for m in migrations.pending(db)]

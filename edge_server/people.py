@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +41,8 @@ def add_teacher(db: sqlite_utils.Database, username: str, password_hash: str, di
             return None
         cur = db.execute("INSERT INTO teachers (username, display_name, password_hash, created) VALUES (?, ?, ?, ?)",
                          (username, display_name or username, password_hash, _now()))
+        # however the first teacher is made (setup page, CLI, demo), the setup token is used up with it
+        db.execute("DELETE FROM meta WHERE key = ?", (SETUP_TOKEN_KEY,))
         return cur.lastrowid
 
     return write(db, _insert)
@@ -52,6 +56,68 @@ def teacher_by_username(db: sqlite_utils.Database, username: str) -> dict[str, A
 def get_teacher(db: sqlite_utils.Database, teacher_id: int) -> dict[str, Any] | None:
     """A teacher without the password hash."""
     return one(db, "SELECT id, username, display_name FROM teachers WHERE id = ?", (teacher_id,))
+
+
+def set_password_hash(db: sqlite_utils.Database, teacher_id: int, password_hash: str) -> None:
+    """Replace a teacher's password hash; the teacher's sessions end with the old password."""
+    write(db, lambda db: db.execute("UPDATE teachers SET password_hash = ?, session_gen = session_gen + 1 "
+                                    "WHERE id = ?", (password_hash, teacher_id)))
+
+
+# the one-time token of the first-teacher setup page: only its sha256 is kept, in meta, until a teacher exists
+
+SETUP_TOKEN_KEY = "setup_token_sha256"
+# 32 symbols (5 bits each) without 0/O and 1/I, read off a terminal and typed on a tablet
+SETUP_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+SETUP_TOKEN_GROUPS = 5  # of 4 symbols: 100 bits, and the page counts wrong tokens like wrong passwords
+SETUP_TOKEN_MAX = 100  # longer input is no token: not even hashed
+
+
+def _setup_token_digest(token: str) -> str:
+    """The stored form of a token; spaces, dashes and case do not matter to whoever types it."""
+    normal = "".join(token.split()).replace("-", "").upper()
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_setup_token(db: sqlite_utils.Database) -> str | None:
+    """A new setup token replacing any earlier one; None once a teacher exists (no setup left to do)."""
+    token = "-".join("".join(secrets.choice(SETUP_TOKEN_ALPHABET) for _ in range(4))
+                     for _ in range(SETUP_TOKEN_GROUPS))
+
+    def _store(db: sqlite_utils.Database) -> str | None:
+        if count_teachers(db):
+            return None
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                   (SETUP_TOKEN_KEY, _setup_token_digest(token)))
+        return token
+
+    return write(db, _store)
+
+
+def setup_token_matches(db: sqlite_utils.Database, token: str) -> bool:
+    """True when token is the box's current setup token (compared as hashes, in constant time)."""
+    stored = one(db, "SELECT value FROM meta WHERE key = ?", (SETUP_TOKEN_KEY,))
+    given = _setup_token_digest(token if len(token) <= SETUP_TOKEN_MAX else "")
+    # no token stored: compare against a random digest, so both ways cost the same and nothing matches
+    expected = stored["value"] if stored else _setup_token_digest(secrets.token_hex(16))
+    return hmac.compare_digest(given, expected) and stored is not None
+
+
+# sessions: each account has a generation; a session is good only while it carries the account's current one
+
+_ACCOUNT_TABLES = {"teacher": "teachers", "pupil": "pupils"}
+
+
+def session_generation(db: sqlite_utils.Database, kind: str, account_id: int) -> int | None:
+    """The current session generation of a teacher or pupil account, or None when there is no such account."""
+    row = db.execute(f"SELECT session_gen FROM {_ACCOUNT_TABLES[kind]} WHERE id = ?", (account_id,)).fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def end_sessions(db: sqlite_utils.Database, kind: str, account_id: int) -> None:
+    """End every session of a teacher or pupil account (the next login starts a new generation)."""
+    write(db, lambda db: db.execute(f"UPDATE {_ACCOUNT_TABLES[kind]} SET session_gen = session_gen + 1 WHERE id = ?",
+                                    (account_id,)))
 
 
 # classes
@@ -109,8 +175,9 @@ def pupil_by_ref(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
 
 
 def set_pin_hash(db: sqlite_utils.Database, pupil_id: int, pin_hash: str) -> None:
-    """Replace a pupil's PIN hash."""
-    write(db, lambda db: db.execute("UPDATE pupils SET pin_hash = ? WHERE id = ?", (pin_hash, pupil_id)))
+    """Replace a pupil's PIN hash; the pupil's sessions end with the old PIN."""
+    write(db, lambda db: db.execute("UPDATE pupils SET pin_hash = ?, session_gen = session_gen + 1 WHERE id = ?",
+                                    (pin_hash, pupil_id)))
 
 
 # assignments

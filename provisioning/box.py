@@ -120,6 +120,19 @@ def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None,
     return identity
 
 
+def issue_setup_token(data_dir: Path) -> str | None:
+    """A new one-time token for the first-teacher setup page (only its hash is stored, in box.db's meta table);
+    it replaces any earlier token. None when the box already has a teacher: there is no setup left to do."""
+    from edge_server import people
+    from edge_server.db import open_box_db
+
+    db = open_box_db(data_dir / "box.db")
+    try:
+        return people.issue_setup_token(db)
+    finally:
+        db.conn.close()
+
+
 # Clone detection.
 #
 # A box's identity (keys/box.key, keys/box.secret) must belong to exactly one machine, otherwise two schools would

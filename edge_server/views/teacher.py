@@ -15,29 +15,39 @@ from edge_server.app import get_db
 bp = Blueprint("teacher", __name__, url_prefix="/teacher")
 
 
+# Wrong setup tokens are login failures of this account: 5 a minute, and the client address's 20 with passwords.
+SETUP_ACCOUNT = "(setup token)"
+
+
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Any:
-    """Create the first teacher account; gone once any teacher exists."""
+    """Create the first teacher account with the box's one-time setup token; gone once any teacher exists."""
     db = get_db()
     if people.count_teachers(db):
         abort(404)
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        if not username:
-            error = gettext("Choose a username.")
+        if auth.login_blocked("login", SETUP_ACCOUNT):
+            error, status = gettext("Too many wrong setup tokens. Wait one minute and try again."), 429
+        elif not people.setup_token_matches(db, request.form.get("token", "")):
+            auth.record_failure("login", SETUP_ACCOUNT)
+            error, status = gettext("That setup token is not right."), 403
+        elif not username:
+            error, status = gettext("Choose a username."), 400
         elif len(password) < auth.MIN_PASSWORD:
-            error = gettext("Use a password of at least %(n)d characters.", n=auth.MIN_PASSWORD)
+            error, status = gettext("Use a password of at least %(n)d characters.", n=auth.MIN_PASSWORD), 400
         elif password != request.form.get("confirm", ""):
-            error = gettext("The two passwords are different.")
+            error, status = gettext("The two passwords are different."), 400
         else:
+            # only_if_none: of two right tokens posted at once, one makes the teacher; that uses up the token
             teacher_id = people.add_teacher(db, username, auth.hash_password(password), only_if_none=True)
             if teacher_id is None:
                 abort(404)
             auth.login_teacher(teacher_id)
             return redirect(url_for("teacher.dashboard"))
-    return render_template("teacher/setup.html", error=error), 400 if error else 200
+    return render_template("teacher/setup.html", error=error), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -158,7 +158,7 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
         converge):
     root, private, run = converge
     public = private.with_name("signing.pub")
-    first, _ = run()
+    first, first_output = run()
     assert first["failed"] == 0 and first["changed"] > 0
 
     second, output = run()
@@ -175,6 +175,14 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
                               ".execute(\"SELECT value FROM meta WHERE key='box_id'\").fetchone()[0])",
                               str(data / "box.db")], capture_output=True, text=True, check=True)
     assert db_meta.stdout.strip() == identity.box_id
+    # the one-time setup token: kept root-only, and it is the one the box would accept (only its hash is stored)
+    token_file = root / "etc/edge-server-setup-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.read_text().strip() not in first_output + output
+    from edge_server import people
+    from edge_server.db import connect
+
+    assert people.setup_token_matches(connect(data / "box.db"), token_file.read_text().strip())
 
     unit = (root / "etc/systemd/system/edge-server.service").read_text()
     for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "ReadWritePaths=/var/lib/edge-server",

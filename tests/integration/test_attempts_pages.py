@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from edge_server import attempts, people
+from edge_server import attempts, auth, people
 from edge_server.db import open_box_db
 
 
@@ -46,13 +46,16 @@ def world(settings):
     return ids
 
 
-def login(client, **session_values):
+def login(client, kind: str, account_id: int):
+    """The session a login page gives: the account, its session generation and the login time."""
+    db = open_box_db(client.application.extensions["settings"].db_path)
     with client.session_transaction() as session:
-        session.update(session_values)
+        session.update(auth.session_claims(db, kind, account_id))
+    db.conn.close()
 
 
 def test_the_progress_page_shows_topics_and_sends_a_stuck_pupil_to_the_tagged_chapter(client, world):
-    login(client, pupil_id=world["=Bo"])
+    login(client, "pupil", world["=Bo"])
     page = client.get("/progress").get_data(as_text=True)
     assert "Evaporation" in page and "tricky" in page
     assert 'href="/lesson/water?t=61"' in page and "1:01" in page
@@ -73,11 +76,11 @@ def test_next_for_pupil_lists_chapter_then_easier_items_for_the_pupil_home_page(
 
 
 def test_the_dashboard_shows_the_heatmap_and_the_stuck_pupil_with_an_action(client, world):
-    login(client, teacher_id=1)
     with client.application.app_context():
         from edge_server.app import get_db
 
         people.add_teacher(get_db(), "t", "x")
+    login(client, "teacher", 1)
     response = client.get(f"/teacher/dashboard/{world['class_id']}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -94,7 +97,7 @@ def test_the_dashboard_drill_down_and_csv_export(client, world):
         from edge_server.app import get_db
 
         people.add_teacher(get_db(), "t", "x")
-    login(client, teacher_id=1)
+    login(client, "teacher", 1)
     detail = client.get(f"/teacher/dashboard/{world['class_id']}/pupil/{world['Ana']}").get_data(as_text=True)
     assert "Evaporation" in detail and "Question e2" in detail
     response = client.get(f"/teacher/dashboard/{world['class_id']}.csv")

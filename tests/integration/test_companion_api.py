@@ -62,10 +62,17 @@ def make_app(data_dir: Path, model, **overrides):
     return app
 
 
+def logged_in(client, kind: str, account_id: int) -> None:
+    """Give a test client the session a login page would: the account, its session generation, the login time."""
+    db = open_box_db(client.application.extensions["settings"].db_path)
+    with client.session_transaction() as session:
+        session.update(auth.session_claims(db, kind, account_id))
+    db.conn.close()
+
+
 def pupil_client(app, pupil_id: int):
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["pupil_id"] = pupil_id
+    logged_in(client, "pupil", pupil_id)
     page = client.get("/lessons").get_data(as_text=True)
     client.csrf = CSRF.search(page).group(1)
     return client
@@ -321,8 +328,7 @@ def test_teachers_see_refused_questions_only_and_pupils_only_their_own(box) -> N
     assert [q["question"] for q in own] == ["I want to kill myself", "How are clouds made?"]
     assert "When does it snow?" not in json.dumps(own)
     teacher = app.test_client()
-    with teacher.session_transaction() as session:
-        session["teacher_id"] = 1
+    logged_in(teacher, "teacher", 1)
     page = teacher.get("/teacher/companion").get_data(as_text=True)
     assert "I want to kill myself" in page and "Amina" in page
     assert "How are clouds made?" not in page and "When does it snow?" not in page
@@ -357,8 +363,7 @@ def test_a_box_may_show_teachers_every_question(box) -> None:
     app = make_app(data_dir, ScriptedModel(), companion_show_questions_to_teacher=True)
     ask(pupil_client(app, pupils["Bao"]), "When does it snow?")
     teacher = app.test_client()
-    with teacher.session_transaction() as session:
-        session["teacher_id"] = 1
+    logged_in(teacher, "teacher", 1)
     assert "When does it snow?" in teacher.get("/teacher/companion").get_data(as_text=True)
 
 

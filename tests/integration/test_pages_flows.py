@@ -9,6 +9,7 @@ import pytest
 from edge_server.app import create_app
 from edge_server.db import connect, rows
 from edge_server.settings import load_settings
+from provisioning.box import issue_setup_token
 from tests.e2e.pages_data import TEACHER, add_ai_outputs, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 
@@ -206,14 +207,15 @@ def test_a_teacher_logs_in_adds_a_pupil_with_a_picture_resets_a_pin_and_assigns_
 
 
 def test_the_setup_page_creates_only_the_first_teacher_and_is_gone_afterwards(data_dir):
+    setup_token = issue_setup_token(data_dir)
     app = create_app(load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False))
     client = app.test_client()
     assert client.get("/teacher/login").location.endswith("/teacher/setup")
     short = client.post("/teacher/setup", data={"username": "t", "password": "short", "confirm": "short",
-                                                "csrf_token": token(client, "/teacher/setup")})
+                                                "token": setup_token, "csrf_token": token(client, "/teacher/setup")})
     assert short.status_code == 400
     created = client.post("/teacher/setup", data={"username": "head", "password": "a-long-pass",
-                                                  "confirm": "a-long-pass",
+                                                  "confirm": "a-long-pass", "token": setup_token,
                                                   "csrf_token": token(client, "/teacher/setup")})
     assert created.status_code == 302 and client.get("/teacher/").status_code == 200
     again = app.test_client()

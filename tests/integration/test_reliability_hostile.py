@@ -37,8 +37,10 @@ class EchoModel:
 def as_pupil(app, pupil_id: int):
     """The app as a logged-in pupil's tablet calls it: every request carries their session cookie and CSRF token."""
     client = app.test_client()
+    db = open_box_db(app.extensions["settings"].db_path)
     with client.session_transaction() as session:
-        session["pupil_id"] = pupil_id
+        session.update(auth.session_claims(db, "pupil", pupil_id))
+    db.conn.close()
     token = CSRF.search(client.get("/lessons").get_data(as_text=True)).group(1)
     cookie = f"session={client.get_cookie('session').value}"
 
