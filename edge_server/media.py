@@ -48,6 +48,12 @@ MIME_TYPES: dict[str, str] = {
     ".webp": "image/webp", ".svg": "image/svg+xml", ".ico": "image/x-icon",
 }
 DEFAULT_MIME = "application/octet-stream"
+# What a browser may show inline from the box's origin: media, raster images, captions, PDF, JSON and plain text
+# (with nosniff none of these runs script). Anything else a pack holds (HTML, SVG, XML, CSS, unknown types) would
+# run its scripts as the box if opened, so it is a download in a sandbox with no rights at all.
+INLINE_TYPES = ("audio/", "video/", "image/png", "image/jpeg", "image/gif", "image/webp", "image/x-icon", "text/vtt",
+                "application/pdf", "application/json", "text/plain")
+DOWNLOAD_HEADERS = (("Content-Disposition", "attachment"), ("Content-Security-Policy", "sandbox; default-src 'none'"))
 # A browser asks a video for "bytes=0-" and then stops reading once its buffer is full, which would hold a
 # server thread in sendfile() for as long as the pupil watches: 32 paused tablets would stall the box.
 # Answering open-ended ranges with at most 1 MiB (this fits in the kernel's socket buffers, about 3.9 MB on
@@ -77,6 +83,11 @@ def clean_relative_path(path: str) -> str | None:
 def mime_type(path: str) -> str:
     """The Content-Type for a file name, by extension."""
     return MIME_TYPES.get(os.path.splitext(path)[1].lower(), DEFAULT_MIME)
+
+
+def shown_inline(content_type: str) -> bool:
+    """Whether a file of this type may be shown by the browser (else: a sandboxed download, see INLINE_TYPES)."""
+    return content_type.split(";")[0].strip().lower().startswith(INLINE_TYPES)
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,8 @@ def plan_response(method: str, headers: Mapping[str, str], info: FileInfo, conte
         if since is not None and last_modified is not None and last_modified <= since:
             return Plan(304, validators)
 
-    body = [*common, ("Content-Type", content_type), ("X-Content-Type-Options", "nosniff")]
+    body = [*common, ("Content-Type", content_type), ("X-Content-Type-Options", "nosniff"),
+            *(() if shown_inline(content_type) else DOWNLOAD_HEADERS)]
     raw_range = headers.get("Range")
     # Range is defined for GET only; HEAD reports the full representation.
     if raw_range is None or method != "GET" or not _if_range_holds(headers.get("If-Range"), info, last_modified):

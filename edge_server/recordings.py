@@ -76,13 +76,25 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+DISK_FULL = "the box's disk is too full for this recording: free some space and try again"
+
+
+def check_free_disk(settings: Settings, expected_size: int | None = None) -> None:
+    """Refuse (507) an upload of expected_size bytes that would leave less than settings.min_free_disk_mb free.
+
+    Called before the request body is read (Werkzeug spools the file into DATA/uploads as it parses the form,
+    which the CSRF check does first: see app.BoxRequest), and again by save_upload.
+    """
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    if shutil.disk_usage(settings.uploads_dir).free - (expected_size or 0) < settings.min_free_disk_mb * 1024 * 1024:
+        raise UploadError(DISK_FULL, 507)
+
+
 def save_upload(stream: IO[bytes], settings: Settings, expected_size: int | None = None) -> StoredUpload:
     """Copy an upload into DATA/uploads while hashing it, enforcing the size limit and the free-disk floor."""
     limit = settings.max_upload_mb * 1024 * 1024
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     floor = settings.min_free_disk_mb * 1024 * 1024
-    if shutil.disk_usage(settings.uploads_dir).free - (expected_size or 0) < floor:
-        raise UploadError("the box's disk is too full for this recording: free some space and try again", 507)
+    check_free_disk(settings, expected_size)
     fd, name = tempfile.mkstemp(prefix=".upload-", dir=settings.uploads_dir)
     path, digest, size = Path(name), hashlib.sha256(), 0
     try:
@@ -92,8 +104,7 @@ def save_upload(stream: IO[bytes], settings: Settings, expected_size: int | None
                 if size > limit:
                     raise UploadError(f"the recording is larger than {settings.max_upload_mb} MB", 413)
                 if shutil.disk_usage(settings.uploads_dir).free - len(block) < floor:
-                    raise UploadError("the box's disk is too full for this recording: free some space and try again",
-                                      507)
+                    raise UploadError(DISK_FULL, 507)
                 digest.update(block)
                 out.write(block)
     except BaseException:

@@ -24,6 +24,7 @@ class Settings:
     threads: int = 32
     heap_report_s: float = 0.0  # > 0: each worker logs its C heap (in use, free, mmap'd, SQLite) this often
     secret_key: str = ""
+    session_hours: float = 10.0  # a login lasts one school day at most, then the teacher or pupil logs in again
     # local AI
     device: str = "auto"  # auto | cpu | cuda
     ai_threads: int = 2
@@ -31,9 +32,13 @@ class Settings:
     ai_jobs_enabled: bool = True
     companion_timeout_s: float = 30.0
     companion_show_questions_to_teacher: bool = False
-    # uploads
+    # request bodies: a teacher's recording upload may reach max_upload_mb; every other request max_request_kb
     max_upload_mb: int = 512
+    max_request_kb: int = 64
     min_free_disk_mb: int = 200
+    # reverse proxies in front of the box (the edge_box role's nginx: 1). 0 = X-Forwarded-* headers are ignored;
+    # N = trust the last N hops of X-Forwarded-For / -Proto, and only when the peer is on this machine (loopback)
+    trusted_proxy: int = 0
     # sync
     lrs_url: str = ""
     lrs_user: str = ""

@@ -15,8 +15,6 @@ from edge_server.model_status import models_health
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 MAX_QUERY_CHARS = 200
-# JSON bodies (answers, questions) are a few hundred bytes; only uploads may reach settings.max_upload_mb.
-MAX_JSON_BYTES = 1024 * 1024
 
 
 @bp.errorhandler(HTTPException)
@@ -85,14 +83,6 @@ def openapi_json() -> Any:
     return jsonify(openapi.document())
 
 
-def _limit_json_body() -> None:
-    """Refuse a JSON body over MAX_JSON_BYTES with 413 when it is read, before reading it (box-wide)."""
-    if request.mimetype == "application/json":
-        request.max_content_length = min(MAX_JSON_BYTES, request.max_content_length or MAX_JSON_BYTES)
-
-
 def init_app(app: Flask) -> None:
-    """Register this blueprint and the box-wide cap on JSON bodies."""
+    """Register this blueprint (request bodies are capped box-wide: app._limit_request_body)."""
     app.register_blueprint(bp)
-    # First of all hooks: CSRFProtect's hook opens the body stream, and the stream keeps the limit it opened with.
-    app.before_request_funcs.setdefault(None, []).insert(0, _limit_json_body)

@@ -8,8 +8,8 @@ from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext
 
 from edge_server import recordings
-from edge_server.app import get_db, get_settings
-from edge_server.auth import teacher_required
+from edge_server.app import body_limit, get_db, get_settings
+from edge_server.auth import current_teacher, teacher_required
 
 bp = Blueprint("recordings", __name__, url_prefix="/teacher/recordings")
 
@@ -29,7 +29,25 @@ def index() -> Any:
     return _page()
 
 
+def _upload_body_limit() -> int | None:
+    """Before a byte is read: a teacher may send max_upload_mb if the disk can hold it; others the small limit."""
+    if current_teacher() is None:
+        return None  # teacher_required then sends them to the login page
+    settings = get_settings()
+    limit = settings.max_upload_mb * 1024 * 1024
+    if request.content_length is None or request.content_length <= limit:
+        recordings.check_free_disk(settings, request.content_length)  # UploadError(507): _refused_early
+    return limit
+
+
+@bp.errorhandler(recordings.UploadError)
+def _refused_early(exc: recordings.UploadError) -> Any:
+    """An upload refused before its body was read (the disk is too full): the page says why."""
+    return _page(gettext("Not saved: %(reason)s.", reason=str(exc)), exc.status)
+
+
 @bp.post("/")
+@body_limit(_upload_body_limit)
 @teacher_required
 def upload() -> Any:
     """Check and store an uploaded recording, then queue its AI pipeline."""

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, abort, jsonify, send_file
 
 from edge_server import fleet
 from edge_server.app import get_db, get_settings
+from edge_server.media import DOWNLOAD_HEADERS
 from sync import packs
 
 bp = Blueprint("share", __name__, url_prefix="/share/v1")
@@ -50,6 +51,8 @@ def channel_file(channel_id: str, path: str) -> Any:
     # conditional=True: ETag and byte ranges, so an interrupted pull of a big video can resume.
     response = send_file(target, conditional=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Another box reads these, never a browser: a pack's HTML or SVG opened here must not run as this box.
+    response.headers.update(dict(DOWNLOAD_HEADERS))
     return response
 
 

@@ -66,7 +66,7 @@ def test_a_pupil_asks_in_the_player_gets_a_cited_answer_that_plays_from_its_seco
     assert cite.get_attribute("href") == "/lesson/water-cycle?t=21"
     assert cite.inner_text().endswith("Listen from 0:21")
     cite.click()  # same lesson: the player jumps there instead of reloading the page
-    page.wait_for_function("document.getElementById('media').currentTime >= 21", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('media').currentTime >= 21", timeout=20_000)
     assert page.url.endswith("/lesson/water-cycle")
 
     page.fill("#companion-question", "how do I make a bomb")

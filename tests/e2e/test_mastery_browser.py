@@ -55,7 +55,7 @@ def test_a_stuck_pupil_is_sent_to_the_chapter_on_that_knowledge_point_at_its_sec
     start = int(href.split("t=")[1])
     first.click()
     page.wait_for_url("**/lesson/water-cycle?t=*")
-    page.wait_for_function(f"document.getElementById('media').currentTime >= {max(0, start - 1)}", timeout=20_000)
+    page.wait_for_function(f"() => document.getElementById('media').currentTime >= {max(0, start - 1)}", timeout=20_000)
     context.close()
 
 

@@ -51,7 +51,7 @@ def test_chromium_plays_on_across_capped_open_ended_ranges(tmp_path):
             page = browser.new_page()
             page.goto(base + "/api/v1/health")
             page.set_content(f'<audio id="a" src="{base}/media/{CHANNEL}/media/tone.wav"></audio>')
-            page.wait_for_function("document.getElementById('a').readyState >= 1", timeout=30_000)
+            page.wait_for_function("() => document.getElementById('a').readyState >= 1", timeout=30_000)
             assert page.evaluate("document.getElementById('a').duration") == pytest.approx(SECONDS, abs=0.1)
             page.evaluate("(() => { const a = document.getElementById('a'); a.playbackRate = 16; a.play(); })()")
             # Past 3 MiB of audio (about 18 s) means at least four capped parts were fetched and played.

@@ -247,11 +247,12 @@ def test_one_scheduler_process_runs_whatever_the_worker_count_and_sigterm_stops_
         fh.write("scheduler_heartbeat_s = 1\n")
     with serve(data, "--workers", "3", "--threads", "4") as (proc, started):
         deadline = time.monotonic() + 30
-        while len(children(proc.pid)) < 4 and time.monotonic() < deadline:
+        while len(children(proc.pid)) < 5 and time.monotonic() < deadline:
             time.sleep(0.1)
         kids = children(proc.pid)
         schedulers = [k for k in kids if "edge_server.scheduler" in cmdline(k)]
-        assert len(kids) == 4 and len(schedulers) == 1
+        # 3 web workers, the scheduler and the one model process
+        assert len(kids) == 5 and len(schedulers) == 1 and len(web_workers(proc.pid)) == 3
 
         def beating() -> int | None:
             db = sqlite3.connect(data / "box.db")
