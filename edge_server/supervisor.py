@@ -60,6 +60,8 @@ class Supervisor:
 
     def check(self) -> None:
         """Start again what has died; record the pids."""
+        if self.arbiter is not None and not getattr(self.arbiter, "LISTENERS", True):
+            return  # gunicorn empties its listeners when it starts stopping: a child that died now stays down
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < BACKOFF_WINDOW_S]
         if len(self._restarts) >= BACKOFF_AFTER and now - self._restarts[-1] < BACKOFF_S:

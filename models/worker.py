@@ -231,7 +231,10 @@ class ModelClient:
         try:
             if timeout_s is not None:
                 sock.settimeout(timeout_s)
-            sock.sendall(json.dumps(request).encode() + b"\n")
+            try:
+                sock.sendall(json.dumps(request).encode() + b"\n")
+            except OSError as exc:  # the process died (or refused us) between connect and send
+                raise ModelsUnavailable(f"the model process closed the connection ({exc})") from exc
             reader = sock.makefile("rb")
             while True:
                 try:

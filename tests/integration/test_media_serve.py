@@ -280,7 +280,8 @@ def test_one_scheduler_process_runs_whatever_the_worker_count_and_sigterm_stops_
 @pytest.mark.parametrize("how", ["SIGTERM to the server", "Ctrl-C to the whole process group"])
 def test_a_stop_signal_lets_a_download_in_flight_finish(tmp_path, big, how):
     data = make_box(tmp_path, big)
-    with serve(data, env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
+    # one web worker, the one serving the download: the signal's path through the server is the same with more
+    with serve(data, "--workers", "1", env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
         conn = http.client.HTTPConnection("127.0.0.1", started["port"], timeout=30)
         conn.request("GET", f"/media/{CHANNEL}/media/big.mp4")
         resp = conn.getresponse()

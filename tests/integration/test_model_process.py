@@ -269,6 +269,8 @@ def test_the_model_process_answers_only_its_own_user() -> None:
                 os.setgid(65534)
                 os.setuid(65534)
                 os.write(write, b"answered" if client.ping(5.0) is not None else b"refused")
+            except BaseException as exc:  # noqa: BLE001 - the parent shows what went wrong
+                os.write(write, repr(exc).encode())
             finally:
                 os._exit(0)
         os.close(write)
