@@ -6,7 +6,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -22,9 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PIN_RE = re.compile(r"^[0-9]{4}$")
 MIN_PASSWORD = 8
 
-# Failed tries allowed before a pause: per account (pupil or teacher) and per client address.
-PIN_PER_PUPIL = "5/minute"
-PIN_PER_IP = "20/minute"
+# Failed teacher logins allowed before a pause, per account and per client address (pupils' PINs: pin_guard.py).
 LOGIN_PER_ACCOUNT = "5/minute"
 LOGIN_PER_IP = "20/minute"
 
@@ -64,7 +62,7 @@ def verify_pin(pin_hash: str | None, pin: str) -> bool:
     return bool(pin_hash) and valid_pin(pin) and check_password_hash(pin_hash, pin)
 
 
-# rate limits: counted on failures only, so a pupil who types the right PIN is never slowed down
+# teacher login rate limits: counted on failures only
 
 
 def _limit(spec: str) -> RateLimitItem:
@@ -81,18 +79,16 @@ def _client_ip() -> str:
 
 def login_blocked(kind: str, account: str) -> bool:
     """True while the account or this client address has used up its failed tries."""
-    per_account, per_ip = (PIN_PER_PUPIL, PIN_PER_IP) if kind == "pin" else (LOGIN_PER_ACCOUNT, LOGIN_PER_IP)
     strategy = _strategy()
-    return not (strategy.test(_limit(per_account), kind, "account", account)
-                and strategy.test(_limit(per_ip), kind, "ip", _client_ip()))
+    return not (strategy.test(_limit(LOGIN_PER_ACCOUNT), kind, "account", account)
+                and strategy.test(_limit(LOGIN_PER_IP), kind, "ip", _client_ip()))
 
 
 def record_failure(kind: str, account: str) -> None:
     """Count one failed try against the account and the client address."""
-    per_account, per_ip = (PIN_PER_PUPIL, PIN_PER_IP) if kind == "pin" else (LOGIN_PER_ACCOUNT, LOGIN_PER_IP)
     strategy = _strategy()
-    strategy.hit(_limit(per_account), kind, "account", account)
-    strategy.hit(_limit(per_ip), kind, "ip", _client_ip())
+    strategy.hit(_limit(LOGIN_PER_ACCOUNT), kind, "account", account)
+    strategy.hit(_limit(LOGIN_PER_IP), kind, "ip", _client_ip())
 
 
 # sessions
@@ -156,19 +152,37 @@ def _session_lifetime_s() -> float:
     return float(get_settings().session_hours) * 3600
 
 
-def _session_account(kind: str) -> int | None:
-    """The session's teacher or pupil id while the session is good; a stale one is dropped from the cookie."""
-    account_id = session.get(f"{kind}_id")
+def session_account(sess: Mapping[str, Any], db: Any, kind: str, lifetime_s: float) -> int | None:
+    """The teacher or pupil id a session holds while that session is good, else None.
+
+    Good means: the account still exists and is in the generation the session was started in, and the login is
+    less than lifetime_s old. Takes the session as a plain mapping and a box.db connection, so that the media app
+    (plain WSGI, no request context) judges a cookie exactly as the Flask views do.
+    """
+    account_id = sess.get(f"{kind}_id")
     if account_id is None:
         return None
-    started, generation = session.get(SESSION_START), session.get(SESSION_GEN)
-    fresh = (isinstance(started, int | float)
-             and -CLOCK_SLACK_S <= time.time() - started < _session_lifetime_s())
-    if fresh and isinstance(generation, int) and generation == people.session_generation(_db(), kind, account_id):
+    started, generation = sess.get(SESSION_START), sess.get(SESSION_GEN)
+    fresh = isinstance(started, int | float) and -CLOCK_SLACK_S <= time.time() - started < lifetime_s
+    if fresh and isinstance(generation, int) and generation == people.session_generation(db, kind, account_id):
         return account_id
-    for key in (f"{kind}_id", SESSION_GEN, SESSION_START):
-        session.pop(key, None)
     return None
+
+
+def signed_in(sess: Mapping[str, Any], db: Any, lifetime_s: float) -> bool:
+    """True when the session is a good pupil or teacher session (see session_account)."""
+    return any(session_account(sess, db, kind, lifetime_s) is not None for kind in ("pupil", "teacher"))
+
+
+def _session_account(kind: str) -> int | None:
+    """The session's teacher or pupil id while the session is good; a stale one is dropped from the cookie."""
+    if session.get(f"{kind}_id") is None:
+        return None
+    account_id = session_account(session, _db(), kind, _session_lifetime_s())
+    if account_id is None:
+        for key in (f"{kind}_id", SESSION_GEN, SESSION_START):
+            session.pop(key, None)
+    return account_id
 
 
 def current_teacher() -> dict | None:
@@ -185,6 +199,11 @@ def current_pupil() -> dict | None:
         pupil_id = _session_account("pupil")
         g.box_pupil = people.get_pupil(_db(), pupil_id) if pupil_id else None
     return g.box_pupil
+
+
+def someone_signed_in() -> bool:
+    """True when this request comes with a good pupil or teacher session."""
+    return current_pupil() is not None or current_teacher() is not None
 
 
 def _wants_json() -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from edge_server.db import one, rows
+from edge_server.packs_import import box_trusted_now
+from sync.trust import parse_floor
 
 
 def media_url(lesson: dict[str, Any]) -> str | None:
@@ -24,6 +27,46 @@ def list_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                     "local FROM channels ORDER BY id")
 
 
+# --- who may see what: the school's own recordings need a login; an expired pack is no longer served -------------
+# The local channel (recordings.LOCAL_CHANNEL, "local.school", marked local = 1 in `channels`) holds teachers'
+# classroom recordings: children's voices and names. National packs are public course content.
+
+
+def is_expired(expires: str | None, trusted_now: datetime) -> bool:
+    """Whether a channel's `expires` (ISO-8601, or None for never) has passed at the box's trusted time."""
+    moment = parse_floor(expires)
+    return moment is not None and moment <= trusted_now
+
+
+def expired_channels(db: sqlite_utils.Database, now: datetime | None = None) -> dict[str, str]:
+    """Channel id -> expiry of every active channel whose pack has expired by the box's trusted time."""
+    trusted = box_trusted_now(db, now)
+    return {r["id"]: r["expires"] for r in rows(db, "SELECT id, expires FROM channels WHERE expires IS NOT NULL")
+            if is_expired(r["expires"], trusted)}
+
+
+def hidden_channels(db: sqlite_utils.Database, signed_in: bool, now: datetime | None = None) -> set[str]:
+    """Channels whose lessons may not be served to this reader: expired ones, and the local one without a login."""
+    hidden = set(expired_channels(db, now))
+    if not signed_in:
+        hidden |= {r["id"] for r in rows(db, "SELECT id FROM channels WHERE local = 1")}
+    return hidden
+
+
+def lesson_refusal(db: sqlite_utils.Database, lesson_id: str, signed_in: bool,
+                   now: datetime | None = None) -> tuple[int, str] | None:
+    """Why a lesson (and its tracks) may not be served to this reader, as (HTTP status, reason), or None."""
+    row = one(db, "SELECT c.id, c.local, c.expires FROM lessons l JOIN channels c ON c.id = l.channel_id "
+                  "WHERE l.id = ?", (lesson_id,))
+    if row is None:
+        return None
+    if row["local"] and not signed_in:
+        return 401, "the school's own recordings need a pupil or teacher login"
+    if is_expired(row["expires"], box_trusted_now(db, now)):
+        return 410, f"the pack of channel {row['id']} expired at {row['expires']}: it is no longer served"
+    return None
+
+
 def knowledge_points(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Knowledge points by id (all, or only the given ids)."""
     found = rows(db, "SELECT id, channel_id, name, description FROM knowledge_points")
@@ -36,8 +79,14 @@ def _lesson_kps(db: sqlite_utils.Database, lesson_id: str) -> list[str]:
         (lesson_id,))]
 
 
-def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None) -> dict[str, Any]:
-    """Channels → courses → lessons (summaries only), optionally limited to some lessons."""
+def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None, *, signed_in: bool = True,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Channels → courses → lessons (summaries only), optionally limited to some lessons.
+
+    Without signed_in the local channel (teachers' recordings) is left out altogether; an expired channel is listed
+    with "expired": true and no courses (its lessons are no longer served).
+    """
+    expired = expired_channels(db, now)
     lessons = rows(db, "SELECT id, channel_id, course_id, title, media_kind, media_path, position "
                        "FROM lessons ORDER BY course_id, position")
     kp_by_lesson: dict[str, list[str]] = {}
@@ -54,13 +103,19 @@ def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None) 
         })
     channels = []
     for channel in list_channels(db):
+        if channel["local"] and not signed_in:
+            continue
+        if channel["id"] in expired:
+            channels.append({**channel, "expired": True, "courses": []})
+            continue
         courses = [
             {**{k: c[k] for k in ("id", "title", "subject", "grade")}, "lessons": by_course.get(c["id"], [])}
             for c in rows(db, "SELECT * FROM courses WHERE channel_id = ? ORDER BY position", (channel["id"],))
         ]
         courses = [c for c in courses if c["lessons"] or lesson_ids is None]
-        channels.append({**channel, "courses": courses})
-    return {"channels": channels, "knowledge_points": list(knowledge_points(db).values())}
+        channels.append({**channel, "expired": False, "courses": courses})
+    kps = [kp for kp in knowledge_points(db).values() if kp["channel_id"] not in expired]
+    return {"channels": channels, "knowledge_points": kps}
 
 
 def get_lesson(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any] | None:
@@ -118,21 +173,34 @@ def _cjk_snippet(text: str, term: str, width: int = 16) -> str:
     return ("…" if start else "") + text[start:at] + f"[{term}]" + text[at + len(term): at + len(term) + width] + "…"
 
 
-def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Full-text search over lesson titles and notes (FTS5, BM25 order; substring match for CJK terms)."""
+def _not_in_channels(column: str, hidden: set[str] | frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """An SQL condition (and its parameters) that keeps lessons of the hidden channels out of a search."""
+    if not hidden:
+        return "", ()
+    marks = ", ".join("?" for _ in hidden)
+    return f" AND {column} NOT IN (SELECT id FROM lessons WHERE channel_id IN ({marks}))", tuple(sorted(hidden))
+
+
+def search(db: sqlite_utils.Database, query: str, limit: int = 20,
+           hidden: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Full-text search over lesson titles and notes (FTS5, BM25 order; substring match for CJK terms).
+
+    Lessons of the `hidden` channels (see hidden_channels) are left out.
+    """
     terms = _terms(query)
     plain = [t for t in terms if not _CJK.search(t)]
     cjk = [t for t in terms if _CJK.search(t)]
     hits: list[dict[str, Any]] = []
+    skip, skip_params = _not_in_channels("lesson_id", hidden)
     if plain:
         match = " OR ".join(f'"{t}"' for t in plain)
         hits = rows(db, "SELECT kind, ref, lesson_id, title, snippet(catalog_fts, 4, '[', ']', '…', 12) AS snippet "
-                        "FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY bm25(catalog_fts) LIMIT ?",
-                    (match, limit))
+                        f"FROM catalog_fts WHERE catalog_fts MATCH ?{skip} ORDER BY bm25(catalog_fts) LIMIT ?",
+                    (match, *skip_params, limit))
     if cjk:
         where = " OR ".join("(title LIKE ? OR body LIKE ?)" for _ in cjk)
-        found = rows(db, f"SELECT kind, ref, lesson_id, title, body FROM catalog_fts WHERE {where}",
-                     tuple(p for t in cjk for p in (f"%{t}%", f"%{t}%")))
+        found = rows(db, f"SELECT kind, ref, lesson_id, title, body FROM catalog_fts WHERE ({where}){skip}",
+                     (*(p for t in cjk for p in (f"%{t}%", f"%{t}%")), *skip_params))
         scored = sorted(found, key=lambda r: -sum(2 * (t in r["title"]) + (t in (r["body"] or "")) for t in cjk))
         seen = {(h["kind"], h["ref"]) for h in hits}
         for r in scored:
@@ -143,17 +211,23 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[
     return hits[:limit]
 
 
-def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Full-text search over lesson transcripts (filled by the AI pipeline), with the time span of each hit."""
+def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20,
+                       hidden: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Full-text search over lesson transcripts (filled by the AI pipeline), with the time span of each hit.
+
+    Lessons of the `hidden` channels (see hidden_channels) are left out.
+    """
     terms = _terms(query)
     if not terms:
         return []
     match = " OR ".join(f'"{t}"' for t in terms)
+    skip, skip_params = _not_in_channels("c.lesson_id", hidden)
     return rows(db, "SELECT 'transcript' AS kind, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, "
                     "snippet(chunks_fts, 0, '[', ']', '…', 12) AS snippet FROM chunks_fts "
                     "JOIN transcript_chunks c ON c.id = chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id "
                     "AND l.media_sha256 = c.media_sha256 "
-                    "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?", (match, limit))
+                    f"WHERE chunks_fts MATCH ?{skip} ORDER BY bm25(chunks_fts) LIMIT ?",
+                    (match, *skip_params, limit))
 
 
 def ai_outputs(db: sqlite_utils.Database, media_sha256: str | None) -> dict[str, dict[str, Any]]:

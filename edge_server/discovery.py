@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import re
 import socket
 import threading
@@ -17,6 +18,8 @@ from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Ze
 
 from edge_server import __version__
 from edge_server.settings import Settings
+
+log = logging.getLogger(__name__)
 
 HTTP_TYPE = "_http._tcp.local."
 BOX_TYPE = "_edge-server._tcp.local."
@@ -196,19 +199,61 @@ def _decode(props: dict[bytes, bytes | None]) -> dict[str, str]:
     return {k.decode(errors="replace"): (v or b"").decode(errors="replace") for k, v in props.items()}
 
 
-def box_from_info(info: ServiceInfo) -> dict[str, Any]:
-    """One discovered box as DESIGN.md's `discover --json` lists it."""
+# What a peer's announcement may put into the URL this box (and the admin page's pull) will fetch from: the path
+# is a plain absolute path of safe characters; no "//" (another host), "..", "@" (user-info), "?", "#" or "\\".
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9._~/-]{0,199}")
+_HOST_NAME = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+                        r"[A-Za-z0-9])?)*")
+
+
+def safe_path(path: str) -> bool:
+    """Whether an announced TXT `path` is a plain absolute path that keeps the URL on the announced address."""
+    return bool(_SAFE_PATH.fullmatch(path)) and "//" not in path and ".." not in path
+
+
+def usable_address(address: str) -> bool:
+    """An IPv4 address literal a box can be reached at (not unspecified, multicast, broadcast or reserved)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return (isinstance(ip, ipaddress.IPv4Address) and str(ip) == address and not ip.is_unspecified
+            and not ip.is_multicast and not ip.is_reserved)
+
+
+def peer_problem(server: str, port: Any, addresses: list[str], path: str) -> str | None:
+    """Why a peer's announcement cannot be turned into a URL to fetch from, or None when it can."""
+    if not addresses or not all(usable_address(a) for a in addresses):
+        return f"addresses {addresses!r} are not all usable IPv4 address literals"
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        return f"port {port!r} is not in 1..65535"
+    if server and not _HOST_NAME.fullmatch(server):
+        return f"host name {server[:80]!r} is not a plain DNS name"
+    if not safe_path(path):
+        return f"path {path[:80]!r} is not a plain absolute path"
+    return None
+
+
+def box_from_info(info: ServiceInfo) -> dict[str, Any] | None:
+    """One discovered box as DESIGN.md's `discover --json` lists it, or None (logged) for an announcement whose
+    address, port, host name or TXT path could send this box elsewhere than the announced address."""
     txt = _decode(info.properties)
     addresses = info.parsed_addresses(IPVersion.V4Only)
+    host = (info.server or "").rstrip(".")
+    path = txt.get("path", "/")
+    problem = peer_problem(host, info.port, addresses, path)
+    if problem is not None:
+        log.warning("discovery: ignoring the box announced as %r: %s", info.name[:120], problem)
+        return None
     return {
         "name": txt.get("name") or info.name.removesuffix("." + BOX_TYPE),
-        "host": (info.server or "").rstrip("."),
+        "host": host,
         "port": info.port,
         "box_id": txt.get("box_id", ""),
         "version": txt.get("version", ""),
         "channels": [c for c in txt.get("channels", "").split(",") if c],
         "addresses": addresses,
-        "url": f"http://{addresses[0]}:{info.port}{txt.get('path', '/')}" if addresses else None,
+        "url": f"http://{addresses[0]}:{info.port}{path}",
     }
 
 
@@ -220,15 +265,19 @@ def discover(timeout: float = 3.0, interfaces: list[str] | tuple[str, ...] | Non
         browser = ServiceBrowser(zc, BOX_TYPE, listener=collector)
         deadline = time.monotonic() + timeout
         boxes: dict[str, dict[str, Any]] = {}
+        refused: set[str] = set()  # announcements dropped once (and logged once), not resolved again
         # Resolve while browsing so a short timeout still returns what was found early.
         while True:
             with collector.lock:
-                pending = [n for n in collector.names if n not in boxes]
+                pending = [n for n in collector.names if n not in boxes and n not in refused]
             for name in pending:
                 left_ms = int(max(0.2, deadline - time.monotonic()) * 1000)
                 info = zc.get_service_info(BOX_TYPE, name, timeout=min(left_ms, 1500))
-                if info is not None:
-                    boxes[name] = box_from_info(info)
+                box = box_from_info(info) if info is not None else None
+                if box is not None:
+                    boxes[name] = box
+                elif info is not None:
+                    refused.add(name)
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.1)

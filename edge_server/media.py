@@ -2,7 +2,9 @@
 
 GET /media/<channel>/<path> serves a file of the channel's active folder (the `channels` row's `path`).
 It is a small WSGI app mounted at /media in front of Flask (init_app), so that the hundreds of range
-requests of one lesson video skip sessions, CSRF, locale and rate limiting.
+requests of one lesson video skip sessions, CSRF, locale and rate limiting. Pack media is public course content;
+the local channel (teachers' recordings) is served only with a good pupil or teacher session cookie, opened here
+with the Flask app's own session interface and judged by auth.signed_in. An expired pack answers 410 Gone.
 The range and conditional logic is done here rather than by werkzeug, because werkzeug's range
 support wraps the file and so loses the WSGI server's sendfile path; here the body is always
 `wsgi.file_wrapper` over a file seeked to the first byte with an exact Content-Length, which gunicorn
@@ -21,15 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 from flask import Flask
 from werkzeug.http import http_date, parse_date, parse_etags, parse_if_range_header, parse_range_header
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.wrappers import Request
 from werkzeug.wsgi import FileWrapper
 
+from edge_server.auth import signed_in
+from edge_server.catalog import is_expired
 from edge_server.db import connect, one
+from edge_server.packs_import import box_trusted_now
 from edge_server.settings import Settings
 
 CHUNK = 64 * 1024
@@ -198,9 +204,10 @@ def _if_range_holds(raw: str | None, info: FileInfo, last_modified: Any) -> bool
     return if_range.date is not None and last_modified is not None and if_range.date == last_modified
 
 
-def can_read(channel: str, path: str) -> bool:
-    """Whether the current request may read this file: anyone on the LAN may, for now (pupil pages play it)."""
-    return True
+def can_read(local: bool, signed_in: bool) -> bool:
+    """Whether a request may read a file: national pack content is public course content, anyone on the LAN may;
+    the local channel (teachers' classroom recordings: children's voices and names) needs a pupil or teacher login."""
+    return signed_in or not local
 
 
 # --- files and channels ---------------------------------------------------------------------------
@@ -228,13 +235,21 @@ class _Slice:
         self._fh.close()
 
 
-def channel_folder(db: sqlite_utils.Database, data_dir: Path, channel: str) -> tuple[Path, bool] | None:
-    """The active folder of a channel and whether it is the local (teacher uploads) channel, or None."""
-    row = one(db, "SELECT version, path, local FROM channels WHERE id = ?", (channel,))
+class ChannelFolder(NamedTuple):
+    """A channel's active folder, whether it is the local (teacher uploads) channel, and its pack's expiry."""
+
+    path: Path
+    local: bool
+    expires: str | None
+
+
+def channel_folder(db: sqlite_utils.Database, data_dir: Path, channel: str) -> ChannelFolder | None:
+    """The active folder of a channel, whether it is local and when it expires, or None."""
+    row = one(db, "SELECT version, path, local, expires FROM channels WHERE id = ?", (channel,))
     if row is None:
         return None
     folder = row["path"] or os.path.join("content", channel, f"v{row['version']}")
-    return Path(os.path.join(data_dir, folder)), bool(row["local"])
+    return ChannelFolder(Path(os.path.join(data_dir, folder)), bool(row["local"]), row["expires"])
 
 
 class MediaStore:
@@ -253,9 +268,17 @@ class MediaStore:
             db = self._local.db = connect(self.settings.db_path)
         return db
 
-    def folder(self, channel: str) -> tuple[Path, bool] | None:
+    def folder(self, channel: str) -> ChannelFolder | None:
         """The active folder of a channel (see channel_folder)."""
         return channel_folder(self._db(), self.settings.data_dir, channel)
+
+    def expired(self, expires: str | None) -> bool:
+        """Whether a pack expiring at `expires` has expired by the box's trusted time (max(clock, floor))."""
+        return expires is not None and is_expired(expires, box_trusted_now(self._db()))
+
+    def signed_in(self, session: Mapping[str, Any]) -> bool:
+        """Whether an opened session is a good pupil or teacher session (the same test as the Flask views)."""
+        return signed_in(session, self._db(), float(self.settings.session_hours) * 3600)
 
     def manifest_files(self, folder: Path) -> dict[str, tuple[str, int]]:
         """path -> (sha256, size) from the folder's manifest.json, cached while the manifest is unchanged."""
@@ -320,9 +343,9 @@ def resolve(folder: Path | str, path: str) -> str | None:
 
 # --- the WSGI app mounted at /media ---------------------------------------------------------------
 
-_STATUS = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 403: "403 Forbidden",
-           404: "404 Not Found", 405: "405 Method Not Allowed", 412: "412 Precondition Failed",
-           416: "416 Range Not Satisfiable"}
+_STATUS = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 401: "401 Unauthorized",
+           403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 410: "410 Gone",
+           412: "412 Precondition Failed", 416: "416 Range Not Satisfiable"}
 _CONDITIONAL = {"Range": "HTTP_RANGE", "If-Range": "HTTP_IF_RANGE", "If-None-Match": "HTTP_IF_NONE_MATCH",
                 "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE", "If-Match": "HTTP_IF_MATCH",
                 "If-Unmodified-Since": "HTTP_IF_UNMODIFIED_SINCE"}
@@ -333,11 +356,19 @@ class MediaApp:
 
     A media request needs none of what Flask adds per request (session, CSRF, locale, rate limits), and a
     lesson video is hundreds of range requests, so this path is plain WSGI: one indexed lookup, one open,
-    one sendfile. The access decision is still the app's: can_read().
+    one sendfile. The access decision is still the app's: can_read(). For the local channel only, the Flask app's
+    session interface opens the session cookie from the environ and auth.signed_in() judges it as the views do.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, app: Flask | None = None) -> None:
         self.store = MediaStore(settings)
+        self.app = app  # for its session interface; without it nobody is signed in here
+
+    def _signed_in(self, environ: dict[str, Any]) -> bool:
+        if self.app is None:
+            return False
+        session = self.app.session_interface.open_session(self.app, Request(environ))
+        return session is not None and self.store.signed_in(session)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -353,11 +384,17 @@ class MediaApp:
         if not channel or rel is None:
             return _error(start_response, 404)
         found = self.store.folder(channel)
-        target = resolve(found[0], rel) if found is not None else None
-        if found is None or target is None:
+        if found is None:
             return _error(start_response, 404)
-        if not can_read(channel, rel):
-            return _error(start_response, 403)
+        # Decided before the file is looked up, so an anonymous client cannot even tell which recordings exist.
+        if not can_read(found.local, found.local and self._signed_in(environ)):
+            return _error(start_response, 401, reason="log in as a pupil or teacher to play the school's recordings")
+        if self.store.expired(found.expires):
+            return _error(start_response, 410, reason=f"the pack of channel {channel} expired at {found.expires}: "
+                                                     "it is no longer served")
+        target = resolve(found.path, rel)
+        if target is None:
+            return _error(start_response, 404)
         try:
             fh = open(target, "rb", buffering=0)  # noqa: SIM115 - closed by the WSGI server via the wrapper
         except OSError:
@@ -367,7 +404,7 @@ class MediaApp:
             if not stat.S_ISREG(st.st_mode):
                 fh.close()
                 return _error(start_response, 404)
-            folder, local = found
+            folder, local, _expires = found
             headers = {name: environ[key] for name, key in _CONDITIONAL.items() if key in environ}
             info = FileInfo(st.st_size, int(st.st_mtime), self.store.etag(folder, rel, st))
             plan = plan_response(method, headers, info, mime_type(rel),
@@ -385,8 +422,9 @@ class MediaApp:
             raise
 
 
-def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-    body = _STATUS[status].encode()
+def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None = None,
+           reason: str | None = None) -> list[bytes]:
+    body = (f"{_STATUS[status]}: {reason}" if reason else _STATUS[status]).encode()
     start_response(_STATUS[status], [("Content-Type", "text/plain; charset=utf-8"),
                                      ("Content-Length", str(len(body))), *(extra or [])])
     return [body]
@@ -394,6 +432,6 @@ def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None
 
 def init_app(app: Flask) -> None:
     """Mount the media app at /media in front of the Flask app."""
-    media = MediaApp(app.extensions["settings"])
+    media = MediaApp(app.extensions["settings"], app)
     app.extensions["media_app"] = media
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/media": media})  # type: ignore[method-assign]

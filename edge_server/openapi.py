@@ -20,6 +20,9 @@ def ref(name: str) -> dict[str, str]:
 
 
 NOT_FOUND = _json(ref("Error"), "No such item")
+# A lesson of the school's own recordings (local channel) without a pupil or teacher login; a lesson of an expired pack.
+REFUSED = {"401": _json(ref("Error"), "The school's own recordings need a pupil or teacher session"),
+           "410": _json(ref("Error"), "The lesson's pack has expired by the box's trusted time")}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
@@ -61,6 +64,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "title", "version", "courses"],
         "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "language": _NULLABLE_STR,
                        "level": _NULLABLE_STR, "version": {"type": "integer"},
+                       "expired": {"type": "boolean",
+                                   "description": "The pack expired by the box's trusted time: no courses served"},
                        "courses": {"type": "array", "items": ref("Course")}},
     },
     "Catalog": {
@@ -116,19 +121,20 @@ VTT = {"text/vtt": {"schema": {"type": "string"}}}
 PATHS: dict[str, Any] = {
     "/api/v1/health": {"get": {"operationId": "health", "summary": "Box status",
                                "responses": {"200": _json(ref("Health"), "The box is up")}}},
-    "/api/v1/catalog": {"get": {"operationId": "catalog", "summary": "Channels, courses and lessons",
+    "/api/v1/catalog": {"get": {"operationId": "catalog", "summary": "Channels, courses and lessons (the school's "
+                                "own recordings only with a pupil or teacher session)",
                                 "responses": {"200": _json(ref("Catalog"), "The active catalog")}}},
     "/api/v1/lessons/{lesson_id}": {"get": {
         "operationId": "lesson", "summary": "One lesson with medium, chapters, summary and exercises",
         "parameters": [LESSON_ID],
-        "responses": {"200": _json(ref("Lesson"), "The lesson"), "404": NOT_FOUND}}},
+        "responses": {"200": _json(ref("Lesson"), "The lesson"), "404": NOT_FOUND, **REFUSED}}},
     "/api/v1/lessons/{lesson_id}/captions.vtt": {"get": {
         "operationId": "lessonCaptions", "summary": "WebVTT captions of the lesson medium", "parameters": [LESSON_ID],
-        "responses": {"200": {"description": "Captions", "content": VTT}, "404": NOT_FOUND}}},
+        "responses": {"200": {"description": "Captions", "content": VTT}, "404": NOT_FOUND, **REFUSED}}},
     "/api/v1/lessons/{lesson_id}/chapters.vtt": {"get": {
         "operationId": "lessonChapters", "summary": "WebVTT chapters track of the lesson medium",
         "parameters": [LESSON_ID],
-        "responses": {"200": {"description": "Chapters", "content": VTT}, "404": NOT_FOUND}}},
+        "responses": {"200": {"description": "Chapters", "content": VTT}, "404": NOT_FOUND, **REFUSED}}},
     "/api/v1/search": {"get": {
         "operationId": "search", "summary": "Full-text search over lesson titles, notes and transcripts",
         "parameters": [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],

@@ -88,9 +88,15 @@ def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {"pending": pending, "sent": total - pending, "rejected": row.get("rejected") or 0}
 
 
-def active_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Each channel's active version and when it was activated."""
-    return rows(db, "SELECT id AS channel, title, version, activated_at, expires FROM channels ORDER BY id")
+def active_channels(db: sqlite_utils.Database, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each channel's active version, when it was activated, when it expires and whether it has expired by the
+    box's trusted time (an expired pack is no longer served: a newer version must be pulled)."""
+    from edge_server.catalog import is_expired
+    from edge_server.packs_import import box_trusted_now
+
+    trusted = box_trusted_now(db, now)
+    return [{**c, "expired": is_expired(c["expires"], trusted)}
+            for c in rows(db, "SELECT id AS channel, title, version, activated_at, expires FROM channels ORDER BY id")]
 
 
 def active_path(db: sqlite_utils.Database, channel: str) -> str | None:
@@ -100,8 +106,10 @@ def active_path(db: sqlite_utils.Database, channel: str) -> str | None:
 
 
 def summary(db: sqlite_utils.Database) -> dict[str, Any]:
-    """What teacher and admin pages show: last sync, pending statements, active versions, last error."""
+    """What teacher and admin pages show: last sync, pending statements, active versions (expired ones named in
+    expired_channels), last error."""
     counts = outbox_counts(db)
+    channels = active_channels(db)
     return {
         "last_push": get_value(db, LAST_PUSH),
         "last_pull": get_value(db, LAST_PULL),
@@ -112,5 +120,6 @@ def summary(db: sqlite_utils.Database) -> dict[str, Any]:
         "statements_pending": counts["pending"],
         "statements_sent": counts["sent"],
         "statements_rejected": counts["rejected"],
-        "channels": active_channels(db),
+        "channels": channels,
+        "expired_channels": [c["channel"] for c in channels if c["expired"]],
     }

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from edge_server import __version__, catalog, openapi
+from edge_server import __version__, auth, catalog, openapi
 from edge_server.app import get_db, get_settings
 from edge_server.model_status import models_health
 
@@ -35,20 +35,35 @@ def health() -> Any:
                     "time": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
+def _refused(lesson_id: str) -> tuple[Response, int] | None:
+    """401 for the school's own recordings without a pupil or teacher login, 410 for a lesson of an expired pack."""
+    refusal = catalog.lesson_refusal(get_db(), lesson_id, auth.someone_signed_in())
+    if refusal is None:
+        return None
+    status, reason = refusal
+    return jsonify({"error": reason}), status
+
+
 @bp.get("/catalog")
 def catalog_index() -> Any:
-    """Every active channel with its courses and lessons."""
-    return jsonify(catalog.catalog_tree(get_db()))
+    """Every active channel with its courses and lessons (the school's own recordings only with a login)."""
+    return jsonify(catalog.catalog_tree(get_db(), signed_in=auth.someone_signed_in()))
 
 
 @bp.get("/lessons/<lesson_id>")
 def lesson(lesson_id: str) -> Any:
     """One lesson: medium, chapters, summary, knowledge points, exercises without answers."""
+    refused = _refused(lesson_id)
+    if refused is not None:
+        return refused
     found = catalog.public_lesson(get_db(), lesson_id, PREFIX)
     return jsonify(found) if found else _not_found(f"no lesson {lesson_id!r}")
 
 
 def _vtt(lesson_id: str, kind: str) -> Any:
+    refused = _refused(lesson_id)
+    if refused is not None:
+        return refused
     text = catalog.ai_text(get_db(), lesson_id, kind)
     if text is None:
         return _not_found(f"no {kind.removesuffix('_vtt')} track for lesson {lesson_id!r} yet")
@@ -72,8 +87,10 @@ def search() -> Any:
     """Lessons by title and notes, then transcript passages with their time spans."""
     query = request.args.get("q", "")[:MAX_QUERY_CHARS]
     db = get_db()
-    hits = [{k: hit[k] for k in ("kind", "lesson_id", "title", "snippet")} for hit in catalog.search(db, query)]
-    hits += catalog.search_transcripts(db, query)
+    hidden = catalog.hidden_channels(db, auth.someone_signed_in())
+    hits = [{k: hit[k] for k in ("kind", "lesson_id", "title", "snippet")}
+            for hit in catalog.search(db, query, hidden=hidden)]
+    hits += catalog.search_transcripts(db, query, hidden=hidden)
     return jsonify({"query": query, "results": hits})
 
 

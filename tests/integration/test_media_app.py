@@ -136,8 +136,19 @@ def test_a_channel_not_in_the_table_or_a_missing_file_is_404(client, data_dir, f
     assert client.get(url("media")).status_code == 404
 
 
-def test_the_local_channel_is_served_and_always_revalidated(client, data_dir):
+def test_the_local_channel_is_served_to_a_signed_in_teacher_and_always_revalidated(client, data_dir):
+    from edge_server import auth, people
+    from edge_server.db import open_box_db
+
     add_channel(data_dir, "local", 1, {"uploads/talk.webm": b"webm"}, local=True)
+    assert client.get("/media/local/uploads/talk.webm").status_code == 401  # anonymous: see test_security_recordings
+    db = open_box_db(data_dir / "box.db")
+    people.add_teacher(db, "ms-lee", auth.hash_password("chalk-and-board"))
+    db.conn.close()
+    page = client.get("/teacher/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/teacher/login", data={"username": "ms-lee", "password": "chalk-and-board",
+                                               "csrf_token": token}).status_code == 302
     resp = client.get("/media/local/uploads/talk.webm")
     assert resp.data == b"webm"
     assert resp.headers["Content-Type"] == "video/webm"
