@@ -163,6 +163,25 @@ def _session_generations(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_login_alerts")
+def _login_alerts(db: sqlite_utils.Database) -> None:
+    # PIN lockouts that grow per pupil (1, 5, 15, 60 minutes) and the alerts a teacher sees about wrong PINs.
+    # New tables only: independent of any other migration.
+    _script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS pin_lockouts (
+            pupil_id INTEGER PRIMARY KEY, level INTEGER NOT NULL, locked_until REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS login_alerts (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, class_id INTEGER, pupil_id INTEGER,
+            created REAL NOT NULL, cleared REAL
+        );
+        CREATE INDEX IF NOT EXISTS login_alerts_created ON login_alerts(created);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order, each in its own transaction; return their names."""
     pending = [m.name for m in migrations.pending(db)]

@@ -135,6 +135,8 @@ def check_header(pack: Path, trusted: dict[str, Ed25519PublicKey],
     signature = packs.parse_signature(_read_capped(pack, SIGNATURE, packs.MAX_SIGNATURE_BYTES))
     key = packs.check_signature(manifest_bytes, signature, trusted)
     manifest = packs.parse_manifest(manifest_bytes)
+    # a plain dict of keys (pack verify --trust, tests) has no scopes: any channel that is not reserved
+    packs.check_publisher(manifest.channel_id, key, getattr(trusted, "scopes", {}).get(key))
     packs.check_version(manifest, active(manifest.channel_id) if callable(active) else active)
     packs.check_expiry(manifest, now)
     for entry in manifest.files:

@@ -12,6 +12,12 @@ from limits.storage import Storage
 SCHEME = "box-sqlite"
 PURGE_EVERY_S = 300.0
 
+# Add :amount to a fixed-window counter, starting a new window when the old one is over; returns count, expires.
+HIT_SQL = ("INSERT INTO rate_limits (key, count, expires) VALUES (:key, :amount, :expires) "
+           "ON CONFLICT(key) DO UPDATE SET "
+           "count = CASE WHEN expires <= :now THEN :amount ELSE count + :amount END, "
+           "expires = CASE WHEN expires <= :now THEN :expires ELSE expires END RETURNING count, expires")
+
 
 class BoxDbStorage(Storage):
     """Fixed-window counters in the rate_limits table (migration 0002); `box-sqlite:///path/to/box.db`.
@@ -48,12 +54,7 @@ class BoxDbStorage(Storage):
             self._purged = now
             conn.execute("DELETE FROM rate_limits WHERE expires <= ?", (now,))
         # one statement: atomic between threads and processes without an explicit transaction
-        row = conn.execute(
-            "INSERT INTO rate_limits (key, count, expires) VALUES (:key, :amount, :expires) "
-            "ON CONFLICT(key) DO UPDATE SET "
-            "count = CASE WHEN expires <= :now THEN :amount ELSE count + :amount END, "
-            "expires = CASE WHEN expires <= :now THEN :expires ELSE expires END RETURNING count",
-            {"key": key, "amount": amount, "expires": now + expiry, "now": now}).fetchone()
+        row = conn.execute(HIT_SQL, {"key": key, "amount": amount, "expires": now + expiry, "now": now}).fetchone()
         return int(row[0])
 
     def get(self, key: str) -> int:
@@ -78,6 +79,34 @@ class BoxDbStorage(Storage):
 
     def clear(self, key: str) -> None:
         self._conn().execute("DELETE FROM rate_limits WHERE key = ?", (key,))
+
+
+# Counters used directly (not through Flask-Limiter), inside a caller's transaction: the PIN login takes a try on
+# every counter that applies before it checks the PIN, all or none (edge_server.pin_guard).
+
+
+def hit(conn: sqlite3.Connection, key: str, window_s: float, now: float, amount: int = 1) -> tuple[int, float]:
+    """Count amount against key in one statement; return the window's count and when the window ends."""
+    row = conn.execute(HIT_SQL, {"key": key, "amount": amount, "expires": now + window_s, "now": now}).fetchone()
+    return int(row[0]), float(row[1])
+
+
+def count(conn: sqlite3.Connection, key: str, now: float) -> int:
+    """The key's count in its current window (0 when none)."""
+    row = conn.execute("SELECT count FROM rate_limits WHERE key = ? AND expires > ?", (key, now)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def give_back(conn: sqlite3.Connection, keys: list[str], now: float) -> None:
+    """Take one try back from each key still in its window (a try that turned out right)."""
+    for key in keys:
+        conn.execute("UPDATE rate_limits SET count = MAX(count - 1, 0) WHERE key = ? AND expires > ?", (key, now))
+
+
+def clear(conn: sqlite3.Connection, keys: list[str]) -> None:
+    """Forget these counters."""
+    for key in keys:
+        conn.execute("DELETE FROM rate_limits WHERE key = ?", (key,))
 
 
 def storage_uri(db_path: Any) -> str:

@@ -89,7 +89,9 @@ def fetch_pack(settings: Settings, base_url: str, channel_id: str, staging: Path
         if manifest.channel_id != channel_id:
             raise ShareError(f"the box offered channel {manifest.channel_id} when asked for {channel_id}")
         # Refuse early, before downloading media, what the import would refuse anyway.
-        packs.check_signature(manifest_bytes, packs.parse_signature(sig_bytes), trusted_keys(settings.trusted_dir))
+        trusted = trusted_keys(settings.trusted_dir)
+        key = packs.check_signature(manifest_bytes, packs.parse_signature(sig_bytes), trusted)
+        packs.check_publisher(channel_id, key, trusted.scope(key))
         packs.check_version(manifest, _active_version(settings, channel_id))
     except packs.PackError as exc:
         raise ShareError(str(exc)) from exc

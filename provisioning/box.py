@@ -66,12 +66,17 @@ def load_identity(keys_dir: Path) -> BoxIdentity:
 
 
 def install_trust_anchor(trusted_dir: Path, pub_path: Path) -> Path:
-    """Copy a province signing public key into the box's trust anchors."""
+    """Copy a province signing public key, and its .scope file when one lies beside it, into the trust anchors."""
     if not pub_path.is_file():
         raise ProvisionError(f"trust key {pub_path} not found: pass the province's signing.pub")
     trusted_dir.mkdir(parents=True, exist_ok=True)
     target = trusted_dir / (pub_path.stem + ".pub" if pub_path.suffix == ".pub" else pub_path.name + ".pub")
     shutil.copyfile(pub_path, target)
+    # <name>.scope beside the key: the channel-id prefixes it may publish (sync.trust.read_scope)
+    scope = (pub_path.with_suffix(".scope") if pub_path.suffix == ".pub"
+             else pub_path.with_name(pub_path.name + ".scope"))
+    if scope.is_file():
+        shutil.copyfile(scope, target.with_suffix(".scope"))
     return target
 
 

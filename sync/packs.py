@@ -38,6 +38,8 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EXERCISE_KINDS = ("choice", "number", "text")
 MEDIA_KINDS = ("video", "audio")
 RESERVED = {MANIFEST, SIGNATURE}
+# Channel ids a box makes for itself (the teachers' recordings are "local.school"): no pack may publish one.
+LOCAL_PREFIX = "local."
 
 
 class PackError(Exception):
@@ -317,6 +319,30 @@ def check_version(manifest: Manifest, active_version: int | None) -> None:
     if active_version is not None and manifest.version <= active_version:
         raise PackError(f"channel {manifest.channel_id} version {manifest.version} is not newer than the active "
                         f"version {active_version} (rollback refused)")
+
+
+def is_reserved_channel(channel_id: str) -> bool:
+    """True for "local" and every "local.*" id (any letter case): channels the box itself owns."""
+    lowered = channel_id.lower()
+    return lowered == LOCAL_PREFIX.rstrip(".") or lowered.startswith(LOCAL_PREFIX)
+
+
+def in_scope(channel_id: str, prefix: str) -> bool:
+    """A scope line "cn.k12." covers cn.k12.*; "cn.k12" covers cn.k12 itself and cn.k12.*, never cn.k12x."""
+    if prefix.endswith("."):
+        return channel_id.startswith(prefix)
+    return channel_id == prefix or channel_id.startswith(prefix + ".")
+
+
+def check_publisher(channel_id: str, key: str, scope: tuple[str, ...] | None) -> None:
+    """The signing key may publish this channel: never a reserved local one, and only inside the key's scope
+    (None = no scope file: any channel that is not reserved)."""
+    if is_reserved_channel(channel_id):
+        raise PackError(f"channel {channel_id} is reserved for the box's own content (local.*): no pack may "
+                        f"publish it")
+    if scope is not None and not any(in_scope(channel_id, prefix) for prefix in scope):
+        allowed = ", ".join(scope) or "no channel"
+        raise PackError(f"key {key} may not publish channel {channel_id}: its scope file allows {allowed}")
 
 
 def check_expiry(manifest: Manifest, trusted_now: datetime) -> None:

@@ -8,10 +8,23 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sync.packs import PackError, key_id, load_private, load_public, private_pem, public_pem
+from sync.packs import ID_RE, PackError, key_id, load_private, load_public, private_pem, public_pem
 
 PRIVATE_NAME = "signing.key"
 PUBLIC_NAME = "signing.pub"
+SCOPE_SUFFIX = ".scope"
+
+
+class TrustAnchors(dict[str, Ed25519PublicKey]):
+    """Trusted keys by key id, with each key's channel scope: `scopes[key_id]` is a tuple of channel-id prefixes
+    from <name>.scope beside <name>.pub, or None (no scope file: any channel that is not reserved)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: dict[str, tuple[str, ...] | None] = {}
+
+    def scope(self, kid: str) -> tuple[str, ...] | None:
+        return self.scopes.get(kid)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
@@ -53,13 +66,38 @@ def read_public(path: Path) -> Ed25519PublicKey:
         raise PackError(f"{path}: {exc}") from exc
 
 
-def trusted_keys(source: Path) -> dict[str, Ed25519PublicKey]:
-    """Trust anchors by key id, from one .pub file or every *.pub in a folder."""
+def read_scope(pub_path: Path) -> tuple[str, ...] | None:
+    """The channel-id prefixes in the .scope file beside a .pub (one a line, # comments), None when there is none.
+
+    An empty scope file lets the key publish nothing: a scope is only ever narrowed by a mistake, never widened.
+    """
+    path = pub_path.with_suffix(SCOPE_SUFFIX) if pub_path.suffix == ".pub" else pub_path.with_name(
+        pub_path.name + SCOPE_SUFFIX)
+    if not path.is_file():
+        return None
+    prefixes = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if not ID_RE.match(line.rstrip(".")):
+            raise PackError(f"{path} line {number}: {line[:40]!r} is not a channel-id prefix")
+        prefixes.append(line)
+    return tuple(prefixes)
+
+
+def trusted_keys(source: Path) -> TrustAnchors:
+    """Trust anchors by key id, from one .pub file or every *.pub in a folder, each with its scope (read_scope)."""
     files = sorted(source.glob("*.pub")) if source.is_dir() else [source]
-    keys = {}
+    keys = TrustAnchors()
     for path in files:
         key = read_public(path)
-        keys[key_id(key)] = key
+        kid, scope = key_id(key), read_scope(path)
+        if kid in keys:  # one key in two files: it may publish what either allows
+            old = keys.scopes[kid]
+            scope = None if old is None or scope is None else tuple(dict.fromkeys(old + scope))
+        keys[kid] = key
+        keys.scopes[kid] = scope
     return keys
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_temp
 from flask_babel import get_locale, gettext, lazy_gettext
 from werkzeug.routing import BuildError
 
-from edge_server import auth, catalog, people
+from edge_server import auth, catalog, people, pin_guard
 from edge_server.app import LANGUAGES, get_db, get_settings
 
 bp = Blueprint("pupil", __name__)
@@ -73,16 +73,28 @@ def pin(ref: str) -> Any:
     status = 200
     error = None
     if request.method == "POST":
-        if auth.login_blocked("pin", pupil["ref"]):
-            error, status = gettext("Too many tries. Wait one minute, or ask your teacher."), 429
+        # the try is counted before the PIN is checked, so requests sent at once cannot all get through
+        attempt = pin_guard.begin(db, pupil, request.remote_addr or "unknown")
+        if isinstance(attempt, pin_guard.Blocked):
+            error, status = _blocked_message(attempt), 429
         elif auth.verify_pin(pupil["pin_hash"], request.form.get("pin", "")):
+            pin_guard.succeeded(db, attempt)
             auth.login_pupil(pupil["id"])
             return redirect(url_for("pupil.lessons"))
         else:
-            auth.record_failure("pin", pupil["ref"])
+            pin_guard.failed(db, attempt)
             error, status = gettext("That number is not right. Try again."), 400
     pupil.pop("pin_hash", None)
     return render_template("pupil/pin.html", pupil=pupil, error=error), status
+
+
+def _blocked_message(blocked: pin_guard.Blocked) -> str:
+    if blocked.scope in ("class", "box"):
+        return gettext("Too many wrong PINs in this class. Wait a few minutes, or ask your teacher.")
+    minutes = pin_guard.wait_minutes(blocked)
+    if minutes <= 1:
+        return gettext("Too many tries. Wait one minute, or ask your teacher.")
+    return gettext("Too many tries. Wait %(minutes)d minutes, or ask your teacher.", minutes=minutes)
 
 
 @bp.post("/logout")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from edge_server import auth, people
+from edge_server import auth, people, pin_guard
 from edge_server.app import get_db
 
 bp = Blueprint("teacher", __name__, url_prefix="/teacher")
@@ -83,7 +83,8 @@ def logout() -> Any:
 def dashboard() -> Any:
     """The teacher's classes and lessons."""
     db = get_db()
-    return render_template("teacher/dashboard.html", classes=people.list_classes(db), lessons=people.lesson_titles(db))
+    return render_template("teacher/dashboard.html", classes=people.list_classes(db), lessons=people.lesson_titles(db),
+                           login_alerts=pin_guard.alerts(db))
 
 
 @bp.post("/classes")
@@ -128,7 +129,7 @@ def class_page(class_id: int) -> Any:
         "teacher/class.html", klass=klass, pupils=people.pupils_in_class(db, class_id),
         lessons=people.lesson_titles(db), assigned=people.assigned_lesson_ids(db, class_id),
         attempts=[{**a, "answer": answer_text(a)} for a in people.recent_attempts(db, class_id)],
-        pictures=people.PICTURES,
+        pictures=people.PICTURES, login_alerts=pin_guard.alerts(db, class_id),
     )
 
 
@@ -158,8 +159,19 @@ def reset_pin(pupil_id: int) -> Any:
         flash(gettext("A PIN is four digits."), "error")
     else:
         people.set_pin_hash(db, pupil_id, auth.hash_pin(pin))
+        pin_guard.clear_pupil(db, pupil)  # a new PIN also ends a lockout that wrong PINs caused
         flash(gettext("New PIN saved for %(name)s.", name=pupil["name"]), "ok")
     return redirect(url_for("teacher.class_page", class_id=pupil["class_id"]))
+
+
+@bp.post("/class/<int:class_id>/logins")
+@auth.teacher_required
+def open_logins(class_id: int) -> Any:
+    """Let the class log in again after wrong PINs: lift its pupils' lockouts and the class and box ceilings."""
+    _class_or_404(class_id)
+    pin_guard.open_class(get_db(), class_id)
+    flash(gettext("The class can log in again."), "ok")
+    return redirect(url_for("teacher.class_page", class_id=class_id))
 
 
 @bp.post("/class/<int:class_id>/assign")

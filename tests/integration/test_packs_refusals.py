@@ -326,3 +326,77 @@ def test_activated_pack_files_are_read_only(box):
     active = box.data / "content" / TINY_CHANNEL / "v1"
     for path in (active / "catalog.json", active / "media" / "tiny-1.ogg"):
         assert path.stat().st_mode & 0o222 == 0
+
+
+# --- reserved local channels and key scopes ------------------------------------------------------------------
+
+def _record(box: SimpleNamespace) -> Path:
+    """A teacher's recording in the box's own local.school channel, as the recordings page stores one."""
+    from edge_server.db import open_box_db
+    from edge_server.recordings import MediaInfo, StoredUpload, add_recording, local_channel_dir
+
+    settings = load_settings(box.data)
+    upload = box.tmp / "upload.ogg"
+    upload.write_bytes(b"OggS" + os.urandom(4096))
+    db = open_box_db(settings.db_path)
+    try:
+        lesson_id = add_recording(db, settings, StoredUpload(upload, hashlib.sha256(upload.read_bytes()).hexdigest(),
+                                                             upload.stat().st_size),
+                                  MediaInfo("audio", "ogg", 3.0), "Our volcano lesson", [], "Hill school")
+    finally:
+        db.conn.close()
+    assert lesson_id
+    return next((local_channel_dir(settings) / "media").iterdir())
+
+
+def test_a_signed_pack_for_the_local_school_channel_is_refused_and_the_teachers_recordings_stay(box):
+    media = _record(box)
+    for channel in ("local.school", "local.other", "LOCAL.school"):
+        src = write_source(box.tmp / f"src-{channel}", channel=channel, lessons=(f"{channel}-evil",))
+        build_pack(src, box.tmp / f"pack-{channel}", read_private(box.key.private), 5)
+        assert_refused(box, box.tmp / f"pack-{channel}", f"channel {channel} is reserved for the box's own content")
+    db = connect(box.data / "box.db", readonly=True)
+    assert [r["title"] for r in rows(db, "SELECT title FROM lessons WHERE channel_id = 'local.school'")] == [
+        "Our volcano lesson"]
+    assert media.is_file()
+
+
+def _scoped_key(box: SimpleNamespace, name: str, scope: str | None) -> Path:
+    """A second signing key, installed on the box with `edge-server init --trust` and, when given, a scope file."""
+    from provisioning.box import install_trust_anchor
+
+    private, public, _ = generate_keys(box.tmp / name)
+    pub = box.tmp / name / f"{name}.pub"
+    pub.write_bytes(public.read_bytes())
+    if scope is not None:
+        (box.tmp / name / f"{name}.scope").write_text(scope)
+    install_trust_anchor(box.data / "keys" / "trusted", pub)
+    return private
+
+
+def _pack_for(box: SimpleNamespace, channel: str, private: Path) -> Path:
+    src = write_source(box.tmp / f"src-{channel}", channel=channel, lessons=(f"{channel}-1",))
+    build_pack(src, box.tmp / f"pack-{channel}", read_private(private), 1)
+    return box.tmp / f"pack-{channel}"
+
+
+def test_a_key_scoped_to_cn_k12_cannot_publish_fr_channels_but_can_publish_cn_k12_science(box):
+    private = _scoped_key(box, "cn-province", "# channels of the province\ncn.k12.\n")
+    assert (box.data / "keys" / "trusted" / "cn-province.scope").read_text().endswith("cn.k12.\n")
+    assert_refused(box, _pack_for(box, "fr.maths", private), "may not publish channel fr.maths")
+    assert_refused(box, _pack_for(box, "cn.k12x", private), "may not publish channel cn.k12x")
+    result = cli("pack", "import", str(_pack_for(box, "cn.k12.science", private)), "--data", str(box.data))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["channel"] == "cn.k12.science"
+
+
+def test_an_empty_scope_file_lets_a_key_publish_nothing(box):
+    private = _scoped_key(box, "muted", "\n# nothing yet\n")
+    assert_refused(box, _pack_for(box, "cn.k12.science", private), "its scope file allows no channel")
+
+
+def test_without_a_scope_file_a_trusted_key_still_publishes_any_channel_that_is_not_local(box):
+    private = _scoped_key(box, "anywhere", None)
+    for channel in ("fr.maths", "cn.k12.science"):
+        result = cli("pack", "import", str(_pack_for(box, channel, private)), "--data", str(box.data))
+        assert result.returncode == 0, result.stderr

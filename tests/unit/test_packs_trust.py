@@ -44,3 +44,45 @@ def test_generating_over_an_existing_key_is_refused(tmp_path):
 def test_a_missing_signing_key_file_says_how_to_make_one(tmp_path):
     with pytest.raises(PackError, match="keys generate"):
         read_private(tmp_path / "nope.key")
+
+
+def test_a_scope_file_beside_a_key_limits_it_to_channel_prefixes_and_no_file_means_no_limit(tmp_path):
+    _, pub_a, kid_a = generate_keys(tmp_path / "a")
+    _, pub_b, kid_b = generate_keys(tmp_path / "b")
+    anchors = tmp_path / "trusted"
+    anchors.mkdir()
+    (anchors / "a.pub").write_bytes(pub_a.read_bytes())
+    (anchors / "a.scope").write_text("cn.k12.   # the province\n\nfr.acad\n")
+    (anchors / "b.pub").write_bytes(pub_b.read_bytes())
+    trusted = trusted_keys(anchors)
+    assert trusted.scope(kid_a) == ("cn.k12.", "fr.acad") and trusted.scope(kid_b) is None
+    assert trusted_keys(anchors / "a.pub").scope(kid_a) == ("cn.k12.", "fr.acad")
+
+
+@pytest.mark.parametrize(("channel", "allowed"), [
+    ("cn.k12.science", True), ("fr.acad", True), ("fr.acad.maths", True),
+    ("cn.k12", False), ("fr.academy", False), ("fr.maths", False)])
+def test_a_scoped_key_publishes_only_inside_its_prefixes(channel, allowed):
+    from sync.packs import check_publisher
+
+    if allowed:
+        check_publisher(channel, "k", ("cn.k12.", "fr.acad"))
+    else:
+        with pytest.raises(PackError, match=f"key k may not publish channel {channel}"):
+            check_publisher(channel, "k", ("cn.k12.", "fr.acad"))
+
+
+@pytest.mark.parametrize("channel", ["local.school", "local", "Local.School", "local.x.y"])
+def test_local_channels_are_reserved_whatever_the_key_scope(channel):
+    from sync.packs import check_publisher
+
+    for scope in (None, ("local.",), ("",)):
+        with pytest.raises(PackError, match="reserved for the box's own content"):
+            check_publisher(channel, "k", scope)
+
+
+def test_a_scope_line_that_is_not_a_channel_prefix_is_refused(tmp_path):
+    _, pub, _ = generate_keys(tmp_path / "a")
+    (tmp_path / "a" / "signing.scope").write_text("cn.k12.\nno spaces allowed\n")
+    with pytest.raises(PackError, match="line 2"):
+        trusted_keys(pub)

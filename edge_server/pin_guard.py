@@ -1,0 +1,191 @@
+"""Pupils' PIN tries: counted before the PIN is checked, per pupil, tablet, class and box, with growing lockouts.
+
+A try is taken on every counter that applies in one immediate transaction of box.db (all or none), before the
+~50 ms PIN hash: however many requests arrive at once, in however many worker processes, at most the limit of
+them reach the check. A right PIN gives its try back, so a pupil who types it right is never slowed down; a
+wrong one keeps it. The pupil's fifth wrong PIN locks that pupil out for 1 minute, the next time 5, then 15,
+then 60 (forgotten a day after the last lockout, at a right PIN or when the teacher resets the PIN), and leaves
+an alert for the teacher. The class and the box have ceilings too, short ones (minutes) that a teacher can lift
+at once from the class page: a prankster can slow a class down, not lock it out for a lesson.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from edge_server import rate_limits
+from edge_server.db import rows, write
+
+# (tries, window in seconds); a try counts until it turns out right.
+PER_PUPIL = (5, 60)
+PER_TABLET = (20, 60)
+PER_CLASS = (40, 300)
+PER_BOX = (120, 300)
+LOCKOUTS_S = (60, 300, 900, 3600)
+FORGET_LOCKOUTS_S = 24 * 3600
+ALERTS_SHOWN_S = 24 * 3600
+
+
+def pupil_key(ref: str) -> str:
+    return f"pin/account/{ref}"
+
+
+def tablet_key(address: str) -> str:
+    return f"pin/ip/{address}"
+
+
+def class_key(class_id: int) -> str:
+    return f"pin/class/{class_id}"
+
+
+BOX_KEY = "pin/box"
+
+
+@dataclass(frozen=True)
+class Try:
+    """A try taken on these counters, to give back (right PIN) or keep (wrong PIN)."""
+
+    pupil: dict[str, Any]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """No try left: who is waiting (pupil, tablet, class or box) and for how many seconds."""
+
+    scope: str
+    wait_s: float
+
+
+class _Full(Exception):
+    def __init__(self, blocked: Blocked) -> None:
+        super().__init__(blocked.scope)
+        self.blocked = blocked
+
+
+def _counters(pupil: dict[str, Any], address: str) -> list[tuple[str, str, tuple[int, int]]]:
+    counters = [("pupil", pupil_key(pupil["ref"]), PER_PUPIL), ("tablet", tablet_key(address), PER_TABLET)]
+    if pupil.get("class_id") is not None:
+        counters.append(("class", class_key(pupil["class_id"]), PER_CLASS))
+    counters.append(("box", BOX_KEY, PER_BOX))
+    return counters
+
+
+def begin(db: sqlite_utils.Database, pupil: dict[str, Any], address: str, now: float | None = None) -> Try | Blocked:
+    """Take one try for this pupil from this address, or say who has none left (then nothing is counted)."""
+    now = time.time() if now is None else now
+    counters = _counters(pupil, address)
+
+    def take(tx: sqlite_utils.Database) -> Try:
+        conn = tx.conn
+        lock = conn.execute("SELECT locked_until FROM pin_lockouts WHERE pupil_id = ?", (pupil["id"],)).fetchone()
+        if lock and lock[0] > now:
+            raise _Full(Blocked("pupil", lock[0] - now))
+        for scope, key, (limit, window) in counters:
+            taken, ends = rate_limits.hit(conn, key, window, now)
+            if taken > limit:
+                raise _Full(Blocked(scope, ends - now))  # rolls every counter of this try back
+        return Try(pupil, tuple(key for _, key, _ in counters))
+
+    try:
+        return write(db, take)
+    except _Full as full:
+        return full.blocked
+
+
+def succeeded(db: sqlite_utils.Database, attempt: Try, now: float | None = None) -> None:
+    """A right PIN: give the try back and forget the pupil's lockouts."""
+    now = time.time() if now is None else now
+
+    def undo(tx: sqlite_utils.Database) -> None:
+        rate_limits.give_back(tx.conn, list(attempt.keys), now)
+        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (attempt.pupil["id"],))
+
+    write(db, undo)
+
+
+def _alert(conn: Any, kind: str, class_id: int | None, pupil_id: int | None, now: float, quiet_s: float) -> None:
+    """One alert per pupil, class or box per quiet_s, however many wrong PINs follow."""
+    recent = conn.execute("SELECT 1 FROM login_alerts WHERE kind = ? AND class_id IS ? AND pupil_id IS ? "
+                          "AND created > ? AND cleared IS NULL", (kind, class_id, pupil_id, now - quiet_s)).fetchone()
+    if not recent:
+        conn.execute("INSERT INTO login_alerts (kind, class_id, pupil_id, created) VALUES (?, ?, ?, ?)",
+                     (kind, class_id, pupil_id, now))
+
+
+def failed(db: sqlite_utils.Database, attempt: Try, now: float | None = None) -> None:
+    """A wrong PIN: the try stays counted; at the pupil's limit a lockout (longer each time) and an alert."""
+    now = time.time() if now is None else now
+    pupil = attempt.pupil
+    class_id = pupil.get("class_id")
+
+    def judge(tx: sqlite_utils.Database) -> None:
+        conn = tx.conn
+        if rate_limits.count(conn, pupil_key(pupil["ref"]), now) >= PER_PUPIL[0]:
+            lock = conn.execute("SELECT level, locked_until FROM pin_lockouts WHERE pupil_id = ?",
+                                (pupil["id"],)).fetchone()
+            if lock is None or lock[1] <= now:  # tries that were in flight together lock the pupil out once
+                level = lock[0] if lock is not None and lock[1] > now - FORGET_LOCKOUTS_S else 0
+                until = now + LOCKOUTS_S[min(level, len(LOCKOUTS_S) - 1)]
+                conn.execute("INSERT INTO pin_lockouts (pupil_id, level, locked_until) VALUES (?, ?, ?) "
+                             "ON CONFLICT(pupil_id) DO UPDATE SET level = excluded.level, "
+                             "locked_until = excluded.locked_until", (pupil["id"], level + 1, until))
+                _alert(conn, "pupil", class_id, pupil["id"], now, LOCKOUTS_S[0])
+        if class_id is not None and rate_limits.count(conn, class_key(class_id), now) >= PER_CLASS[0]:
+            _alert(conn, "class", class_id, None, now, PER_CLASS[1])
+        if rate_limits.count(conn, BOX_KEY, now) >= PER_BOX[0]:
+            _alert(conn, "box", None, None, now, PER_BOX[1])
+
+    write(db, judge)
+
+
+def clear_pupil(db: sqlite_utils.Database, pupil: dict[str, Any], now: float | None = None) -> None:
+    """The teacher gave the pupil a new PIN: no lockout, no counted tries, the pupil's alerts seen."""
+    now = time.time() if now is None else now
+
+    def clear(tx: sqlite_utils.Database) -> None:
+        rate_limits.clear(tx.conn, [pupil_key(pupil["ref"])])
+        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (pupil["id"],))
+        tx.conn.execute("UPDATE login_alerts SET cleared = ? WHERE pupil_id = ? AND cleared IS NULL",
+                        (now, pupil["id"]))
+
+    write(db, clear)
+
+
+def open_class(db: sqlite_utils.Database, class_id: int, now: float | None = None) -> None:
+    """The teacher lets the class log in again: the class and box ceilings and its pupils' lockouts lifted."""
+    now = time.time() if now is None else now
+
+    def clear(tx: sqlite_utils.Database) -> None:
+        refs = [r["ref"] for r in rows(tx, "SELECT ref FROM pupils WHERE class_id = ?", (class_id,))]
+        rate_limits.clear(tx.conn, [class_key(class_id), BOX_KEY, *map(pupil_key, refs)])
+        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id IN (SELECT id FROM pupils WHERE class_id = ?)",
+                        (class_id,))
+        tx.conn.execute("UPDATE login_alerts SET cleared = ? WHERE (class_id = ? OR kind = 'box') "
+                        "AND cleared IS NULL", (now, class_id))
+
+    write(db, clear)
+
+
+def alerts(db: sqlite_utils.Database, class_id: int | None = None, now: float | None = None) -> list[dict[str, Any]]:
+    """The last day's alerts not yet dealt with, newest first (of one class and the box's, when class_id is given):
+    kind (pupil, class, box), pupil and class names, created (epoch) and time (HH:MM, the box's local time)."""
+    now = time.time() if now is None else now
+    where = "" if class_id is None else "AND (a.class_id = :class_id OR a.kind = 'box') "
+    found = rows(db, "SELECT a.id, a.kind, a.class_id, a.pupil_id, a.created, p.name AS pupil, c.name AS class "
+                     "FROM login_alerts a LEFT JOIN pupils p ON p.id = a.pupil_id "
+                     "LEFT JOIN classes c ON c.id = a.class_id "
+                     f"WHERE a.cleared IS NULL AND a.created > :since {where}ORDER BY a.created DESC LIMIT 20",
+                 {"since": now - ALERTS_SHOWN_S, "class_id": class_id})
+    for alert in found:
+        alert["time"] = time.strftime("%H:%M", time.localtime(alert["created"]))
+    return found
+
+
+def wait_minutes(blocked: Blocked) -> int:
+    """The wait rounded up to whole minutes (at least one)."""
+    return max(1, -(-int(blocked.wait_s) // 60))

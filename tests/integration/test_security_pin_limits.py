@@ -1,0 +1,219 @@
+"""PIN tries are counted before the PIN is checked: per pupil (with growing lockouts), per tablet, class and box.
+
+The teacher sees an alert about wrong PINs and can let a class log in again at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from edge_server import auth, people
+from edge_server.app import create_app
+from edge_server.db import open_box_db
+from edge_server.settings import load_settings
+from tests.e2e.box_server import free_port
+from tests.processes import stop_process
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CLI = str(Path(sys.executable).with_name("edge-server"))
+HHMM = r"[0-2][0-9]:[0-5][0-9]"
+
+
+@pytest.fixture
+def school(data_dir: Path) -> dict:
+    """A teacher, class 5B (Amina 1234, Bao 5678, Chloé 2468) and class 5C (Dara 1357)."""
+    db = open_box_db(data_dir / "box.db")
+    try:
+        people.add_teacher(db, "teacher", auth.hash_password("long password"))
+        fifth_b, fifth_c = people.add_class(db, "5B"), people.add_class(db, "5C")
+        pupils = {name: people.add_pupil(db, klass, name, auth.hash_pin(pin))
+                  for name, pin, klass in (("Amina", "1234", fifth_b), ("Bao", "5678", fifth_b),
+                                           ("Chloé", "2468", fifth_b), ("Dara", "1357", fifth_c))}
+    finally:
+        db.conn.close()
+    return {"data": data_dir, "class_id": fifth_b, "other_class_id": fifth_c,
+            "refs": {name: pupil["ref"] for name, pupil in pupils.items()},
+            "ids": {name: pupil["id"] for name, pupil in pupils.items()}}
+
+
+@pytest.fixture
+def app(school):
+    return create_app(load_settings(school["data"], scheduler_enabled=False, ai_jobs_enabled=False,
+                                    announce=False))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the wall clock on by minutes (the PIN limits', the session signer's and the pages' alike)."""
+    real = time.time
+    offset = [0.0]
+    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
+
+    def forward(minutes: float) -> None:
+        offset[0] += minutes * 60
+
+    return forward
+
+
+def token(client, url: str) -> str:
+    return CSRF.search(client.get(url).get_data(as_text=True)).group(1)
+
+
+def pin(client, ref: str, typed: str, address: str = "192.168.50.21"):
+    environ = {"REMOTE_ADDR": address}
+    page = client.get(f"/login/{ref}", environ_base=environ).get_data(as_text=True)
+    return client.post(f"/login/{ref}", data={"pin": typed, "csrf_token": CSRF.search(page).group(1)},
+                       environ_base=environ)
+
+
+def as_teacher(app):
+    client = app.test_client()
+    login = client.post("/teacher/login", data={"username": "teacher", "password": "long password",
+                                                 "csrf_token": token(client, "/teacher/login")})
+    assert login.status_code == 302
+    return client
+
+
+def test_twenty_wrong_pins_sent_at_once_to_two_workers_reach_the_pin_check_only_five_times(school, tmp_path):
+    port, ref = free_port(), school["refs"]["Amina"]
+    env = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
+           "EDGE_SERVER_ANNOUNCE": "false"}
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen([CLI, "serve", "--data", str(school["data"]), "--host", "127.0.0.1", "--port",
+                                 str(port), "--workers", "2", "--no-announce"], stdout=log, stderr=subprocess.STDOUT,
+                                env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if requests.get(f"{base}/api/v1/health", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.1)
+            tablet = requests.Session()
+            csrf = CSRF.search(tablet.get(f"{base}/login/{ref}", timeout=10).text).group(1)
+            cookies = tablet.cookies.get_dict()
+            start, answers = threading.Barrier(20), []
+
+            def guess(n: int) -> None:
+                with requests.Session() as session:
+                    session.cookies.update(cookies)
+                    start.wait()
+                    answers.append(session.post(f"{base}/login/{ref}", timeout=30,
+                                                data={"pin": f"{9000 + n}", "csrf_token": csrf}))
+
+            threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            codes = sorted(answer.status_code for answer in answers)
+            wrong = [a for a in answers if "That number is not right" in a.text]
+            assert codes == [400] * 5 + [429] * 15, codes
+            assert len(wrong) == 5  # the pupil's limit
+            # and now she is locked out, the right PIN included, in both workers
+            for _ in range(4):
+                right = tablet.post(f"{base}/login/{ref}", data={"pin": "1234", "csrf_token": csrf}, timeout=10)
+                assert right.status_code == 429 and "Too many tries" in right.text
+        finally:
+            stop_process(proc)
+
+
+def test_a_pupil_who_keeps_typing_wrong_pins_waits_one_then_five_then_fifteen_minutes(app, school, clock):
+    client, ref = app.test_client(), school["refs"]["Amina"]
+    for wait, minutes in (("Wait one minute", 1), ("Wait 5 minutes", 5), ("Wait 15 minutes", 15)):
+        for _ in range(5):
+            assert pin(client, ref, "0000").status_code == 400
+        blocked = pin(client, ref, "1234")
+        assert blocked.status_code == 429 and wait in blocked.get_data(as_text=True)
+        clock(minutes - 0.5)
+        assert pin(client, ref, "1234").status_code == 429  # not over yet
+        clock(0.6)
+    assert pin(client, ref, "1234").status_code == 302
+    # a right PIN forgets the lockouts: the next one is one minute again
+    for _ in range(5):
+        assert pin(app.test_client(), ref, "0000").status_code == 400
+    assert "Wait one minute" in pin(app.test_client(), ref, "1234").get_data(as_text=True)
+
+
+def test_wrong_pins_all_over_a_class_pause_that_class_for_minutes_and_the_teacher_lets_it_in_again(
+        app, school, clock, monkeypatch):
+    from edge_server import pin_guard
+
+    monkeypatch.setattr(pin_guard, "PER_CLASS", (8, 300))
+    refs = school["refs"]
+    for name, tablet in (("Amina", "192.168.50.31"), ("Bao", "192.168.50.32")):
+        for _ in range(4):
+            assert pin(app.test_client(), refs[name], "0000", tablet).status_code == 400
+    paused = pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.33")
+    assert paused.status_code == 429 and "Too many wrong PINs in this class" in paused.get_data(as_text=True)
+    assert pin(app.test_client(), refs["Dara"], "1357", "192.168.50.34").status_code == 302  # another class
+    teacher = as_teacher(app)
+    dashboard = teacher.get("/teacher/").get_data(as_text=True)
+    assert re.search(f"Many wrong PINs in class 5B at {HHMM}", dashboard)
+    class_url = f"/teacher/class/{school['class_id']}"
+    assert teacher.post(f"{class_url}/logins", data={}).status_code == 400  # a form without its CSRF token
+    opened = teacher.post(f"{class_url}/logins", data={"csrf_token": token(teacher, class_url)})
+    assert opened.status_code == 302
+    assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.33").status_code == 302
+    assert "Many wrong PINs in class 5B" not in teacher.get("/teacher/").get_data(as_text=True)
+    # without the teacher the pause is over within the class window (five minutes)
+    for _ in range(4):
+        assert pin(app.test_client(), refs["Amina"], "0000", "192.168.50.35").status_code == 400
+        assert pin(app.test_client(), refs["Bao"], "0000", "192.168.50.36").status_code == 400
+    assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.37").status_code == 429
+    clock(5.1)
+    assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.37").status_code == 302
+
+
+def test_wrong_pins_over_the_whole_box_pause_every_class_until_a_teacher_lets_them_in(app, school, monkeypatch):
+    from edge_server import pin_guard
+
+    monkeypatch.setattr(pin_guard, "PER_BOX", (6, 300))
+    refs = school["refs"]
+    for name in ("Amina", "Dara"):
+        for _ in range(3):
+            assert pin(app.test_client(), refs[name], "0000").status_code == 400
+    assert pin(app.test_client(), refs["Bao"], "5678", "192.168.50.40").status_code == 429
+    teacher = as_teacher(app)
+    assert re.search(f"Many wrong PINs on this box at {HHMM}", teacher.get("/teacher/").get_data(as_text=True))
+    class_url = f"/teacher/class/{school['class_id']}"
+    teacher.post(f"{class_url}/logins", data={"csrf_token": token(teacher, class_url)})
+    assert pin(app.test_client(), refs["Bao"], "5678", "192.168.50.40").status_code == 302
+
+
+def test_the_teacher_sees_many_wrong_pins_for_amina_and_a_pin_reset_ends_her_lockout(app, school):
+    ref = school["refs"]["Amina"]
+    for _ in range(5):
+        assert pin(app.test_client(), ref, "0000").status_code == 400
+    assert pin(app.test_client(), ref, "1234").status_code == 429
+    teacher = as_teacher(app)
+    dashboard = teacher.get("/teacher/").get_data(as_text=True)
+    alert = re.search(f"Many wrong PINs for Amina at ({HHMM})", dashboard)
+    assert alert and f'href="/teacher/class/{school["class_id"]}"' in dashboard
+    class_url = f"/teacher/class/{school['class_id']}"
+    assert f"Many wrong PINs for Amina at {alert.group(1)}" in teacher.get(class_url).get_data(as_text=True)
+    french = teacher.get("/teacher/?lang=fr").get_data(as_text=True)
+    assert f"Beaucoup de codes secrets erronés pour Amina à {alert.group(1)}" in french
+    teacher.get("/teacher/?lang=en")
+    reset = teacher.post(f"/teacher/pupil/{school['ids']['Amina']}/pin",
+                         data={"pin": "4321", "csrf_token": token(teacher, class_url)})
+    assert reset.status_code == 302
+    assert pin(app.test_client(), ref, "4321").status_code == 302
+    assert "Many wrong PINs for Amina" not in teacher.get("/teacher/").get_data(as_text=True)
+
+
+def test_a_right_pin_gives_its_try_back_so_a_class_logging_in_on_one_tablet_is_never_slowed_down(app, school):
+    refs, pins = school["refs"], {"Amina": "1234", "Bao": "5678", "Chloé": "2468", "Dara": "1357"}
+    for _ in range(10):
+        for name, right in pins.items():
+            assert pin(app.test_client(), refs[name], right).status_code == 302
