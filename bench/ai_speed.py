@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import emit
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "samples"
 SAMPLE_COURSE = REPO / "edge_server" / "sample_course"
@@ -198,11 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             result["mean_rtf"] = round(statistics.mean(r["rtf"] for r in result["pipeline"]), 3)
     if not args.skip_tokens:
         result["tokens"] = tokens_per_second(args.threads, args.device, args.reps, args.tokens)
-    if args.json:
-        print(table(result), file=sys.stderr)
-        print(json.dumps(result, indent=2))
-    else:
-        print(table(result))
+    emit(result, table, args.json)
     return 0
 
 

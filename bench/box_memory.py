@@ -11,7 +11,6 @@ it is the figure to add up; the RSS sum is shown beside it as the reference a pl
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 import requests
 
 from bench.classroom import ASIDES, CLI, CSRF, QUESTIONS, ServerProcesses, prepare, start_server
+from bench.report import emit
 
 
 def memory(server: ServerProcesses) -> dict[str, Any]:
@@ -101,11 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.asks)
-    if args.json:
-        print(table(result), file=sys.stderr)
-        print(json.dumps(result, indent=2))
-    else:
-        print(table(result))
+    emit(result, table, args.json)
     return 0
 
 

@@ -20,7 +20,6 @@ JSON on stdout with --json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -37,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import requests
+
+from bench.report import emit
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -418,11 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(table(result), file=sys.stderr)
-        print(json.dumps(result, indent=2))
-    else:
-        print(table(result))
+    emit(result, table, args.json)
     return 0
 
 

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import emit
+
 REPO = Path(__file__).resolve().parent.parent
 TARGET = REPO / ".bench" / "llama-native"
 RATIO_TARGET = 0.9
@@ -133,11 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(not args.no_repack, args.threads, args.reps, args.tokens)))
         return 0
     result = compare(args.threads, args.reps, args.tokens)
-    if args.json:
-        print(table(result), file=sys.stderr)
-        print(json.dumps(result, indent=2))
-    else:
-        print(table(result))
+    emit(result, table, args.json)
     return 0
 
 

@@ -27,6 +27,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.report import emit
+
 REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "bench.serving"
 MEDIA = "media/lesson.mp4"
@@ -383,11 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(table(result), file=sys.stderr)
-        print(json.dumps(result, indent=2))
-    else:
-        print(table(result))
+    emit(result, table, args.json)
     return 0
 
 
