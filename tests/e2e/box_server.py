@@ -41,15 +41,15 @@ def prepare(data_dir: Path, keys_dir: Path) -> dict:
 
 
 @contextmanager
-def serve(data_dir: Path, log: Path) -> Iterator[str]:
-    """Run `edge-server serve` on a free 127.0.0.1 port until the block ends; yield its base URL."""
+def serve(data_dir: Path, log: Path, *args: str) -> Iterator[str]:
+    """Run `edge-server serve [args]` on a free 127.0.0.1 port until the block ends; yield its base URL."""
     port = free_port()
     env = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
            "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
     cli = str(Path(sys.executable).with_name("edge-server"))
     with log.open("wb") as out:
         proc = subprocess.Popen([cli, "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
-                                 "--no-announce"], stdout=out, stderr=subprocess.STDOUT, env=env)
+                                 "--no-announce", *args], stdout=out, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60

@@ -5,9 +5,7 @@ The teacher sees an alert about wrong PINs and can let a class log in again at o
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -20,8 +18,7 @@ from edge_server import auth, people
 from edge_server.app import create_app
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
-from tests.e2e.box_server import free_port
-from tests.processes import stop_process
+from tests.e2e.box_server import serve
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CLI = str(Path(sys.executable).with_name("edge-server"))
@@ -84,48 +81,33 @@ def as_teacher(app):
 
 
 def test_twenty_wrong_pins_sent_at_once_to_two_workers_reach_the_pin_check_only_five_times(school, tmp_path):
-    port, ref = free_port(), school["refs"]["Amina"]
-    env = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
-           "EDGE_SERVER_ANNOUNCE": "false"}
-    with (tmp_path / "serve.log").open("wb") as log:
-        proc = subprocess.Popen([CLI, "serve", "--data", str(school["data"]), "--host", "127.0.0.1", "--port",
-                                 str(port), "--workers", "2", "--no-announce"], stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if requests.get(f"{base}/api/v1/health", timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.1)
-            tablet = requests.Session()
-            csrf = CSRF.search(tablet.get(f"{base}/login/{ref}", timeout=10).text).group(1)
-            cookies = tablet.cookies.get_dict()
-            start, answers = threading.Barrier(20), []
+    ref = school["refs"]["Amina"]
+    with serve(school["data"], tmp_path / "serve.log", "--workers", "2") as base:
+        tablet = requests.Session()
+        csrf = CSRF.search(tablet.get(f"{base}/login/{ref}", timeout=10).text).group(1)
+        cookies = tablet.cookies.get_dict()
+        start, answers = threading.Barrier(20), []
 
-            def guess(n: int) -> None:
-                with requests.Session() as session:
-                    session.cookies.update(cookies)
-                    start.wait()
-                    answers.append(session.post(f"{base}/login/{ref}", timeout=30,
-                                                data={"pin": f"{9000 + n}", "csrf_token": csrf}))
+        def guess(n: int) -> None:
+            with requests.Session() as session:
+                session.cookies.update(cookies)
+                start.wait()
+                answers.append(session.post(f"{base}/login/{ref}", timeout=30,
+                                            data={"pin": f"{9000 + n}", "csrf_token": csrf}))
 
-            threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
-            codes = sorted(answer.status_code for answer in answers)
-            wrong = [a for a in answers if "That number is not right" in a.text]
-            assert codes == [400] * 5 + [429] * 15, codes
-            assert len(wrong) == 5  # the pupil's limit
-            # and now she is locked out, the right PIN included, in both workers
-            for _ in range(4):
-                right = tablet.post(f"{base}/login/{ref}", data={"pin": "1234", "csrf_token": csrf}, timeout=10)
-                assert right.status_code == 429 and "Too many tries" in right.text
-        finally:
-            stop_process(proc)
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        codes = sorted(answer.status_code for answer in answers)
+        wrong = [a for a in answers if "That number is not right" in a.text]
+        assert codes == [400] * 5 + [429] * 15, codes
+        assert len(wrong) == 5  # the pupil's limit
+        # and now she is locked out, the right PIN included, in both workers
+        for _ in range(4):
+            right = tablet.post(f"{base}/login/{ref}", data={"pin": "1234", "csrf_token": csrf}, timeout=10)
+            assert right.status_code == 429 and "Too many tries" in right.text
 
 
 def test_a_pupil_who_keeps_typing_wrong_pins_waits_one_then_five_then_fifteen_minutes(app, school, clock):
