@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,19 @@ from provisioning.box import init_data_dir
 from tests.no_silent_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the wall clock on (time.time: the box's, the session signer's and the rate limiter's alike)."""
+    real = time.time
+    offset = [0.0]
+    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
+
+    def forward(*, minutes: float = 0.0, hours: float = 0.0) -> None:
+        offset[0] += minutes * 60 + hours * 3600
+
+    return forward
 
 
 @pytest.fixture

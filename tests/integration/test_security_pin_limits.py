@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -46,19 +45,6 @@ def school(data_dir: Path) -> dict:
 def app(school):
     return create_app(load_settings(school["data"], scheduler_enabled=False, ai_jobs_enabled=False,
                                     announce=False))
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Move the wall clock on by minutes (the PIN limits', the session signer's and the pages' alike)."""
-    real = time.time
-    offset = [0.0]
-    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
-
-    def forward(minutes: float) -> None:
-        offset[0] += minutes * 60
-
-    return forward
 
 
 def token(client, url: str) -> str:
@@ -117,9 +103,9 @@ def test_a_pupil_who_keeps_typing_wrong_pins_waits_one_then_five_then_fifteen_mi
             assert pin(client, ref, "0000").status_code == 400
         blocked = pin(client, ref, "1234")
         assert blocked.status_code == 429 and wait in blocked.get_data(as_text=True)
-        clock(minutes - 0.5)
+        clock(minutes=minutes - 0.5)
         assert pin(client, ref, "1234").status_code == 429  # not over yet
-        clock(0.6)
+        clock(minutes=0.6)
     assert pin(client, ref, "1234").status_code == 302
     # a right PIN forgets the lockouts: the next one is one minute again
     for _ in range(5):
@@ -153,7 +139,7 @@ def test_wrong_pins_all_over_a_class_pause_that_class_for_minutes_and_the_teache
         assert pin(app.test_client(), refs["Amina"], "0000", "192.168.50.35").status_code == 400
         assert pin(app.test_client(), refs["Bao"], "0000", "192.168.50.36").status_code == 400
     assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.37").status_code == 429
-    clock(5.1)
+    clock(minutes=5.1)
     assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.37").status_code == 302
 
 
