@@ -194,9 +194,11 @@ def create_app(settings: Settings) -> Flask:
 
     for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share):
         module.init_app(app)
-    if settings.trusted_proxy:
+    # The box's own nginx front (front_token set by serve) is one more proxy hop on this machine.
+    hops = int(settings.trusted_proxy) + (1 if settings.front_token else 0)
+    if hops:
         # Outermost, so that the rate limits (get_remote_address, auth's per-address counts) see the client.
-        app.wsgi_app = LocalProxyFix(app.wsgi_app, int(settings.trusted_proxy))  # type: ignore[method-assign]
+        app.wsgi_app = LocalProxyFix(app.wsgi_app, hops)  # type: ignore[method-assign]
     return app
 
 

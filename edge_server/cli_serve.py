@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -50,9 +51,10 @@ def _check_port_free(host: str, port: int) -> None:
 class BoxServer(BaseApplication):
     """gunicorn, configured in code: gthread workers over the already-built Flask app."""
 
-    def __init__(self, app: Any, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, app: Any, settings: Settings, options: dict[str, Any], nginx: str | None = None) -> None:
         self.application = app
         self.settings = settings
+        self.nginx = nginx  # the front's binary, or None when gunicorn faces the LAN itself
         self.options = options
         self.supervisor: Any = None
         super().__init__()
@@ -71,17 +73,32 @@ class BoxServer(BaseApplication):
     def when_ready(self, server: Any) -> None:
         """In the master, once listening: print the URL, then start the one scheduler process."""
         host, port = server.LISTENERS[0].sock.getsockname()[:2]
+        front = None
+        if self.nginx is not None:
+            front = self._front(port)
+            host, port = self.settings.host, self.settings.port
         settings = self.settings.with_overrides(port=port)
+        from edge_server.supervisor import Supervisor
+
+        # No waiting for the models: workers are forked after this hook. nginx is waited for (a few ms), so that
+        # the URL printed below answers.
+        self.supervisor = Supervisor(settings, server, front=front)
+        self.supervisor.start()
         url = public_url(self.settings.host, port)
         click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid}))
         sys.stdout.flush()
-        click.echo(f"classroom box serving {settings.data_dir} on {url} "
+        via = " behind nginx" if front is not None else ""
+        click.echo(f"classroom box serving {settings.data_dir} on {url}{via} "
                    f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
-        from edge_server.supervisor import Supervisor
 
-        # No waiting: workers are forked after this hook, and must not wait for the models or the job modules.
-        self.supervisor = Supervisor(settings, server)
-        self.supervisor.start()
+    def _front(self, app_port: int) -> Any:
+        from edge_server.front import FrontPlan, NginxFront, data_owner
+
+        s = self.settings
+        plan = FrontPlan(prefix=s.run_dir / "nginx", listen_host=s.host, listen_port=s.port, app_port=app_port,
+                         workers=int(self.cfg.workers), token=s.front_token, max_body_mb=s.max_upload_mb,
+                         user=data_owner(s.data_dir) if os.geteuid() == 0 else None)
+        return NginxFront(self.nginx, plan)
 
     def post_fork(self, server: Any, worker: Any) -> None:
         """In each new worker: start its heap report when heap_report_s asks for one."""
@@ -120,9 +137,23 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
         if not model["ok"]:
             click.echo(f"warning: the {model['role']} model failed its self-test ({model['error']}); the box serves "
                        "without it (extractive chapters, summaries and answers)", err=True)
+    from edge_server import front
+
+    try:
+        nginx = front.wanted(settings.front)
+    except (ValueError, FileNotFoundError) as exc:
+        from edge_server.cli import fail
+
+        fail(str(exc))
+    bind = _bind_address(settings.host, settings.port)
+    if nginx is not None:
+        # nginx takes the box's address and port; the app listens on loopback only, behind it.
+        port = settings.port or front.free_port(settings.host)
+        settings = settings.with_overrides(port=port, front_token=front.new_token())
+        bind = "127.0.0.1:0"
     app = create_app(settings)
     options = {
-        "bind": [_bind_address(settings.host, settings.port)],
+        "bind": [bind],
         "workers": workers or settings.workers,
         "threads": threads or settings.threads,
         "worker_class": "gthread",
@@ -137,7 +168,7 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
         # gunicorn >= 24 opens a control socket in $HOME by default; several boxes on one machine would collide.
         "control_socket_disable": True,
     }
-    BoxServer(app, settings, options).run()
+    BoxServer(app, settings, options, nginx).run()
 
 
 def register(main: click.Group) -> None:
@@ -155,13 +186,15 @@ def register(main: click.Group) -> None:
     @click.option("--announce/--no-announce", default=None, help="Announce the box on the LAN with mDNS.")
     @click.option("--mdns-interface", "mdns_interfaces", multiple=True, help="Limit mDNS to this address.")
     @click.option("--access-log", is_flag=True, help="Log every request on stderr.")
+    @click.option("--front", type=click.Choice(["auto", "nginx", "none"]),
+                  help="Run nginx in front to serve media (default from config, auto: when nginx is installed).")
     def serve(data_dir: Path, host: str | None, port: int | None, workers: int | None, threads: int | None,
-              announce: bool | None, mdns_interfaces: tuple[str, ...], access_log: bool) -> None:
-        """Serve the box on the LAN with a production WSGI server (gunicorn, threads)."""
+              announce: bool | None, mdns_interfaces: tuple[str, ...], access_log: bool, front: str | None) -> None:
+        """Serve the box on the LAN: gunicorn (threads) for the app, behind the box's own nginx when installed."""
         if not (data_dir / "box.db").exists():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
         settings = load_settings(data_dir, host=host, port=port, workers=workers, threads=threads,
-                                 announce=announce, mdns_interfaces=tuple(mdns_interfaces) or None)
+                                 announce=announce, mdns_interfaces=tuple(mdns_interfaces) or None, front=front)
         _check_port_free(settings.host, settings.port)
         from provisioning.box import ProvisionError, ensure_unique_identity
 

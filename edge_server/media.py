@@ -14,6 +14,7 @@ Layout: pure decisions (paths, MIME types, plan_response), then files and channe
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
@@ -33,7 +34,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import FileWrapper
 
 from edge_server.auth import signed_in
-from edge_server.catalog import is_expired
+from edge_server.catalog import is_expired, parse_floor
 from edge_server.db import connect, one
 from edge_server.packs_import import box_trusted_now
 from edge_server.settings import Settings
@@ -276,6 +277,13 @@ class MediaStore:
         """Whether a pack expiring at `expires` has expired by the box's trusted time (max(clock, floor))."""
         return expires is not None and is_expired(expires, box_trusted_now(self._db()))
 
+    def seconds_left(self, expires: str | None) -> int:
+        """Whole seconds until a pack expires by the box's trusted time (a large number for never)."""
+        moment = parse_floor(expires)
+        if moment is None:
+            return 1 << 30
+        return int((moment - box_trusted_now(self._db())).total_seconds())
+
     def signed_in(self, session: Mapping[str, Any]) -> bool:
         """Whether an opened session is a good pupil or teacher session (the same test as the Flask views)."""
         return signed_in(session, self._db(), float(self.settings.session_hours) * 3600)
@@ -422,6 +430,37 @@ class MediaApp:
             raise
 
 
+class MediaAccessApp:
+    """/media-access/<channel>: the app's access decision for its nginx front (edge_server/front.py).
+
+    200 names the channel's folder and cache policy, and how long nginx may reuse the answer (X-Accel-Expires:
+    never for the local channel, whose readers are sessions that can be revoked; never past the pack's expiry).
+    403 sends the media request itself to MediaApp, which gives the exact answer (401, 404, 410). Only requests
+    carrying this start's front token are answered: the path is not part of the box's public API.
+    """
+
+    def __init__(self, media: MediaApp, token: str, cache_s: int) -> None:
+        self.media = media
+        self.token = token
+        self.cache_s = cache_s
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        given = environ.get("HTTP_X_EDGE_FRONT", "")
+        if not self.token or not hmac.compare_digest(given.encode(), self.token.encode()):
+            return _error(start_response, 404)
+        channel = environ.get("PATH_INFO", "").strip("/")
+        store = self.media.store
+        found = store.folder(channel) if channel and "/" not in channel else None
+        if (found is None or not can_read(found.local, found.local and self.media._signed_in(environ))
+                or store.expired(found.expires)):
+            return _error(start_response, 403)
+        cache_s = 0 if found.local else min(self.cache_s, store.seconds_left(found.expires))
+        start_response("200 OK", [("Content-Length", "0"), ("X-Media-Folder", os.fsdecode(found.path)),
+                                  ("X-Media-Cache-Control", LOCAL_CACHE_CONTROL if found.local else PACK_CACHE_CONTROL),
+                                  ("X-Accel-Expires", str(max(0, cache_s)))])
+        return []
+
+
 def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None = None,
            reason: str | None = None) -> list[bytes]:
     body = (f"{_STATUS[status]}: {reason}" if reason else _STATUS[status]).encode()
@@ -431,7 +470,13 @@ def _error(start_response: Any, status: int, extra: list[tuple[str, str]] | None
 
 
 def init_app(app: Flask) -> None:
-    """Mount the media app at /media in front of the Flask app."""
-    media = MediaApp(app.extensions["settings"], app)
+    """Mount the media app at /media (and its front's access checks at /media-access) in front of the Flask app."""
+    from edge_server.front import ACCESS_CACHE_S
+
+    settings = app.extensions["settings"]
+    media = MediaApp(settings, app)
     app.extensions["media_app"] = media
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/media": media})  # type: ignore[method-assign]
+    mounts: dict[str, Any] = {"/media": media}
+    if settings.front_token:
+        mounts["/media-access"] = MediaAccessApp(media, settings.front_token, ACCESS_CACHE_S)
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)  # type: ignore[method-assign]

@@ -39,6 +39,9 @@ class Settings:
     # reverse proxies in front of the box (the edge_box role's nginx: 1). 0 = X-Forwarded-* headers are ignored;
     # N = trust the last N hops of X-Forwarded-For / -Proto, and only when the peer is on this machine (loopback)
     trusted_proxy: int = 0
+    # the box's own nginx in front of the app (edge_server/front.py): auto = when nginx is installed, nginx, none
+    front: str = "auto"
+    front_token: str = ""  # set by `edge-server serve` at each start, never in config.toml
     # sync
     lrs_url: str = ""
     lrs_user: str = ""

@@ -1,4 +1,4 @@
-"""What `edge-server serve` keeps alive beside its web workers: the one model process and the one scheduler process.
+"""What `edge-server serve` keeps alive beside its web workers: the model process, the scheduler process, and nginx.
 
 A thread of the gunicorn master checks both every second and starts again whichever has died (a native crash in
 the model process, an OOM kill), backing off when one dies over and over. It also writes DATA/run/processes.json,
@@ -30,11 +30,12 @@ BACKOFF_S = 10.0
 class Supervisor:
     """Starts, watches and stops the model and scheduler processes from the server's master."""
 
-    def __init__(self, settings: Settings, arbiter: Any = None) -> None:
+    def __init__(self, settings: Settings, arbiter: Any = None, front: Any = None) -> None:
         from edge_server.scheduler import SchedulerProcess
 
         self.settings = settings
         self.arbiter = arbiter  # gunicorn's, for the web workers' pids
+        self.front = front  # the box's nginx (edge_server/front.NginxFront), or None
         self.models = ModelProcess(settings.models_address, settings.model_options(), settings.selftest_path,
                                    log=log.warning)
         self.scheduler = SchedulerProcess(settings) if settings.scheduler_enabled or settings.announce else None
@@ -44,6 +45,8 @@ class Supervisor:
         self._written: Any = None
 
     def start(self) -> None:
+        if self.front is not None:
+            self.front.start()
         self.models.start(wait=False)
         if self.scheduler is not None:
             self.scheduler.start()
@@ -68,6 +71,8 @@ class Supervisor:
             return
         if self.models.restart_if_dead():
             self._restarts.append(now)
+        if self.front is not None and self.front.restart_if_dead():
+            self._restarts.append(now)
         if self.scheduler is not None and not self.scheduler.alive():
             log.warning("scheduler process stopped; starting it again")
             self._restarts.append(now)
@@ -77,6 +82,8 @@ class Supervisor:
     def processes(self) -> list[dict[str, Any]]:
         """Every process of the box with its role."""
         found = [{"role": "web", "pid": pid} for pid in sorted(getattr(self.arbiter, "WORKERS", {}) or {})]
+        if self.front is not None and self.front.pid:
+            found.append({"role": "front", "pid": self.front.pid})
         if self.models.pid:
             found.append({"role": "models", "pid": self.models.pid})
         if self.scheduler is not None and self.scheduler.pid:
@@ -95,6 +102,8 @@ class Supervisor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        if self.front is not None:
+            self.front.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.models.stop()

@@ -49,7 +49,13 @@ def make_box(root: Path, big: bytes) -> Path:
 
 @contextmanager
 def serve(data: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, dict]]:
-    """Start `edge-server serve` on a free loopback port; yields the process and the JSON line it printed."""
+    """Start `edge-server serve` on a free loopback port; yields the process and the JSON line it printed.
+
+    Without --front in args the app faces the client itself (--front none): these tests are about the app's own
+    serving; tests/integration/test_front.py covers the box's nginx front.
+    """
+    if "--front" not in args:
+        args = (*args, "--front", "none")
     log = open(data.parent / f"serve-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115 - closed below
     # Its own process group, so that a test can send Ctrl-C to the server and its children only.
     proc = subprocess.Popen([EDGE_SERVER, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0", *args],
