@@ -7,24 +7,26 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
-from limits import RateLimitItem, parse
+from flask import abort, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from edge_server import people
+from edge_server import people, rate_limits
+from edge_server.db import write
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PIN_RE = re.compile(r"^[0-9]{4}$")
 MIN_PASSWORD = 8
 
-# Failed teacher logins allowed before a pause, per account and per client address (pupils' PINs: pin_guard.py).
-LOGIN_PER_ACCOUNT = "5/minute"
-LOGIN_PER_IP = "20/minute"
+# Failed teacher logins allowed before a pause, (tries, window in seconds) per account and per client address
+# (pupils' PINs: pin_guard.py).
+LOGIN_PER_ACCOUNT = (5, 60)
+LOGIN_PER_IP = (20, 60)
 
 
 def hash_password(password: str) -> str:
@@ -62,33 +64,48 @@ def verify_pin(pin_hash: str | None, pin: str) -> bool:
     return bool(pin_hash) and valid_pin(pin) and check_password_hash(pin_hash, pin)
 
 
-# teacher login rate limits: counted on failures only
+# teacher login rate limits: a try is counted before the password (or setup token) is checked, like pupils' PINs
 
 
-def _limit(spec: str) -> RateLimitItem:
-    return parse(spec)
+@dataclass(frozen=True)
+class LoginTry:
+    """One try taken on the account's and the client address's counters: given back when it turns out right."""
+
+    keys: tuple[str, ...]
 
 
-def _strategy():
-    return current_app.extensions["box_limiter"].limiter
+class _NoTryLeft(Exception):
+    pass
 
 
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def login_blocked(kind: str, account: str) -> bool:
-    """True while the account or this client address has used up its failed tries."""
-    strategy = _strategy()
-    return not (strategy.test(_limit(LOGIN_PER_ACCOUNT), kind, "account", account)
-                and strategy.test(_limit(LOGIN_PER_IP), kind, "ip", _client_ip()))
+def take_login_try(kind: str, account: str) -> LoginTry | None:
+    """Count one try against the account and this client address, in one transaction of box.db (both or none),
+    before the ~50 ms password hash: however many requests arrive at once, in however many worker processes, at most
+    the limit of them reach the check. None when either has no try left (then nothing is counted)."""
+    now = time.time()
+    counters = ((f"{kind}/account/{account}", LOGIN_PER_ACCOUNT), (f"{kind}/ip/{_client_ip()}", LOGIN_PER_IP))
+
+    def take(tx: Any) -> LoginTry:
+        for key, (limit, window) in counters:
+            taken, _ends = rate_limits.hit(tx.conn, key, window, now)
+            if taken > limit:
+                raise _NoTryLeft  # rolls the other counter of this try back
+        return LoginTry(tuple(key for key, _ in counters))
+
+    try:
+        return write(_db(), take)
+    except _NoTryLeft:
+        return None
 
 
-def record_failure(kind: str, account: str) -> None:
-    """Count one failed try against the account and the client address."""
-    strategy = _strategy()
-    strategy.hit(_limit(LOGIN_PER_ACCOUNT), kind, "account", account)
-    strategy.hit(_limit(LOGIN_PER_IP), kind, "ip", _client_ip())
+def login_succeeded(attempt: LoginTry) -> None:
+    """A right password: give the try back, so that only failures count."""
+    now = time.time()
+    write(_db(), lambda tx: rate_limits.give_back(tx.conn, list(attempt.keys), now))
 
 
 # sessions

@@ -26,11 +26,15 @@ def register(main: click.Group) -> None:
     @click.option("--lrs", "lrs_url", help="The LRS's xAPI base URL (statements go to URL/statements).")
     @click.option("--lrs-user", help="HTTP basic auth user (default: lrs_user in config.toml).")
     @click.option("--lrs-password", help="HTTP basic auth password (default: lrs_password in config.toml).")
+    @click.option("--lrs-ca-file", type=click.Path(dir_okay=False),
+                  help="The CA bundle (PEM) the LRS's certificate must chain to (default: lrs_ca_file).")
+    @click.option("--allow-insecure-http", is_flag=True,
+                  help="Send over plain http:// to a host other than this one (default: lrs_allow_insecure_http).")
     @click.option("--batch-size", type=click.IntRange(min=1), help="Statements per request (default: settings).")
     @click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True,
                   help="Retries with backoff and jitter after a dropped link, before giving up until next time.")
     def push(data_dir: Path, lrs_url: str | None, lrs_user: str | None, lrs_password: str | None,
-             batch_size: int | None, retries: int) -> None:
+             lrs_ca_file: str | None, allow_insecure_http: bool, batch_size: int | None, retries: int) -> None:
         """Send unsent statements, oldest first; exit 0 only when nothing is left unsent."""
         from edge_server.settings import load_settings
         from edge_server.sync_jobs import SyncError, lrs_config, run_push
@@ -38,7 +42,7 @@ def register(main: click.Group) -> None:
         _require_box(data_dir)
         settings = load_settings(data_dir, push_batch_size=batch_size)
         try:
-            lrs = lrs_config(settings, lrs_url, lrs_user, lrs_password)
+            lrs = lrs_config(settings, lrs_url, lrs_user, lrs_password, lrs_ca_file, allow_insecure_http or None)
         except SyncError as exc:
             fail(str(exc))
         result = run_push(settings, lrs, retries=retries)
@@ -74,14 +78,19 @@ def register(main: click.Group) -> None:
     @data_option
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout (the default output too).")
     def status(data_dir: Path, as_json: bool) -> None:
-        """Last push and pull, statements pending, active versions, last error."""
+        """Last push and pull, statements pending, active versions, last error, how the LRS is reached."""
         from edge_server.db import connect
         from edge_server.packs_import import trusted_time
+        from edge_server.settings import load_settings
+        from edge_server.sync_jobs import lrs_check
         from edge_server.sync_state import summary
 
         _require_box(data_dir)
+        lrs = lrs_check(load_settings(data_dir))
         db = connect(data_dir / "box.db", readonly=True)
         try:
-            emit_json({**summary(db), "trusted_time": trusted_time(db)})
+            emit_json({**summary(db), "trusted_time": trusted_time(db), "lrs": lrs})
         finally:
             db.conn.close()
+        if lrs["problem"]:  # the JSON is the answer; the operator also hears that no push can work like this
+            info(f"no push can reach the LRS: {lrs['problem']}")

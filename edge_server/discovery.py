@@ -48,13 +48,13 @@ def channels_txt(channel_ids: list[str], limit: int = TXT_VALUE_MAX) -> str:
 
 def _channel_ids(settings: Settings) -> list[str]:
     from edge_server.db import connect
-    from edge_server.fleet import active_channels
+    from edge_server.fleet import shareable_channels
 
     if not settings.db_path.exists():
         return []
     db = connect(settings.db_path, readonly=True)
     try:
-        return [c["id"] for c in active_channels(db)]
+        return [c["id"] for c in shareable_channels(db)]  # never the teachers' recordings (local.*)
     finally:
         db.conn.close()
 

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from edge_server.db import one, rows
 from edge_server.settings import Settings
+from sync.packs import is_reserved_channel
 
 
 def meta(db: sqlite_utils.Database) -> dict[str, str]:
@@ -22,8 +23,19 @@ def meta(db: sqlite_utils.Database) -> dict[str, str]:
 
 def active_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Active channels with the version each serves."""
-    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at "
+    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at, local "
                     "FROM channels ORDER BY id")
+
+
+def is_shareable(channel: dict[str, Any]) -> bool:
+    """A province pack another box may list and copy: never the box's own channel (local = 1, or a reserved local.*
+    id), the teachers' classroom recordings with children's voices and names."""
+    return not channel.get("local") and not is_reserved_channel(channel["id"])
+
+
+def shareable_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The active channels this box offers to the boxes around it (share view, mDNS announcement)."""
+    return [c for c in active_channels(db) if is_shareable(c)]
 
 
 def active_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: str) -> tuple[Path, int] | None:

@@ -7,6 +7,9 @@ wrong one keeps it. The pupil's fifth wrong PIN locks that pupil out for 1 minut
 then 60 (forgotten a day after the last lockout, at a right PIN or when the teacher resets the PIN), and leaves
 an alert for the teacher. The class and the box have ceilings too, short ones (minutes) that a teacher can lift
 at once from the class page: a prankster can slow a class down, not lock it out for a lesson.
+
+Those figures are the defaults of the box's settings (pin_* in config.toml, edge_server.settings.Settings), passed
+down as PinLimits.
 """
 
 from __future__ import annotations
@@ -19,15 +22,39 @@ import sqlite_utils
 
 from edge_server import rate_limits
 from edge_server.db import rows, write
+from edge_server.settings import Settings
 
-# (tries, window in seconds); a try counts until it turns out right.
-PER_PUPIL = (5, 60)
-PER_TABLET = (20, 60)
-PER_CLASS = (40, 300)
-PER_BOX = (120, 300)
-LOCKOUTS_S = (60, 300, 900, 3600)
-FORGET_LOCKOUTS_S = 24 * 3600
 ALERTS_SHOWN_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class PinLimits:
+    """(tries, window in seconds) per pupil, tablet, class and box (a try counts until it turns out right); the
+    pupil's lockouts in seconds, growing at each one (the last repeats), forgotten forget_lockouts_s after the last."""
+
+    per_pupil: tuple[int, int]
+    per_tablet: tuple[int, int]
+    per_class: tuple[int, int]
+    per_box: tuple[int, int]
+    lockouts_s: tuple[int, ...]
+    forget_lockouts_s: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PinLimits:
+        """The box's limits (pin_* settings); ValueError naming the setting when one makes no sense."""
+        limits = cls(per_pupil=(settings.pin_pupil_tries, settings.pin_pupil_window_s),
+                     per_tablet=(settings.pin_tablet_tries, settings.pin_tablet_window_s),
+                     per_class=(settings.pin_class_tries, settings.pin_class_window_s),
+                     per_box=(settings.pin_box_tries, settings.pin_box_window_s),
+                     lockouts_s=tuple(settings.pin_lockouts_s), forget_lockouts_s=settings.pin_forget_lockouts_s)
+        for scope in ("pupil", "tablet", "class", "box"):
+            tries, window = getattr(limits, f"per_{scope}")
+            if int(tries) < 1 or int(window) < 1:
+                raise ValueError(f"pin_{scope}_tries and pin_{scope}_window_s must be 1 or more (got {tries}, "
+                                 f"{window})")
+        if not limits.lockouts_s or min(limits.lockouts_s) < 1 or limits.forget_lockouts_s < 1:
+            raise ValueError("pin_lockouts_s must list lockouts of 1 second or more, pin_forget_lockouts_s be positive")
+        return limits
 
 
 def pupil_key(ref: str) -> str:
@@ -67,18 +94,20 @@ class _Full(Exception):
         self.blocked = blocked
 
 
-def _counters(pupil: dict[str, Any], address: str) -> list[tuple[str, str, tuple[int, int]]]:
-    counters = [("pupil", pupil_key(pupil["ref"]), PER_PUPIL), ("tablet", tablet_key(address), PER_TABLET)]
+def _counters(pupil: dict[str, Any], address: str, limits: PinLimits) -> list[tuple[str, str, tuple[int, int]]]:
+    counters = [("pupil", pupil_key(pupil["ref"]), limits.per_pupil),
+                ("tablet", tablet_key(address), limits.per_tablet)]
     if pupil.get("class_id") is not None:
-        counters.append(("class", class_key(pupil["class_id"]), PER_CLASS))
-    counters.append(("box", BOX_KEY, PER_BOX))
+        counters.append(("class", class_key(pupil["class_id"]), limits.per_class))
+    counters.append(("box", BOX_KEY, limits.per_box))
     return counters
 
 
-def begin(db: sqlite_utils.Database, pupil: dict[str, Any], address: str, now: float | None = None) -> Try | Blocked:
+def begin(db: sqlite_utils.Database, pupil: dict[str, Any], address: str, limits: PinLimits,
+          now: float | None = None) -> Try | Blocked:
     """Take one try for this pupil from this address, or say who has none left (then nothing is counted)."""
     now = time.time() if now is None else now
-    counters = _counters(pupil, address)
+    counters = _counters(pupil, address, limits)
 
     def take(tx: sqlite_utils.Database) -> Try:
         conn = tx.conn
@@ -117,7 +146,7 @@ def _alert(conn: Any, kind: str, class_id: int | None, pupil_id: int | None, now
                      (kind, class_id, pupil_id, now))
 
 
-def failed(db: sqlite_utils.Database, attempt: Try, now: float | None = None) -> None:
+def failed(db: sqlite_utils.Database, attempt: Try, limits: PinLimits, now: float | None = None) -> None:
     """A wrong PIN: the try stays counted; at the pupil's limit a lockout (longer each time) and an alert."""
     now = time.time() if now is None else now
     pupil = attempt.pupil
@@ -125,20 +154,21 @@ def failed(db: sqlite_utils.Database, attempt: Try, now: float | None = None) ->
 
     def judge(tx: sqlite_utils.Database) -> None:
         conn = tx.conn
-        if rate_limits.count(conn, pupil_key(pupil["ref"]), now) >= PER_PUPIL[0]:
+        lockouts = limits.lockouts_s
+        if rate_limits.count(conn, pupil_key(pupil["ref"]), now) >= limits.per_pupil[0]:
             lock = conn.execute("SELECT level, locked_until FROM pin_lockouts WHERE pupil_id = ?",
                                 (pupil["id"],)).fetchone()
             if lock is None or lock[1] <= now:  # tries that were in flight together lock the pupil out once
-                level = lock[0] if lock is not None and lock[1] > now - FORGET_LOCKOUTS_S else 0
-                until = now + LOCKOUTS_S[min(level, len(LOCKOUTS_S) - 1)]
+                level = lock[0] if lock is not None and lock[1] > now - limits.forget_lockouts_s else 0
+                until = now + lockouts[min(level, len(lockouts) - 1)]
                 conn.execute("INSERT INTO pin_lockouts (pupil_id, level, locked_until) VALUES (?, ?, ?) "
                              "ON CONFLICT(pupil_id) DO UPDATE SET level = excluded.level, "
                              "locked_until = excluded.locked_until", (pupil["id"], level + 1, until))
-                _alert(conn, "pupil", class_id, pupil["id"], now, LOCKOUTS_S[0])
-        if class_id is not None and rate_limits.count(conn, class_key(class_id), now) >= PER_CLASS[0]:
-            _alert(conn, "class", class_id, None, now, PER_CLASS[1])
-        if rate_limits.count(conn, BOX_KEY, now) >= PER_BOX[0]:
-            _alert(conn, "box", None, None, now, PER_BOX[1])
+                _alert(conn, "pupil", class_id, pupil["id"], now, lockouts[0])
+        if class_id is not None and rate_limits.count(conn, class_key(class_id), now) >= limits.per_class[0]:
+            _alert(conn, "class", class_id, None, now, limits.per_class[1])
+        if rate_limits.count(conn, BOX_KEY, now) >= limits.per_box[0]:
+            _alert(conn, "box", None, None, now, limits.per_box[1])
 
     write(db, judge)
 

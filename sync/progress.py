@@ -2,17 +2,27 @@
 
 A row is marked sent only after the LRS acknowledged it. A resend after a lost acknowledgement is the same
 statement (same id, same bytes), which an LRS stores once. Takes a plain sqlite3 (or sqlite-utils) connection.
+
+Transport: basic-auth credentials and pupils' records go over https://, checked against exactly the CA bundle of
+LrsConfig.ca_file when it is set (the province's own CA; the system store otherwise). Plain http:// is used only for
+a loopback LRS (a local tunnel or test) unless allow_insecure_http says otherwise: for any other host the push
+stops before a byte is sent. A certificate the bundle does not vouch for stops the push too, before the request is
+sent (the TLS handshake fails first), with the reason in one line; every statement stays queued.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import sqlite3
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -34,10 +44,62 @@ class LrsConfig:
     password: str = ""
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
+    # PEM bundle the LRS's certificate must chain to (only it: the system store is not consulted); None = system
+    ca_file: str | None = None
+    # send over plain http:// to a host that is not this machine (credentials and records readable on the way)
+    allow_insecure_http: bool = False
 
     @property
     def statements_url(self) -> str:
         return self.url.rstrip("/") + "/statements"
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests checks the server's certificate against: the pinned bundle, or the system store."""
+        return self.ca_file or True
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for a name or address of this machine only: localhost, 127.0.0.0/8, ::1."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_problem(lrs: LrsConfig) -> str | None:
+    """Why the push must not reach this LRS as configured (one line naming the setting to change), or None.
+
+    Checked before any connection: plain http:// to another host (unless allowed), a URL that is not http(s), a CA
+    bundle that is missing or holds no certificate.
+    """
+    try:
+        parts = urlsplit(lrs.url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        return f"lrs_url {lrs.url!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"lrs_url {lrs.url!r} must be an https:// URL (the xAPI base, e.g. https://lrs.example:8100/xAPI)"
+    if parts.username or parts.password:
+        return "lrs_url carries credentials: put them in lrs_user and lrs_password instead"
+    if parts.scheme == "http" and not is_loopback_host(host) and not lrs.allow_insecure_http:
+        return (f"refusing to send the LRS credentials and pupils' records over plain http:// to {host}: "
+                "use an https:// lrs_url (with lrs_ca_file, the province's CA bundle), or set "
+                "lrs_allow_insecure_http = true in config.toml to accept that")
+    if lrs.ca_file:
+        path = Path(lrs.ca_file)
+        if not path.is_file():
+            return f"lrs_ca_file {lrs.ca_file} does not exist: copy the province's CA bundle (PEM) there"
+        try:
+            context = ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            return f"lrs_ca_file {lrs.ca_file} is not a PEM CA bundle ({exc})"
+        if not context.get_ca_certs():
+            return f"lrs_ca_file {lrs.ca_file} holds no CA certificate: it must be the province's CA bundle (PEM)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -78,6 +140,36 @@ class PushResult:
 
 class _LinkDown(Exception):
     """The request did not get an answer (connection refused, reset, timeout, 5xx)."""
+
+
+def _tls_reason(exc: BaseException) -> tuple[bool, str]:
+    """(whether the certificate was refused, the TLS layer's own words: "unable to get local issuer certificate",
+    a hostname mismatch, "wrong version number" for a port that does not speak TLS, ...)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return True, err.verify_message or err.reason or str(err)
+        if isinstance(err, ssl.SSLError):
+            return False, err.reason or str(err)
+        todo += [e for e in (err.__cause__, err.__context__, getattr(err, "reason", None), *err.args)
+                 if isinstance(e, BaseException)]
+    return False, str(exc)[:200]
+
+
+def _tls_error(lrs: LrsConfig, exc: requests.exceptions.SSLError) -> Exception:
+    """A refused certificate stops the push (PushError: it does not fix itself in seconds, so no retries); any
+    other TLS failure (a link cut mid-handshake or mid-body) is the link, retried like one."""
+    refused, reason = _tls_reason(exc)
+    if not refused:
+        return _LinkDown(f"link down: TLS failed ({reason}); is lrs_url's port serving https?")
+    against = f"the CA bundle in lrs_ca_file ({lrs.ca_file})" if lrs.ca_file else "the system's CA store"
+    return PushError(f"TLS to the LRS failed, nothing was sent: its certificate was refused ({reason}), checked "
+                     f"against {against}; check lrs_url and lrs_ca_file")
 
 
 def _conn(db: Any) -> sqlite3.Connection:
@@ -134,8 +226,12 @@ def _session(lrs: LrsConfig) -> requests.Session:
 def _request(session: requests.Session, lrs: LrsConfig, method: str, url: str, body: bytes,
              params: dict[str, str] | None = None) -> requests.Response:
     try:
-        response = session.request(method, url, data=body, params=params,
-                                   timeout=(lrs.connect_timeout_s, lrs.read_timeout_s))
+        # verify on each request: set on the session, REQUESTS_CA_BUNDLE in the environment would override it
+        response = session.request(method, url, data=body, params=params, verify=lrs.verify,
+                                   timeout=(lrs.connect_timeout_s, lrs.read_timeout_s), allow_redirects=False)
+    except requests.exceptions.SSLError as exc:
+        # a certificate the bundle does not vouch for: stop, nothing sent, nothing lost; a cut: retried
+        raise _tls_error(lrs, exc) from exc
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise _LinkDown(f"link down: {type(exc).__name__}") from exc
     except requests.RequestException as exc:  # e.g. a body cut mid-chunk: the link, not the statement
@@ -150,6 +246,10 @@ def _fatal(response: requests.Response) -> str | None:
         return f"the LRS refused our credentials (HTTP {response.status_code}): check lrs_user and lrs_password"
     if response.status_code == 404:
         return f"no xAPI statements endpoint at {response.url} (HTTP 404): check lrs_url (the xAPI base)"
+    if 300 <= response.status_code < 400:
+        # never followed: credentials and records go to lrs_url and nowhere else (an https -> http hop included)
+        where = response.headers.get("Location", "elsewhere")
+        return f"the LRS redirected the push to {where} (HTTP {response.status_code}): set lrs_url to that address"
     return None
 
 
@@ -196,6 +296,9 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
     (a cut wastes at most one batch).
     """
     conn = _conn(db)
+    problem = transport_problem(lrs)
+    if problem:  # before any connection: nothing sent, every statement stays queued
+        return PushResult(pending=pending_count(conn), error=problem)
     backoff = backoff or Backoff()
     own_session = session is None
     session = session or _session(lrs)

@@ -73,10 +73,19 @@ class Ralph:
     workdir: Path
     user: str = USER
     password: str = PASSWORD
+    ca_file: Path | None = None  # served over https:// with a certificate this CA signed
+
+    @property
+    def base(self) -> str:
+        return f"{'https' if self.ca_file else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/xAPI"
+        return f"{self.base}/xAPI"
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.ca_file) if self.ca_file else True
 
     @property
     def store_file(self) -> Path:
@@ -87,13 +96,13 @@ class Ralph:
         found: list[dict] = []
         url: str | None = f"{self.url}/statements?limit=100000"
         while url:
-            response = requests.get(url, auth=(self.user, self.password), timeout=60,
+            response = requests.get(url, auth=(self.user, self.password), timeout=60, verify=self.verify,
                                     headers={"X-Experience-API-Version": "1.0.3"})
             response.raise_for_status()
             page = response.json()
             found += page["statements"]
             more = page.get("more")
-            url = f"http://127.0.0.1:{self.port}{more}" if more else None
+            url = f"{self.base}{more}" if more else None
         return found
 
     def stored_lines(self) -> list[dict]:
@@ -107,21 +116,27 @@ class Ralph:
         stop_process(self.proc)
 
 
-def start_ralph(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> Ralph:
-    """Start Ralph on 127.0.0.1 with its FS backend in workdir; return when it answers."""
+def start_ralph(workdir: Path, port: int | None = None, timeout_s: float = 60.0,
+                tls: tuple[Path, Path, Path] | None = None) -> Ralph:
+    """Start Ralph on 127.0.0.1 with its FS backend in workdir; return when it answers.
+
+    tls = (certificate, key, CA bundle): uvicorn serves https:// with that certificate; the heartbeat is checked
+    against the CA bundle.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     auth = auth_file(workdir)
     port = port or free_port()
     log = (workdir / "ralph.log").open("wb")
-    proc = subprocess.Popen([str(RALPH_PYTHON), str(LAUNCHER), "127.0.0.1", str(port)], env=_base_env(workdir, auth),
-                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    ralph = Ralph(proc=proc, port=port, workdir=workdir)
+    tls_args = [str(tls[0]), str(tls[1])] if tls else []
+    proc = subprocess.Popen([str(RALPH_PYTHON), str(LAUNCHER), "127.0.0.1", str(port), *tls_args],
+                            env=_base_env(workdir, auth), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    ralph = Ralph(proc=proc, port=port, workdir=workdir, ca_file=tls[2] if tls else None)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"Ralph exited with {proc.returncode}: {(workdir / 'ralph.log').read_text()[-2000:]}")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/__heartbeat__", timeout=1).status_code == 200:
+            if requests.get(f"{ralph.base}/__heartbeat__", timeout=1, verify=ralph.verify).status_code == 200:
                 return ralph
         except requests.RequestException:
             pass

@@ -28,16 +28,19 @@ def _served_paths(manifest_path: Path, mtime_ns: int) -> frozenset[str]:
 
 @bp.get("/channels")
 def channels() -> Any:
-    """Active channels and their versions, for a nearby box deciding what to pull."""
+    """Active channels and their versions, for a nearby box deciding what to pull (province packs only)."""
     db = get_db()
     items = [{k: c[k] for k in ("id", "title", "language", "level", "version", "manifest_created", "expires")}
-             for c in fleet.active_channels(db)]
+             for c in fleet.shareable_channels(db)]
     return jsonify({"box_id": fleet.meta(db).get("box_id", ""), "channels": items})
 
 
 @bp.get("/channels/<channel_id>/<path:path>")
 def channel_file(channel_id: str, path: str) -> Any:
     """One file of a channel's active pack; only what its manifest lists, so no path can escape."""
+    local = get_db().execute("SELECT local FROM channels WHERE id = ?", (channel_id,)).fetchone()
+    if not fleet.is_shareable({"id": channel_id, "local": local[0] if local else 0}):
+        abort(404)  # the box's own recordings are not served to other boxes, whatever lies in their folder
     found = fleet.active_pack_dir(get_db(), get_settings(), channel_id)
     if found is None:
         abort(404)

@@ -29,10 +29,14 @@ def setup() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        if auth.login_blocked("login", SETUP_ACCOUNT):
+        # the try is counted before the token is checked, so requests sent at once cannot all get through
+        attempt = auth.take_login_try("login", SETUP_ACCOUNT)
+        token_ok = attempt is not None and people.setup_token_matches(db, request.form.get("token", ""))
+        if attempt is not None and token_ok:
+            auth.login_succeeded(attempt)  # only wrong tokens count
+        if attempt is None:
             error, status = gettext("Too many wrong setup tokens. Wait one minute and try again."), 429
-        elif not people.setup_token_matches(db, request.form.get("token", "")):
-            auth.record_failure("login", SETUP_ACCOUNT)
+        elif not token_ok:
             error, status = gettext("That setup token is not right."), 403
         elif not username:
             error, status = gettext("Choose a username."), 400
@@ -60,13 +64,15 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         teacher = people.teacher_by_username(db, username)
-        if auth.login_blocked("login", username.lower()):
+        # the try is counted before the password is checked, so requests sent at once cannot all get through
+        attempt = auth.take_login_try("login", username.lower())
+        if attempt is None:
             error, status = gettext("Too many failed logins. Wait one minute and try again."), 429
         elif auth.verify_password(teacher and teacher["password_hash"], request.form.get("password", "")) and teacher:
+            auth.login_succeeded(attempt)
             auth.login_teacher(teacher["id"])
             return redirect(auth.safe_next(request.args.get("next"), url_for("teacher.dashboard")))
         else:
-            auth.record_failure("login", username.lower())
             error, status = gettext("Wrong username or password."), 401
     return render_template("teacher/login.html", error=error), status
 

@@ -4,7 +4,10 @@ The converge runs with services, packages and users off (edge_box_manage_service
 checkout's .venv as the box's venv and .ralph-venv as Ralph's, so no network and no root-owned path is touched.
 It runs twice; the second run must report changed=0. Then the origin's rsyncd.conf, as the role wrote it, runs
 on 127.0.0.1 and the converged box pulls a signed pack from it; and Ralph, as the lrs role set it up (launcher,
-settings, the box's own account), runs on 127.0.0.1 and takes the box's statements under that account.
+settings, the box's own account, its TLS certificate signed by a province CA made in the test), runs on
+127.0.0.1 over https and takes the box's statements under that account, the box pinning the CA bundle the
+edge_box role copied. The box's trust key is bound to the channels the inventory gives it (edge_box_trust_scopes):
+a pack signed by that key for another channel is refused.
 
 A faster test converges the pack origin alone and has the box role's wheel step (tasks/wheels.yml) fetch the
 portable llama-cpp-python wheel for this architecture from the origin's wheels module (stand-in files: nothing is
@@ -35,8 +38,10 @@ import pytest
 
 from edge_server.settings import load_settings
 from provisioning.box import load_identity
-from sync.trust import generate_keys
+from sync.trust import generate_keys, trusted_keys
+from tests.processes import stop_process
 from tests.requirements import require_path, require_tool
+from tests.tls import make_ca, server_cert
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / "ansible"
@@ -121,6 +126,14 @@ def converge(tmp_path):
     """Run site.yml against localhost into tmp_path/root; returns a function that runs it once more."""
     require_path(RALPH_VENV / "bin" / "ralph", "Ralph LRS's venv (the lrs role converges with it)", "run `make ralph`")
     _priv, public, _kid = generate_keys(tmp_path / "province-keys")
+    # The province's TLS where group_vars/all.yml looks for it (inventory_dir/keys): the CA bundle every box pins,
+    # the LRS's certificate (for localhost, the lrs host's name in this inventory) and its key.
+    ca = make_ca(tmp_path / "province-ca")
+    cert = server_cert(ca, tmp_path / "lrs-cert")
+    (tmp_path / "keys").mkdir()
+    shutil.copyfile(ca.cert_file, tmp_path / "keys/lrs-ca.pem")
+    shutil.copyfile(cert.cert_file, tmp_path / "keys/lrs.crt")
+    shutil.copyfile(cert.key_file, tmp_path / "keys/lrs.key")
     root = tmp_path / "root"
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
     inventory = tmp_path / "inventory.ini"
@@ -133,6 +146,8 @@ def converge(tmp_path):
         "edge_box_install_packages": False, "edge_box_manage_services": False,
         "edge_box_install_venv": False, "edge_box_venv": str(Path(sys.prefix)),
         "edge_box_model_roles": ["asr"], "edge_box_trust_keys": [str(public)], "edge_box_name": "CI box",
+        # the key may publish the sample course's channels only
+        "edge_box_trust_scopes": {public.stem: ["demo.science."]},
         "edge_box_nginx_enabled": True, "edge_box_wifi_ap_enabled": True,
         "edge_box_wifi_passphrase": "classroom-secret",
         "lrs_manage_users": False, "lrs_user": user, "lrs_group": group,
@@ -170,6 +185,11 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     settings = load_settings(data)
     assert settings.box_name == "CI box" and settings.announce is True
     assert (data / "keys/trusted" / public.name).read_bytes() == public.read_bytes()
+    # the key's scope, from edge_box_trust_scopes, beside it; and nothing else in the trust folder
+    assert [ln for ln in (data / "keys/trusted" / f"{public.stem}.scope").read_text().splitlines()
+            if not ln.startswith("#")] == ["demo.science."]
+    assert list(trusted_keys(data / "keys/trusted").scopes.values()) == [("demo.science.",)]
+    assert sorted(p.name for p in (data / "keys/trusted").iterdir()) == [public.name, f"{public.stem}.scope"]
     assert [m["role"] for m in json.loads((data / "models/models.json").read_text())["models"]] == ["asr"]
     db_meta = subprocess.run([sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
                               ".execute(\"SELECT value FROM meta WHERE key='box_id'\").fetchone()[0])",
@@ -203,9 +223,19 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     # the default edge_box_workers 0 writes no `workers`: the box runs one web worker per core
     assert not re.search(r"^workers\s*=", (data / "config.toml").read_text(), re.M)
     assert settings.workers == (os.cpu_count() or 1)
+    # the box runs its own nginx front on its port (nginx-light is in the role's packages unless front is none)
+    assert settings.front == "nginx"
+    # the LRS over https: the URL group_vars derives (the lrs host's name and lrs_port), the CA bundle pinned
+    config = tomllib.loads((data / "config.toml").read_text())
+    assert re.fullmatch(r"https://localhost:\d+/xAPI", config["lrs_url"])
+    assert config["lrs_ca_file"] == "keys/lrs-ca.pem" and "lrs_allow_insecure_http" not in config
+    assert (data / "keys/lrs-ca.pem").read_bytes() == (private.parents[1] / "keys/lrs-ca.pem").read_bytes()
+    assert settings.lrs_ca_path == data / "keys/lrs-ca.pem"
+    assert (root / "opt/ralph/tls/lrs.key").stat().st_mode & 0o777 == 0o640
     # the wheels folder sits in the pack tree but the packs module hides it: the pull sees one channel only
     _pull_from_the_converged_origin(root, private, data)
-    _push_to_the_converged_lrs(root, data)
+    _refuse_a_pack_outside_the_keys_scope(root, private, data)
+    _push_to_the_converged_lrs(root, data, private.parents[1] / "keys/lrs-ca.pem")
     assert tomllib.loads((data / "config.toml").read_text())["box_name"] == "CI box"
 
     if shutil.which("systemd-analyze"):
@@ -235,14 +265,31 @@ def _pull_from_the_converged_origin(root: Path, private: Path, data: Path) -> No
         assert [(c["channel"], c["version"]) for c in json.loads(listed.stdout)["channels"]] == [(SAMPLE_CHANNEL, 1)]
 
 
-def _push_to_the_converged_lrs(root: Path, data: Path) -> None:
-    """Start Ralph from the role's launcher and settings; the box pushes with the credentials the roles gave it."""
+def _refuse_a_pack_outside_the_keys_scope(root: Path, private: Path, data: Path) -> None:
+    """The province key signs a pack for a channel outside the scope the role deployed: the box refuses it."""
+    from edge_server.packs_import import build_pack
+    from sync.trust import read_private
+    from tests.fixtures_packs import write_source
+
+    pack = root / "out-of-scope-pack"
+    build_pack(write_source(root / "out-of-scope-src", channel="cn.k12.maths"), pack, read_private(private), 1)
+    refused = subprocess.run([BIN / "edge-server", "pack", "import", str(pack), "--data", str(data)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "cn.k12.maths" in refused.stderr, refused.stderr
+
+
+def _push_to_the_converged_lrs(root: Path, data: Path, ca_file: Path) -> None:
+    """Start Ralph exactly as the role's unit does (launcher, settings, TLS certificate); the box pushes with what
+    the roles gave it in config.toml: the https URL, its credentials and the pinned CA bundle."""
     import requests
 
     ralph_env = dict(line.split("=", 1) for line in (root / "opt/ralph/ralph.env").read_text().splitlines()
                      if line and not line.startswith("#"))
-    port = int(re.search(r"ralph_launcher.py 127.0.0.1 (\d+) ",
-                         (root / "etc/systemd/system/ralph.service").read_text()).group(1))
+    unit = (root / "etc/systemd/system/ralph.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.+)$", unit, re.M).group(1).split()
+    assert exec_start[1:] == [str(root / "opt/ralph/ralph_launcher.py"), "127.0.0.1", exec_start[3], "2",
+                              str(root / "opt/ralph/tls/lrs.crt"), str(root / "opt/ralph/tls/lrs.key")]
+    port = int(exec_start[3])
     attempts = data.parent / "attempts.jsonl"
     attempts.write_text("".join(json.dumps({"pupil": f"p-{i}", "pupil_name": f"Pupil {i}",
                                             "knowledge_point": "sci.water", "item": f"q-{i}", "correct": i % 2 == 0,
@@ -252,34 +299,33 @@ def _push_to_the_converged_lrs(root: Path, data: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RALPH_")}, **ralph_env,
            "HOME": str(root)}
     log = (root / "ralph.log").open("wb")
-    ralph = subprocess.Popen([RALPH_VENV / "bin/python", root / "opt/ralph/ralph_launcher.py", "127.0.0.1",
-                              str(port), "1"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    ralph = subprocess.Popen(exec_start, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"https://localhost:{port}/xAPI"
     try:
         deadline = time.monotonic() + 60
         while True:
             assert ralph.poll() is None and time.monotonic() < deadline, (root / "ralph.log").read_text()[-2000:]
             try:
-                if requests.get(f"http://127.0.0.1:{port}/__heartbeat__", timeout=1).status_code == 200:
+                if requests.get(f"https://localhost:{port}/__heartbeat__", timeout=1,
+                                verify=str(ca_file)).status_code == 200:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}/xAPI"
         for _round in range(2):  # the second push sends nothing new and must still succeed
-            pushed = subprocess.run([BIN / "edge-server", "sync", "push", "--data", str(data), "--lrs", url],
+            pushed = subprocess.run([BIN / "edge-server", "sync", "push", "--data", str(data)],
                                     capture_output=True, text=True, timeout=120)
             assert pushed.returncode == 0, pushed.stderr
         stored = requests.get(f"{url}/statements?limit=1000", auth=("box-ci", "s3cret-ci"), timeout=30,
-                              headers={"X-Experience-API-Version": "1.0.3"})
+                              headers={"X-Experience-API-Version": "1.0.3"}, verify=str(ca_file))
         assert stored.status_code == 200, stored.text
         statements = stored.json()["statements"]
         assert len(statements) >= 3
         assert {s["authority"]["account"]["name"] for s in statements} == {"box-ci"}
         wrong = requests.get(f"{url}/statements", auth=("box-ci", "not-the-password"), timeout=30,
-                             headers={"X-Experience-API-Version": "1.0.3"})
+                             headers={"X-Experience-API-Version": "1.0.3"}, verify=str(ca_file))
         assert wrong.status_code == 401
     finally:
-        ralph.terminate()
-        ralph.wait(15)
+        stop_process(ralph, timeout=15)
         log.close()
 
 

@@ -139,3 +139,32 @@ def test_a_file_longer_than_the_signed_manifest_says_is_cut_off_and_refused(
     assert "bigger than the signed manifest" in refused.stderr
     assert _version(target) is None
     assert not list((target / "content" / ".staging").iterdir())
+
+
+def test_the_teachers_recordings_are_never_listed_served_or_announced_to_other_boxes(tmp_path, sample_data_dir):
+    import hashlib
+    import shutil
+
+    from edge_server.discovery import _channel_ids
+    from edge_server.recordings import LOCAL_CHANNEL, MediaInfo, StoredUpload, add_recording, local_channel_dir
+
+    settings = load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+    medium = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
+    upload = tmp_path / "poem.wav"
+    upload.write_bytes(medium)
+    db = open_box_db(settings.db_path)
+    try:
+        add_recording(db, settings, StoredUpload(upload, hashlib.sha256(medium).hexdigest(), len(medium)),
+                      MediaInfo("audio", "wav", 2.0), "Amina reads her poem", ["sci.living.needs"], settings.box_name)
+    finally:
+        db.conn.close()
+    # Whatever lies in the recordings' folder (here a pack manifest), it is not another box's to read.
+    sample_pack = next((sample_data_dir / "content" / SAMPLE_CHANNEL).glob("v*"))
+    shutil.copyfile(sample_pack / "manifest.json", local_channel_dir(settings) / "manifest.json")
+
+    client = create_app(settings).test_client()
+    listed = [c["id"] for c in client.get("/share/v1/channels").get_json()["channels"]]
+    assert listed == [SAMPLE_CHANNEL]
+    assert client.get(f"/share/v1/channels/{LOCAL_CHANNEL}/manifest.json").status_code == 404
+    assert client.get(f"/share/v1/channels/{SAMPLE_CHANNEL}/manifest.json").status_code == 200
+    assert _channel_ids(settings) == [SAMPLE_CHANNEL]  # nor in the box's mDNS announcement

@@ -113,11 +113,15 @@ def test_a_pupil_who_keeps_typing_wrong_pins_waits_one_then_five_then_fifteen_mi
     assert "Wait one minute" in pin(app.test_client(), ref, "1234").get_data(as_text=True)
 
 
-def test_wrong_pins_all_over_a_class_pause_that_class_for_minutes_and_the_teacher_lets_it_in_again(
-        app, school, clock, monkeypatch):
-    from edge_server import pin_guard
+def box_with(school, **limits):
+    """The app of this school with other PIN limits in its settings (pin_* in config.toml)."""
+    return create_app(load_settings(school["data"], scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
+                                    **limits))
 
-    monkeypatch.setattr(pin_guard, "PER_CLASS", (8, 300))
+
+def test_wrong_pins_all_over_a_class_pause_that_class_for_minutes_and_the_teacher_lets_it_in_again(
+        school, clock):
+    app = box_with(school, pin_class_tries=8)
     refs = school["refs"]
     for name, tablet in (("Amina", "192.168.50.31"), ("Bao", "192.168.50.32")):
         for _ in range(4):
@@ -143,10 +147,8 @@ def test_wrong_pins_all_over_a_class_pause_that_class_for_minutes_and_the_teache
     assert pin(app.test_client(), refs["Chloé"], "2468", "192.168.50.37").status_code == 302
 
 
-def test_wrong_pins_over_the_whole_box_pause_every_class_until_a_teacher_lets_them_in(app, school, monkeypatch):
-    from edge_server import pin_guard
-
-    monkeypatch.setattr(pin_guard, "PER_BOX", (6, 300))
+def test_wrong_pins_over_the_whole_box_pause_every_class_until_a_teacher_lets_them_in(school):
+    app = box_with(school, pin_box_tries=6)
     refs = school["refs"]
     for name in ("Amina", "Dara"):
         for _ in range(3):
@@ -185,3 +187,25 @@ def test_a_right_pin_gives_its_try_back_so_a_class_logging_in_on_one_tablet_is_n
     for _ in range(10):
         for name, right in pins.items():
             assert pin(app.test_client(), refs[name], right).status_code == 302
+
+
+def test_the_pin_limits_come_from_config_toml_a_pupil_allowed_three_tries_waits_the_configured_two_minutes(
+        school, clock):
+    (school["data"] / "config.toml").write_text("[pin]\npupil_tries = 3\npupil_window_s = 60\nlockouts_s = [120]\n")
+    settings = load_settings(school["data"], scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+    assert (settings.pin_pupil_tries, settings.pin_lockouts_s, settings.pin_class_tries) == (3, (120,), 40)
+    app = create_app(settings)
+    ref = school["refs"]["Amina"]
+    for _ in range(3):
+        assert pin(app.test_client(), ref, "0000").status_code == 400
+    blocked = pin(app.test_client(), ref, "1234")
+    assert blocked.status_code == 429 and "Wait 2 minutes" in blocked.get_data(as_text=True)
+    clock(minutes=2.1)
+    assert pin(app.test_client(), ref, "1234").status_code == 302
+
+
+def test_a_pin_limit_that_makes_no_sense_stops_the_box_at_start_naming_the_setting(school):
+    with pytest.raises(ValueError, match="pin_tablet_tries"):
+        box_with(school, pin_tablet_tries=0)
+    with pytest.raises(ValueError, match="pin_lockouts_s"):
+        box_with(school, pin_lockouts_s=())

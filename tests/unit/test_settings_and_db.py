@@ -46,3 +46,21 @@ def test_init_creates_identity_once(tmp_path):
     second = init_data_dir(tmp_path / "d", trust=None, name="x")
     assert first.box_id == second.box_id
     assert (tmp_path / "d" / "keys" / "box.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_pin_limits_are_typed_settings_with_todays_defaults_read_from_config_toml_and_the_environment(
+        tmp_path, monkeypatch):
+    from edge_server.pin_guard import PinLimits
+
+    defaults = PinLimits.from_settings(load_settings(tmp_path / "none"))
+    assert defaults == PinLimits(per_pupil=(5, 60), per_tablet=(20, 60), per_class=(40, 300), per_box=(120, 300),
+                                 lockouts_s=(60, 300, 900, 3600), forget_lockouts_s=86400)
+    data = tmp_path / "var"
+    data.mkdir()
+    (data / "config.toml").write_text("pin_box_tries = 200\n[pin]\nclass_window_s = 120\nlockouts_s = [30, 90]\n")
+    monkeypatch.setenv("EDGE_SERVER_PIN_TABLET_TRIES", "12")
+    limits = PinLimits.from_settings(load_settings(data))
+    assert (limits.per_box, limits.per_class, limits.lockouts_s, limits.per_tablet) == (
+        (200, 300), (40, 120), (30, 90), (12, 60))
+    monkeypatch.setenv("EDGE_SERVER_PIN_LOCKOUTS_S", "10,20,40")
+    assert load_settings(data).pin_lockouts_s == (10, 20, 40)
