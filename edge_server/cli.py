@@ -91,17 +91,21 @@ def setup_token(data_dir: Path) -> None:
 def _register() -> None:
     from edge_server import (
         cli_ai,
+        cli_box,
         cli_demo,
         cli_fleet,
         cli_mastery,
         cli_packs,
         cli_people,
+        cli_province,
         cli_serve,
         cli_sync,
     )
 
     for module in (cli_demo, cli_packs, cli_serve, cli_people, cli_ai, cli_mastery, cli_sync, cli_fleet):
         module.register(main)
+    cli_box.register(main)
+    cli_province.register(main)  # adds to the pack and ai groups made above
 
 
 _register()

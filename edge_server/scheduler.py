@@ -249,6 +249,8 @@ register_job("edge_server.sync_jobs:push_tick", id="sync-push", trigger="interva
              seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.lrs_url))
 register_job("edge_server.sync_jobs:pull_tick", id="sync-pull", trigger="interval",
              seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.pack_origin))
+register_job("edge_server.backup:scheduled_backup", id="backup", trigger="interval", minutes=15,
+             when=lambda s: bool(s.backup_dir))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -62,13 +63,35 @@ def exclusive(settings: Settings, what: str) -> Iterator[None]:
 
 
 def lrs_config(settings: Settings, url: str | None = None, user: str | None = None,
-               password: str | None = None) -> progress.LrsConfig:
-    """The LRS to push to: explicit values first, then the box's settings."""
+               password: str | None = None, ca_file: str | None = None,
+               allow_insecure_http: bool | None = None) -> progress.LrsConfig:
+    """The LRS to push to: explicit values first, then the box's settings (lrs_ca_file relative to the data dir)."""
     url = url or settings.lrs_url
     if not url:
         raise SyncError("no LRS configured: set lrs_url in config.toml or pass --lrs URL")
+    ca_path = Path(ca_file) if ca_file else settings.lrs_ca_path
     return progress.LrsConfig(url=url, user=user if user is not None else settings.lrs_user,
-                              password=password if password is not None else settings.lrs_password)
+                              password=password if password is not None else settings.lrs_password,
+                              ca_file=str(ca_path) if ca_path else None,
+                              allow_insecure_http=(settings.lrs_allow_insecure_http if allow_insecure_http is None
+                                                   else allow_insecure_http))
+
+
+def lrs_check(settings: Settings) -> dict[str, Any]:
+    """How the box would reach its LRS, for `sync status`: the URL (never the password), the CA bundle it pins,
+    and the problem that stops every push before anything is sent (None when there is none)."""
+    if not settings.lrs_url:
+        return {"url": None, "ca_file": None, "transport": None, "problem": None}
+    lrs = lrs_config(settings)
+    try:
+        parts = urlsplit(lrs.url)
+        shown, scheme = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl(), parts.scheme.lower()
+    except ValueError:
+        shown, scheme = "(not a URL)", ""
+    transport = "https, pinned CA" if scheme == "https" and lrs.ca_file else (
+        "https, system CA store" if scheme == "https" else "plain http")
+    return {"url": shown, "ca_file": lrs.ca_file, "transport": transport,
+            "problem": progress.transport_problem(lrs)}
 
 
 def run_push(settings: Settings, lrs: progress.LrsConfig, *, retries: int | None = None,
@@ -294,7 +317,12 @@ def _pull_locked(settings: Settings, origin: str) -> dict[str, Any]:
             path = sync_state.active_path(db, channel)
             return Path(path) if path else None
 
-        pulled = content.pull(origin, settings.staging_dir, opts, basis=basis)
+        from edge_server.channels import follows
+
+        pulled = content.pull(origin, settings.staging_dir, opts, basis=basis,
+                              follow=lambda channel: follows(settings.channels, channel))
+        for channel in pulled.not_followed:  # no longer followed: its rsync basis only takes disk space
+            content.forget_channel(settings.staging_dir, channel)
         channels = [_activate_or_recheck(settings, db, origin, opts, staged, basis) for staged in pulled.staged]
         for channel, reason in pulled.errors.items():
             channels.append({"channel": channel, "status": "failed", "reason": reason})
@@ -309,7 +337,8 @@ def _pull_locked(settings: Settings, origin: str) -> dict[str, Any]:
             if disk_full:
                 error += "; the active version keeps serving"
         result = {"origin": origin, "channels": channels, "bytes_received": pulled.bytes_received,
-                  "disk_full": disk_full, "link_down": pulled.link_down, "error": error}
+                  "disk_full": disk_full, "link_down": pulled.link_down, "error": error,
+                  "not_followed": pulled.not_followed}
         sync_state.record_pull(db, result)
         return result
     finally:
@@ -335,11 +364,16 @@ def push_tick(settings: Settings, now: datetime | None = None) -> str:
     try:
         if not schedule.due(now, _when(db, sync_state.NEXT_PUSH_AT)):
             return "waiting"
-        up = schedule.probe(settings.lrs_url)
-        sync_state.set_value(db, sync_state.LINK, "up" if up else "down")
-        if up:
-            ok = run_push(settings, lrs_config(settings), retries=2)["error"] is None
+        lrs = lrs_config(settings)
+        if progress.transport_problem(lrs):
+            # refused before any connection (plain http to another host, no CA bundle): recorded as that, not as a
+            # link down
+            ok = run_push(settings, lrs, retries=2)["error"] is None
+        elif schedule.probe(settings.lrs_url):
+            sync_state.set_value(db, sync_state.LINK, "up")
+            ok = run_push(settings, lrs, retries=2)["error"] is None
         else:
+            sync_state.set_value(db, sync_state.LINK, "down")
             sync_state.record_error(db, "push", "link down: the LRS does not answer")
             sync_state.set_value(db, sync_state.PUSH_FAILURES,
                                  int(sync_state.get_value(db, sync_state.PUSH_FAILURES, 0) or 0) + 1)

@@ -42,6 +42,7 @@ class PullResult:
     errors: dict[str, str] = field(default_factory=dict)
     disk_full: bool = False
     link_down: bool = False
+    not_followed: list[str] = field(default_factory=list)  # offered by the origin, not followed by this box
 
     @property
     def bytes_received(self) -> int:
@@ -93,8 +94,10 @@ def pull_channel(origin: str, channel: str, staging_dir: Path, opts: RsyncOption
 
 
 def pull(origin: str, staging_dir: Path, opts: RsyncOptions, *, channels: Iterable[str] | None = None,
-         basis: Callable[[str], Path | None] | None = None) -> PullResult:
-    """Pull every channel of the origin (or the given ones); a failed channel does not stop the others."""
+         basis: Callable[[str], Path | None] | None = None,
+         follow: Callable[[str], bool] | None = None) -> PullResult:
+    """Pull every channel of the origin (or the given ones) that `follow` accepts; a failed channel does not stop
+    the others. Channels the box does not follow are named in `not_followed` and never transferred."""
     result = PullResult()
     try:
         wanted = list(channels) if channels is not None else list_channels(origin, opts)
@@ -103,6 +106,9 @@ def pull(origin: str, staging_dir: Path, opts: RsyncOptions, *, channels: Iterab
         result.link_down = exc.link_down
         result.disk_full = exc.disk_full
         return result
+    if follow is not None:
+        result.not_followed = [c for c in wanted if not follow(c)]
+        wanted = [c for c in wanted if follow(c)]
     staging_dir.mkdir(parents=True, exist_ok=True)
     for channel in wanted:
         try:

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from edge_server import fleet
 from edge_server.app import get_db, get_settings
 from edge_server.auth import teacher_required
+from edge_server.backup import last_backup
+from edge_server.channels import channel_report
 from edge_server.model_status import models_health
 
 bp = Blueprint("admin", __name__, url_prefix="/teacher/admin")
@@ -35,6 +37,13 @@ def _pulls() -> dict[str, Any]:
     return current_app.extensions["share_pulls"]
 
 
+def _channels(db: Any, settings: Any) -> list[dict[str, Any]]:
+    """Active channels, each with its lessons, bytes on disk, expiry by trusted time and whether the box follows it."""
+    details = {c["channel"]: c for c in channel_report(db, settings)}
+    return [{**c, **{k: details.get(c["id"], {}).get(k) for k in ("lessons", "bytes", "expired", "followed")}}
+            for c in fleet.active_channels(db)]
+
+
 def _overview() -> dict[str, Any]:
     db = get_db()
     settings = get_settings()
@@ -46,7 +55,8 @@ def _overview() -> dict[str, Any]:
         "box": {"box_id": own, "name": settings.box_name, "rekeyed_from": box.get("rekeyed_from"),
                 "rekeyed_at": box.get("rekeyed_at"), "announce": settings.announce},
         "nearby": nearby,
-        "channels": fleet.active_channels(db),
+        "channels": _channels(db, settings),
+        "backup": last_backup(db),
         "sync": fleet.sync_summary(db),
         "jobs": fleet.job_counts(db),
         "pulls": list(_pulls()["items"].values()),
