@@ -96,17 +96,20 @@ def _recompute(db: sqlite_utils.Database, pupil_id: int, kp: str, params: master
 
 def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: int, kp: str, item: str,
                   correct: bool, difficulty: int, ts: str, response: str | None, source: str,
-                  kind: str | None = None, choice_index: int | None = None) -> tuple[int, float | None]:
+                  kind: str | None = None, choice_index: int | None = None,
+                  origin: AnswerOrigin | None = None) -> tuple[int, float | None]:
     """Insert an attempt, fold it into the mastery row and enqueue its statements (inside a transaction)."""
     params = kp_params(db, kp) if kp else mastery.DEFAULT_PARAMS
     previous = one(db, "SELECT p_mastery, mastered FROM mastery WHERE pupil_id = ? AND knowledge_point = ?",
                    (pupil_id, kp)) if kp else None
     last = one(db, "SELECT ts FROM attempts WHERE pupil_id = ? AND knowledge_point = ? ORDER BY ts DESC, id DESC "
                    "LIMIT 1", (pupil_id, kp)) if kp else None
+    origin = origin or AnswerOrigin()
     attempt_id = db.execute(
-        "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (pupil_id, kp or "", item, int(correct), response, difficulty, ts, source)).lastrowid
+        "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source, "
+        "client_id, received_at, tablet_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (pupil_id, kp or "", item, int(correct), response, difficulty, ts, source, origin.client_id,
+         origin.received_at, origin.tablet_id)).lastrowid
     box_id, secret = box
     outbox.enqueue(db, statements.answered(
         box_id, secret, pupil_id=pupil_id, attempt_id=attempt_id, item_id=item, knowledge_point=kp or None,
@@ -114,7 +117,8 @@ def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: i
     if not kp:
         return attempt_id, None
     if last is not None and last["ts"] > ts:
-        # An answer older than the latest one (clock fixed, paper marks): refilter the whole history.
+        # An answer older than the latest one (clock fixed, paper marks, a tablet's queue sent after answers given
+        # later elsewhere): refilter the whole history, so that mastery follows the order the answers were given.
         crossings = _recompute(db, pupil_id, kp, params)
         p = one(db, "SELECT p_mastery FROM mastery WHERE pupil_id = ? AND knowledge_point = ?", (pupil_id, kp))
         p_now = float(p["p_mastery"]) if p else None
@@ -134,9 +138,38 @@ def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: i
     return attempt_id, p_now
 
 
+@dataclass(frozen=True)
+class AnswerOrigin:
+    """Where an answer comes from: the id its tablet gave it (attempt_id, a UUID), when it was given on the box's
+    clock (edge_server.offline.answer_time; None: now), when the box received it, and the tablet's id."""
+
+    client_id: str | None = None
+    ts: str | None = None
+    received_at: str | None = None
+    tablet_id: str | None = None
+
+
+def _stored_result(db: sqlite_utils.Database, pupil_id: int, client_id: str | None) -> dict[str, Any] | None:
+    """The result recorded with a pupil's answer of this tablet id, or None when it is new."""
+    if client_id is None:
+        return None
+    found = one(db, "SELECT result, correct FROM attempts WHERE pupil_id = ? AND client_id = ?", (pupil_id, client_id))
+    if found is None:
+        return None
+    return json.loads(found["result"]) if found["result"] else {"correct": bool(found["correct"])}
+
+
 def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int, exercise_id: str,
-                   response: str) -> dict[str, Any]:
-    """Grade a pupil's answer and store attempt, mastery and xAPI statements in one transaction."""
+                   response: str, origin: AnswerOrigin | None = None) -> dict[str, Any]:
+    """Grade a pupil's answer and store attempt, mastery and xAPI statements in one transaction.
+
+    With origin.client_id, the same id sent again by the same pupil records nothing more and returns the result
+    stored the first time (a tablet resending its queue after a lost acknowledgement): the key "duplicate" says so.
+    """
+    origin = origin or AnswerOrigin()
+    known = _stored_result(db, pupil_id, origin.client_id)
+    if known is not None:
+        return {**known, "duplicate": True}
     exercise = get_exercise(db, exercise_id)
     if exercise is None:
         raise UnknownExercise(f"no exercise {exercise_id!r} in the catalog")
@@ -144,28 +177,44 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
     box = _identity(settings)
     kp = exercise.get("knowledge_point") or ""
     difficulty = mastery.clamp_difficulty(exercise.get("difficulty"))
+    received = origin.received_at or now_iso()
+    ts = origin.ts or received
+    stamped = AnswerOrigin(origin.client_id, ts, received, origin.tablet_id)
 
-    def _write(db: sqlite_utils.Database) -> tuple[int, float | None]:
-        return _fold_attempt(db, box, pupil_id, kp, exercise_id, result.correct, difficulty, now_iso(),
-                             str(response), "box", exercise["kind"], result.choice_index)
+    def _write(db: sqlite_utils.Database) -> dict[str, Any]:
+        again = _stored_result(db, pupil_id, origin.client_id)  # sent twice at once: the first one won the lock
+        if again is not None:
+            return {**again, "duplicate": True}
+        attempt_id, p = _fold_attempt(db, box, pupil_id, kp, exercise_id, result.correct, difficulty, ts,
+                                      str(response), "box", exercise["kind"],
+                                      result.choice_index, stamped)
+        answer = {"correct": result.correct, "feedback": result.feedback,
+                  "hint": None if result.correct else (exercise.get("hint") or None),
+                  "p_mastery": None if p is None else round(p, 4)}
+        db.execute("UPDATE attempts SET result = ? WHERE id = ?", (json.dumps(answer), attempt_id))
+        return answer
 
-    _attempt_id, p = write(db, _write)
-    return {"correct": result.correct, "feedback": result.feedback,
-            "hint": None if result.correct else (exercise.get("hint") or None),
-            "p_mastery": None if p is None else round(p, 4)}
+    return write(db, _write)
 
 
 def record_chapter_view(db: sqlite_utils.Database, settings: Settings, pupil_id: int, lesson_id: str,
                         knowledge_point: str | None = None, start: float | None = None,
-                        end: float | None = None) -> int:
-    """Store that a pupil watched a chapter, with its 'experienced' statement, in one transaction."""
+                        end: float | None = None, client_id: str | None = None, ts: str | None = None) -> int:
+    """Store that a pupil watched a chapter, with its 'experienced' statement, in one transaction.
+
+    With client_id (the tablet's id for this view), the same view sent again is stored once: its first id returns.
+    """
     box_id, secret = _identity(settings)
-    ts = now_iso()
+    ts = ts or now_iso()
 
     def _write(db: sqlite_utils.Database) -> int:
-        view_id = db.execute("INSERT INTO chapter_views (pupil_id, lesson_id, knowledge_point, start, end, ts) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (pupil_id, lesson_id, knowledge_point, start, end, ts)
-                             ).lastrowid
+        if client_id is not None:
+            known = one(db, "SELECT id FROM chapter_views WHERE pupil_id = ? AND client_id = ?", (pupil_id, client_id))
+            if known is not None:
+                return known["id"]
+        view_id = db.execute("INSERT INTO chapter_views (pupil_id, lesson_id, knowledge_point, start, end, ts, "
+                             "client_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (pupil_id, lesson_id, knowledge_point, start, end, ts, client_id)).lastrowid
         outbox.enqueue(db, statements.experienced(box_id, secret, pupil_id=pupil_id, view_id=view_id,
                                                   lesson_id=lesson_id, knowledge_point=knowledge_point, ts=ts,
                                                   start=start, end=end))
@@ -314,6 +363,33 @@ def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterab
                 "unknown_items": len({ln.item for ln in parsed} - set(items))}
 
     return write(db, _write)
+
+
+# ---------------------------------------------------------------- export
+
+EXPORT_FIELDS = ("pupil", "pupil_name", "knowledge_point", "item", "correct", "ts", "difficulty", "attempt_id",
+                 "received_at")
+
+
+def export_attempts(db: sqlite_utils.Database, class_id: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Attempts as the lines `attempts import` reads (pupil = the pupil's ref), oldest first, of one class or all;
+    plus attempt_id (the tablet's id, or null) and received_at (when the box got it, or null). Attempts without a
+    knowledge point cannot be such lines: they are left out and counted (the second value)."""
+    where, params = ("WHERE p.class_id = ?", (class_id,)) if class_id is not None else ("", ())
+    found = rows(db, "SELECT p.ref AS pupil, p.name AS pupil_name, a.knowledge_point, a.item, a.correct, a.ts, "
+                     "a.difficulty, a.client_id AS attempt_id, a.received_at FROM attempts a "
+                     f"JOIN pupils p ON p.id = a.pupil_id {where} ORDER BY a.ts, a.id", params)
+    lines = [{**r, "correct": bool(r["correct"])} for r in found if r["knowledge_point"]]
+    return lines, len(found) - len(lines)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: text starting with = + - @ would run as a formula in a spreadsheet."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
 
 
 # ---------------------------------------------------------------- nightly fit

@@ -1,4 +1,4 @@
-"""CLI commands: attempts import, mastery replay, mastery fit."""
+"""CLI commands: attempts import and export, mastery replay, mastery fit."""
 
 from __future__ import annotations
 
@@ -60,6 +60,46 @@ def register(main: click.Group) -> None:
         info(f"imported {result['imported']} attempt(s), {result['pupils_created']} new pupil(s), "
              f"{result['duplicates']} already present")
         emit_json(result)
+
+    @attempts.command("export")
+    @data_option
+    @click.option("--class", "class_name", help="Only this class's pupils (its name).")
+    @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+                  help="JSON lines as `attempts import` reads them, or the same columns as CSV.")
+    def attempts_export(data_dir: Path, class_name: str | None, fmt: str) -> None:
+        """Write the box's attempts (of one class) to stdout, oldest first, in the line format of `attempts import`."""
+        import csv
+        import json
+        import sys
+
+        from edge_server.attempts import EXPORT_FIELDS, csv_cell, export_attempts
+        from edge_server.db import open_box_db
+        from edge_server.people import class_by_name
+
+        settings = _box_settings(data_dir)
+        db = open_box_db(settings.db_path)
+        try:
+            class_id = None
+            if class_name is not None:
+                klass = class_by_name(db, class_name)
+                if klass is None:
+                    fail(f"no class named {class_name!r} on this box (`edge-server class add NAME` makes one)")
+                class_id = klass["id"]
+            lines, left_out = export_attempts(db, class_id)
+        finally:
+            db.conn.close()
+        if fmt == "csv":
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(EXPORT_FIELDS)
+            for line in lines:
+                writer.writerow([csv_cell(line[f]) for f in EXPORT_FIELDS])
+        else:
+            for line in lines:
+                click.echo(json.dumps({f: line[f] for f in EXPORT_FIELDS}, ensure_ascii=False))
+        if left_out:
+            info(f"warning: {left_out} attempt(s) without a knowledge point were left out "
+                 "(`attempts import` needs one)")
+        info(f"exported {len(lines)} attempt(s)")
 
     @main.group("mastery")
     def mastery_group() -> None:

@@ -19,6 +19,32 @@
     });
   }
 
+  // Picture password: each tap adds a picture (shown in a row above the grid); the third sends the form.
+  var pictureForm = document.querySelector(".picture-form");
+  if (pictureForm) {
+    var chosen = [], field = pictureForm.querySelector(".pictures-input");
+    var row = pictureForm.querySelector(".picture-chosen");
+    pictureForm.querySelector(".picture-grid").hidden = false;
+    pictureForm.querySelector(".picture-keys").hidden = false;
+    field.disabled = false;
+    pictureForm.addEventListener("click", function (e) {
+      var button = e.target.closest("[data-picture]");
+      if (!button) return;
+      var name = button.dataset.picture;
+      if (name === "del") chosen.pop();
+      else if (chosen.length < 3) chosen.push({ name: name, src: button.querySelector("img").src });
+      row.textContent = "";
+      chosen.forEach(function (c) {
+        var img = document.createElement("img");
+        img.src = c.src;
+        img.alt = "";
+        row.appendChild(img);
+      });
+      field.value = chosen.map(function (c) { return c.name; }).join("-");
+      if (chosen.length === 3 && name !== "del") pictureForm.requestSubmit();
+    });
+  }
+
   var player = document.getElementById("player");
   var media = document.getElementById("media");
   var links = Array.prototype.slice.call(document.querySelectorAll("#chapters a.chapter"));
@@ -45,7 +71,10 @@
     // A chapter played through to the next one counts as watched (pupils only; teachers have no data-watched).
     if (player.dataset.watched && !media.paused && lastChapter >= 0 && i === lastChapter + 1) {
       var c = chapters[lastChapter];
-      fetch(player.dataset.watched, {
+      if (window.boxTablet) {  // through the tablet's queue (tablet.js): counted once, even when sent later
+        window.boxTablet.watched(player.dataset.lesson, { knowledge_point: c.knowledge_point, start: c.start,
+                                                          end: chapters[i].start });
+      } else fetch(player.dataset.watched, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ knowledge_point: c.knowledge_point, start: c.start, end: chapters[i].start })
@@ -97,6 +126,10 @@
       var response = e.submitter && e.submitter.name === "response" ? e.submitter.value
         : (form.querySelector('input[name="response"]') || {}).value;
       if (response == null || String(response).trim() === "") return;
+      if (window.boxTablet && player) {  // kept on the tablet until the box has it (tablet.js)
+        window.boxTablet.answer(form, player.dataset.lesson, form.elements.exercise_id.value, String(response));
+        return;
+      }
       var feedback = form.querySelector(".feedback");
       fetch(form.action, {
         method: "POST",

@@ -5,11 +5,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale, gettext, lazy_gettext
 from werkzeug.routing import BuildError
 
-from edge_server import auth, catalog, people, pin_guard
+from edge_server import auth, catalog, offline, people, pin_guard, tablets
 from edge_server.app import LANGUAGES, get_db, get_settings
 
 bp = Blueprint("pupil", __name__)
@@ -74,18 +86,32 @@ def pin(ref: str) -> Any:
     error = None
     if request.method == "POST":
         # the try is counted before the PIN is checked, so requests sent at once cannot all get through
-        attempt = pin_guard.begin(db, pupil, request.remote_addr or "unknown")
+        limits = current_app.extensions["pin_limits"]
+        attempt = pin_guard.begin(db, pupil, request.remote_addr or "unknown", limits)
         if isinstance(attempt, pin_guard.Blocked):
             error, status = _blocked_message(attempt), 429
-        elif auth.verify_pin(pupil["pin_hash"], request.form.get("pin", "")):
+        elif _right_credential(db, pupil):
             pin_guard.succeeded(db, attempt)
             auth.login_pupil(pupil["id"])
             return redirect(url_for("pupil.lessons"))
         else:
-            pin_guard.failed(db, attempt)
+            pin_guard.failed(db, attempt, limits)
             error, status = gettext("That number is not right. Try again."), 400
+            if "pictures" in request.form:
+                error = gettext("Those pictures are not right. Try again.")
     pupil.pop("pin_hash", None)
     return render_template("pupil/pin.html", pupil=pupil, error=error), status
+
+
+def _right_credential(db: Any, pupil: dict[str, Any]) -> bool:
+    """The PIN, or the picture password of a class that logs in with pictures (edge_server.picture_login), is right."""
+    if "pictures" in request.form:
+        from edge_server import picture_login
+        from edge_server.views.picture_login import typed_pictures
+
+        return picture_login.login_kind(db, pupil.get("class_id")) == "pictures" and picture_login.verify_pictures(
+            picture_login.picture_hash(db, pupil["id"]), typed_pictures(request.form))
+    return auth.verify_pin(pupil["pin_hash"], request.form.get("pin", ""))
 
 
 def _blocked_message(blocked: pin_guard.Blocked) -> str:
@@ -105,9 +131,11 @@ def logout() -> Any:
 
 
 def _visible_lessons(pupil: dict[str, Any]) -> set[str] | None:
-    """The lessons a pupil's class is assigned, or None for all when none are assigned."""
-    assigned = people.assigned_lesson_ids(get_db(), pupil["class_id"]) if pupil.get("class_id") else set()
-    return assigned or None
+    """The lessons a pupil's class is assigned (and its running take-home lessons), or None for all when none are
+    assigned."""
+    from edge_server.views.tablet import visible_lessons
+
+    return visible_lessons(pupil)
 
 
 @bp.get("/lessons")
@@ -149,8 +177,21 @@ def notes_blocks(text: str, title: str = "") -> list[dict[str, Any]]:
     return blocks
 
 
+def refuse_expired(lesson_id: str) -> None:
+    """Stop with 410 Gone for a lesson of a pack that has expired by the box's trusted time (catalog.lesson_refusal):
+    a page that says so, or the reason as JSON to the player's scripts."""
+    refusal = catalog.lesson_refusal(get_db(), lesson_id, signed_in=True)
+    if refusal is None or refusal[0] != 410:
+        return
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        abort(make_response(jsonify({"error": refusal[1]}), 410))
+    abort(make_response(render_template("pupil/gone.html"), 410))
+
+
 def lesson_context(lesson_id: str) -> dict[str, Any]:
-    """What the lesson player and presenter pages show about a lesson (the API's document: no answers)."""
+    """What the lesson player and presenter pages show about a lesson (the API's document: no answers); 410 for a
+    lesson of an expired pack."""
+    refuse_expired(lesson_id)
     lesson = catalog.public_lesson(get_db(), lesson_id) or abort(404)
     kp_names = {kp["id"]: kp["name"] for kp in lesson["knowledge_points"]}
     chapters = [
@@ -198,10 +239,15 @@ def answer(lesson_id: str) -> Any:
     exercise = catalog.get_exercise(get_db(), exercise_id)
     if exercise is None or exercise["lesson_id"] != lesson_id:
         abort(404)
+    refuse_expired(lesson_id)
     if not response:
         abort(400)
     pupil = auth.current_pupil()
-    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response)
+    try:  # the tablet's attempt_id: the same one sent twice is one attempt, with the same result
+        origin = tablets.answer_origin(payload, payload.get("tablet"))
+    except offline.BadAnswerOrigin as exc:
+        abort(make_response(jsonify({"error": str(exc)}), 400))
+    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response, origin)
     correct = bool(result.get("correct"))
     feedback = str(FEEDBACK.get(result.get("feedback") or "", result.get("feedback") or ""))
     feedback = feedback or (gettext("Well done!") if correct else gettext("Not yet. Try again!"))
@@ -220,6 +266,7 @@ def watched(lesson_id: str) -> Any:
 
     payload = request.get_json(silent=True) or {}
     lesson = catalog.get_lesson(get_db(), lesson_id) or abort(404)
+    refuse_expired(lesson_id)
     kp = payload.get("knowledge_point")
     if kp is not None and kp not in {k["id"] for k in lesson["knowledge_points"]}:
         abort(400)
