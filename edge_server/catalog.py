@@ -11,6 +11,7 @@ import sqlite_utils
 
 from edge_server.db import one, rows
 from edge_server.packs_import import box_trusted_now
+from models import languages
 from sync.trust import parse_floor
 
 
@@ -120,7 +121,8 @@ def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None, 
 
 def get_lesson(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any] | None:
     """One lesson with its medium, knowledge points and exercises (answers included: callers strip)."""
-    lesson = one(db, "SELECT * FROM lessons WHERE id = ?", (lesson_id,))
+    lesson = one(db, "SELECT l.*, c.language AS channel_language FROM lessons l "
+                     "LEFT JOIN channels c ON c.id = l.channel_id WHERE l.id = ?", (lesson_id,))
     if lesson is None:
         return None
     kp_ids = _lesson_kps(db, lesson_id)
@@ -133,6 +135,7 @@ def get_lesson(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any] | No
     return {
         "id": lesson["id"], "title": lesson["title"], "channel_id": lesson["channel_id"],
         "course_id": lesson["course_id"], "text": lesson["text"],
+        "language": languages.lesson_language(lesson["language"], lesson["channel_language"]),
         "media": {"url": media_url(lesson), "kind": lesson["media_kind"],
                   "sha256": lesson["media_sha256"], "size": lesson["media_size"],
                   "path": lesson["media_path"]} if lesson["media_path"] else None,
@@ -217,17 +220,26 @@ def search_transcripts(db: sqlite_utils.Database, query: str, limit: int = 20,
 
     Lessons of the `hidden` channels (see hidden_channels) are left out.
     """
-    terms = _terms(query)
+    from models.textutil import index_text
+
+    terms = _terms(index_text(query))  # the index holds Chinese as words: a Chinese query is cut the same way
     if not terms:
         return []
     match = " OR ".join(f'"{t}"' for t in terms)
     skip, skip_params = _not_in_channels("c.lesson_id", hidden)
-    return rows(db, "SELECT 'transcript' AS kind, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, "
-                    "snippet(chunks_fts, 0, '[', ']', '…', 12) AS snippet FROM chunks_fts "
-                    "JOIN transcript_chunks c ON c.id = chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id "
-                    "AND l.media_sha256 = c.media_sha256 "
-                    f"WHERE chunks_fts MATCH ?{skip} ORDER BY bm25(chunks_fts) LIMIT ?",
-                    (match, *skip_params, limit))
+    found = rows(db, "SELECT 'transcript' AS kind, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, "
+                     "snippet(chunks_fts, 0, '[', ']', '…', 12) AS snippet FROM chunks_fts "
+                     "JOIN transcript_chunks c ON c.id = chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id "
+                     "AND l.media_sha256 = c.media_sha256 "
+                     f"WHERE chunks_fts MATCH ?{skip} ORDER BY bm25(chunks_fts) LIMIT ?",
+                 (match, *skip_params, limit))
+    for hit in found:  # the snippet comes from the indexed words: close the gaps between Chinese ones again
+        hit["snippet"] = _CJK_GAP.sub("", hit["snippet"])
+    return found
+
+
+_HAN = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_GAP = re.compile(rf"(?<=[{_HAN}]) (?=\[?[{_HAN}])|(?<=[{_HAN}]\]) (?=[{_HAN}])")
 
 
 def ai_outputs(db: sqlite_utils.Database, media_sha256: str | None) -> dict[str, dict[str, Any]]:
@@ -281,6 +293,7 @@ def public_lesson(db: sqlite_utils.Database, lesson_id: str, api_prefix: str = "
         "exercises": [public_exercise(ex) for ex in lesson["exercises"]],
         "captions_url": f"{base}/captions.vtt" if "captions_vtt" in outputs else None,
         "chapters_url": f"{base}/chapters.vtt" if "chapters_vtt" in outputs else None,
+        "language": lesson["language"],
     }
 
 

@@ -262,7 +262,8 @@ def register(main: click.Group) -> None:
     @models.command("install")
     @data_option
     @models_option
-    @click.option("--role", "roles", multiple=True, type=click.Choice(["asr", "llm"]), help="Only these roles.")
+    @click.option("--role", "roles", multiple=True, type=click.Choice(["asr", "llm", "asr_multilingual"]),
+                  help="Only these roles.")
     @click.option("--pack", "pack", type=click.Path(path_type=Path),
                   help="A signed models pack (its catalog.json lists \"models\"), checked against the box's trust "
                        "anchors; default: the models shipped as Python packages.")

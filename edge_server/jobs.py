@@ -25,6 +25,7 @@ import sqlite_utils
 from edge_server.db import connect, one, open_box_db, rows, write
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
+from models import languages
 
 log = logging.getLogger("edge_server.jobs")
 
@@ -55,6 +56,13 @@ def _media_file(db: sqlite_utils.Database, lesson_id: str) -> Path | None:
     return Path(found["path"]) / found["media_path"]
 
 
+def lesson_language(db: sqlite_utils.Database, lesson_id: str) -> str:
+    """The language a lesson is taught in: its own, else its channel's, else English."""
+    found = one(db, "SELECT l.language, c.language AS channel_language FROM lessons l "
+                    "LEFT JOIN channels c ON c.id = l.channel_id WHERE l.id = ?", (lesson_id,))
+    return languages.lesson_language(found["language"], found["channel_language"]) if found else languages.DEFAULT
+
+
 def queue_pipeline_jobs(db: sqlite_utils.Database, channel_id: str) -> int:
     """Queue the AI pipeline for each lesson medium of a channel that has no outputs yet.
 
@@ -64,9 +72,18 @@ def queue_pipeline_jobs(db: sqlite_utils.Database, channel_id: str) -> int:
     from models.pipeline import PrecomputedError, load_precomputed
 
     queued = 0
-    for lesson in rows(db, "SELECT id, media_sha256 FROM lessons WHERE channel_id = ? AND media_sha256 IS NOT NULL "
-                           "AND media_sha256 NOT IN (SELECT media_sha256 FROM ai_outputs WHERE kind = 'chapters')",
+    # outputs made for another language (the lesson's language changed) are made again; a pack's own are kept
+    done = {r["media_sha256"]: r for r in rows(
+        db, "SELECT o.media_sha256, o.source, json_extract(t.content, '$.language') AS language FROM ai_outputs o "
+            "LEFT JOIN ai_outputs t ON t.media_sha256 = o.media_sha256 AND t.kind = 'transcript' "
+            "WHERE o.kind = 'chapters' AND o.media_sha256 IN (SELECT media_sha256 FROM lessons WHERE channel_id = ?)",
+        (channel_id,))}
+    for lesson in rows(db, "SELECT id, media_sha256 FROM lessons WHERE channel_id = ? AND media_sha256 IS NOT NULL",
                        (channel_id,)):
+        old = done.get(lesson["media_sha256"])
+        if old and (old["source"] == "pack" or not old["language"]
+                    or languages.base(old["language"]) == lesson_language(db, lesson["id"])):
+            continue
         media = _media_file(db, lesson["id"])
         try:
             shipped = load_precomputed(media, lesson["media_sha256"]) if media else None
@@ -89,6 +106,7 @@ def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[st
     """
     from models.asr import Transcript
     from models.pipeline import chapters_from_json, chunks_for
+    from models.textutil import index_text
 
     created = now_iso()
     for out in outputs.values():
@@ -100,15 +118,18 @@ def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[st
     chapters = chapters_from_json(json.loads(outputs["chapters"].content))
     chunks = chunks_for(transcript.segments, chapters)
     # external-content FTS5: old rows must be deleted from the index with their old text before they go
-    for old in rows(db, "SELECT id, text FROM transcript_chunks WHERE media_sha256 = ?", (media_sha256,)):
+    for old in rows(db, "SELECT id, COALESCE(search_text, text) AS text FROM transcript_chunks "
+                        "WHERE media_sha256 = ?", (media_sha256,)):
         db.execute("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)", (old["id"], old["text"]))
     db.execute("DELETE FROM transcript_chunks WHERE media_sha256 = ?", (media_sha256,))
     for lesson in rows(db, "SELECT id FROM lessons WHERE media_sha256 = ?", (media_sha256,)):
         for chunk in chunks:
+            indexed = index_text(chunk.text)  # Chinese cut into words: the index's tokenizer cannot
             cur = db.execute("INSERT INTO transcript_chunks (media_sha256, lesson_id, knowledge_point, start, end, "
-                             "text) VALUES (?, ?, ?, ?, ?, ?)",
-                             (media_sha256, lesson["id"], chunk.knowledge_point, chunk.start, chunk.end, chunk.text))
-            db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, chunk.text))
+                             "text, search_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (media_sha256, lesson["id"], chunk.knowledge_point, chunk.start, chunk.end, chunk.text,
+                              indexed if indexed != chunk.text else None))
+            db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, indexed))
 
 
 # -- the queue -------------------------------------------------------------------------------------------------
@@ -311,7 +332,8 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
                 generator = None
             if not selftest_allows_llm(runners.settings.selftest_path):
                 generator = None  # the text model failed its self-test here: extractive titles and summary
-            outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report)
+            outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report,
+                                   language=lesson_language(db, lesson_id))
         finish(db, job["id"], media_sha, outputs)
     except ModelsUnavailable as exc:
         # the model process crashed or was killed: the reason is recorded and the job runs once more

@@ -101,6 +101,8 @@ SCHEMAS: dict[str, Any] = {
             "knowledge_points": {"type": "array", "items": ref("KnowledgePoint")},
             "exercises": {"type": "array", "items": ref("Exercise")},
             "captions_url": _NULLABLE_STR, "chapters_url": _NULLABLE_STR,
+            "language": {"type": "string", "description": "The language the lesson is taught in (its own, else its "
+                                                          "channel's), the captions track's srclang"},
         },
     },
     "SearchHit": {

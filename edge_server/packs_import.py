@@ -356,10 +356,11 @@ def _replace_rows(db: sqlite_utils.Database, verified: VerifiedPack, path: Path)
             media = lesson["media"]
             entry = manifest.entry(media["path"]) if media else None
             db.execute("INSERT INTO lessons (id, channel_id, course_id, title, text, media_path, media_kind, "
-                       "media_sha256, media_size, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "media_sha256, media_size, position, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (lesson["id"], cid, course["id"], lesson["title"], lesson["text"],
                         media["path"] if media else None, media["kind"] if media else None,
-                        entry.sha256 if entry else None, entry.size if entry else None, lpos))
+                        entry.sha256 if entry else None, entry.size if entry else None, lpos,
+                        lesson.get("language")))
             for kpos, kp in enumerate(lesson["knowledge_points"]):
                 db.execute("INSERT INTO lesson_knowledge_points (lesson_id, knowledge_point_id, position) "
                            "VALUES (?, ?, ?)", (lesson["id"], kp, kpos))

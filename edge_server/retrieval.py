@@ -3,8 +3,8 @@
 Passages are transcript chunks (one per chapter, with start/end and knowledge point) of each lesson's current
 medium; a lesson without a transcript yet is represented by its notes. Each passage is scored by
   * BM25 of its transcript: SQLite FTS5 (chunks_fts) for words, with stems as prefixes so that "evaporates" finds
-    "evaporation"; Chinese has no spaces (unicode61 keeps a whole run of ideographs as one token), so Chinese
-    questions are scored by BM25 over character bigrams in Python, over the same rows;
+    "evaporation"; Chinese has no spaces, so transcripts are indexed and questions searched as jieba words
+    (models.textutil.index_text: the index holds the words, the row the text as spoken);
   * the similarity of the question to its chapter's knowledge point (name and description), which is clean
     authored text where the transcript may have recognition errors;
   * a small bonus when the lesson's notes match, which helps to pick the right lesson among many.
@@ -24,6 +24,7 @@ import sqlite_utils
 
 from edge_server.db import rows
 from models.textutil import STOP_WORDS, stem, words
+from models.textutil import content_terms as _content_terms
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Chinese question particles and function characters: bigrams made only of these carry no topic.
@@ -58,13 +59,6 @@ class Passage:
         return self.coverage >= MIN_COVERAGE and self.score > 0
 
 
-def _cjk_terms(run: str) -> list[str]:
-    if len(run) == 1:
-        return [] if run in _ZH_STOP else [run]
-    grams = [run[i:i + 2] for i in range(len(run) - 1)]
-    return [g for g in grams if not (g[0] in _ZH_STOP and g[1] in _ZH_STOP)]
-
-
 # Spoken numbers and digits meet: a transcript writes "3 times 4" where a pupil types "three times four".
 _SMALL_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                   "sixteen seventeen eighteen nineteen twenty")
@@ -77,10 +71,10 @@ _DIGIT_WORD = {d: w for w, d in _NUMBERS.items() if w.isascii()}
 
 
 def terms(text: str) -> list[str]:
-    """Search terms of a text: stems of content words, numbers as digits, character bigrams of Chinese runs."""
+    """Search terms of a text: stems of content words, numbers as digits, Chinese content words (jieba)."""
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
-        out.extend(_cjk_terms(run))
+        out.extend(t for t in _content_terms(run) if t not in _ZH_STOP or len(t) > 1)
     for w in words(_CJK_RUN.sub(" ", text)):
         if w.isdigit() or w in _NUMBERS:
             out.append(_NUMBERS.get(w, w))
@@ -101,7 +95,11 @@ def _same(q: str, t: str) -> bool:
 
 
 def _present(q: str, doc_terms: set[str]) -> bool:
-    return q in doc_terms or (len(q) >= 3 and any(_same(q, t) for t in doc_terms))
+    if q in doc_terms:
+        return True
+    if _CJK_RUN.match(q):  # jieba may cut a word finer or coarser in another sentence: 满月 / 满月时
+        return len(q) >= 2 and any(len(t) >= 2 and (q in t or t in q) for t in doc_terms if _CJK_RUN.match(t))
+    return len(q) >= 3 and any(_same(q, t) for t in doc_terms)
 
 
 def coverage(query: Sequence[str], doc_terms: set[str]) -> float:
@@ -147,8 +145,15 @@ def _cosine_terms(a: Iterable[str], b: Iterable[str]) -> float:
 # -- queries -----------------------------------------------------------------------------------------------------
 
 def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None) -> list[tuple[int | None, Passage]]:
-    """Transcript chunks of current media (and notes of lessons without any), optionally of one lesson only."""
+    """Transcript chunks of current media (and notes of lessons without any), optionally of one lesson only; never
+    of a pack that has expired by the box's trusted time (it is no longer served, so it is never cited)."""
+    from edge_server.catalog import expired_channels
+
     where, params = ("AND l.id = ?", (lesson_id,)) if lesson_id else ("", ())
+    expired = tuple(expired_channels(db))
+    if expired:
+        where += f" AND l.channel_id NOT IN ({','.join('?' * len(expired))})"
+        params = (*params, *expired)
     chunk_rows = rows(db, "SELECT c.id, c.lesson_id, l.title, c.knowledge_point, c.start, c.end, c.text, "
                           "kp.name AS kp_name, kp.description AS kp_description FROM transcript_chunks c "
                           "JOIN lessons l ON l.id = c.lesson_id AND l.media_sha256 = c.media_sha256 "
@@ -173,12 +178,14 @@ def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None) -> li
 
 
 def _fts_scores(db: sqlite_utils.Database, query: Sequence[str], ids: list[int]) -> dict[int, float]:
-    """FTS5 BM25 (higher is better) of transcript chunks for the non-Chinese query terms."""
+    """FTS5 BM25 (higher is better) of transcript chunks for the query terms (Chinese ones as whole words)."""
     latin = sorted({q for q in query if not _CJK_RUN.search(q)})
-    if not latin or not ids:
+    chinese = sorted({q for q in query if _CJK_RUN.search(q)})
+    if not (latin or chinese) or not ids:
         return {}
     latin += [_DIGIT_WORD[q] for q in latin if q in _DIGIT_WORD]  # "3" also finds "three"
-    match = " OR ".join(f'"{q}"*' if len(q) >= 3 and not q.isdigit() else f'"{q}"' for q in latin)
+    match = " OR ".join([f'"{q}"*' if len(q) >= 3 and not q.isdigit() else f'"{q}"' for q in latin]
+                        + [f'"{q}"' for q in chinese])
     marks = ",".join("?" * len(ids))
     found = rows(db, f"SELECT rowid AS id, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
                      f"AND rowid IN ({marks})", (match, *ids))
@@ -216,10 +223,7 @@ def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None,
     passages = [p for _, p in candidates]
     text_terms = [terms(p.text) for p in passages]
     fts = _fts_scores(db, query, [cid for cid, _ in candidates if cid is not None])
-    cjk_query = [q for q in query if _CJK_RUN.search(q)]
-    cjk = bm25_scores(cjk_query, text_terms) if cjk_query else [0.0] * len(passages)
     lexical = _normalise([fts.get(cid, 0.0) if cid is not None else 0.0 for cid, _ in candidates])
-    lexical = [a + b for a, b in zip(lexical, _normalise(cjk), strict=True)]
     if not any(lexical):  # notes-only passages: score their text in Python too
         lexical = _normalise(bm25_scores(query, text_terms))
     kp_terms = [terms(f"{p.kp_name} {p.kp_name} {p.kp_description}") for p in passages]

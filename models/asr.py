@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from models.registry import ResolvedModel
 from models.rover import combine
 from models.runner import ModelRunner
+from models.textutil import CJK
 from models.types import Segment
 
 SAMPLE_RATE = 16000
@@ -63,6 +66,13 @@ class DecodeOptions:
     language: str | None = "en"
     use_prompt: bool = False
     tempos: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 1.1)
+    simplify: bool = False  # Chinese: Traditional characters written as Simplified (OpenCC t2s)
+    hotwords: bool = False  # the prompt goes in as hotwords (before every 30 s window), not as text already said
+
+    @property
+    def role(self) -> str:
+        """The registry role of the model these options decode with: tiny.en for English, else multilingual base."""
+        return "asr" if self.language in (None, "en") else "asr_multilingual"
 
     def kwargs(self) -> dict[str, Any]:
         temperature: Any = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else 0.0
@@ -128,13 +138,13 @@ def change_tempo(audio: Any, factor: float) -> Any:
 class Transcriber(ModelRunner):
     """faster-whisper behind a lazy, thread-safe load; `transcribe(path)` returns a Transcript."""
 
-    role = "asr"
-
     def __init__(self, model: ResolvedModel | None = None, *, models_dir: Path | None = None, threads: int = 2,
                  device: str = "auto", options: DecodeOptions | None = None, workers: int | None = None) -> None:
         super().__init__(model, models_dir=models_dir, threads=threads, device=device)
         self.options = options or DecodeOptions()
+        self.role = self.options.role
         self._workers = workers
+        self._others: dict[str, Transcriber] = {}
         self._model: Any = None
         self._lock = threading.Lock()
         self.device, self.compute_type = "", ""
@@ -168,19 +178,28 @@ class Transcriber(ModelRunner):
             return self._model
 
     def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
-                   prompt: str | None = None) -> Transcript:
+                   prompt: str | None = None, language: str | None = None) -> Transcript:
         """Transcribe an audio or video file; progress(fraction) is called as segments arrive.
 
         prompt (e.g. the lesson's knowledge point names) is given to Whisper as previous text, which makes the
-        subject's own words likelier; it is used only when DecodeOptions.use_prompt is set.
+        subject's own words likelier; it is used only when DecodeOptions.use_prompt is set. language (the lesson's)
+        picks the model and the measured decoding of that language when it is not this transcriber's own.
         """
+        if language and language != self.options.language:
+            with self._lock:
+                other = self._others.get(language)
+                if other is None:
+                    other = self._others[language] = Transcriber(
+                        models_dir=self._models_dir, threads=self.threads, device=self.device_setting,
+                        options=options_for(language))
+            return other.transcribe(path, progress, prompt)
         model = self.load()
         audio = decode_audio(path)
         duration = len(audio) / SAMPLE_RATE
         tempos = self.options.tempos or (1.0,)
         kwargs = self.options.kwargs()
         if prompt and self.options.use_prompt:
-            kwargs["initial_prompt"] = prompt
+            kwargs["hotwords" if self.options.hotwords else "initial_prompt"] = prompt
         done = [0.0] * len(tempos)
 
         def decode(n: int) -> tuple[list[Segment], str]:
@@ -210,5 +229,52 @@ class Transcriber(ModelRunner):
                 if progress and duration:
                     progress(min(1.0, sum(done) / len(tempos)))
             decodes = [f.result() for f in futures]
-        segments = combine(decodes[0][0], [" ".join(s.text for s in d).split() for d, _ in decodes[1:]])
-        return Transcript(language=decodes[0][1], duration=duration, segments=segments)
+        if self.options.simplify:
+            decodes = [([replace(s, text=simplified(s.text)) for s in d], lang) for d, lang in decodes]
+        if self.options.language == "zh":
+            # Chinese has no spaces: the decodes vote character by character
+            spaced = [[replace(s, text=_spaced(s.text)) for s in d] for d, _ in decodes]
+            voted = combine(spaced[0], [" ".join(s.text for s in d).split() for d in spaced[1:]])
+            segments = [replace(s, text=_unspaced(s.text)) for s in voted]
+        else:
+            segments = combine(decodes[0][0], [" ".join(s.text for s in d).split() for d, _ in decodes[1:]])
+        return Transcript(language=self.options.language or decodes[0][1], duration=duration, segments=segments)
+
+
+# Measured on the dev lessons of bench/lessons_zh_fr.json (`python -m bench.asr_languages`, figures in its
+# docstring): without previous-text conditioning each 30 s window is heard afresh, so one misheard window does not
+# derail the next and the temperature fallback rarely loops (French WER 0.622 -> 0.579, Chinese CER 0.670 -> 0.619,
+# and 2-5x faster); the knowledge points as initial prompt or as hotwords made both worse (the model repeats them).
+LANGUAGE_OPTIONS: dict[str, DecodeOptions] = {
+    "zh": DecodeOptions(language="zh", condition_on_previous_text=False, tempos=(1.0,), simplify=True),
+    "fr": DecodeOptions(language="fr", condition_on_previous_text=False, tempos=(1.0,)),
+}
+
+
+def options_for(language: str | None) -> DecodeOptions:
+    """The decoding measured best for a lesson language (English: the tiny.en defaults above)."""
+    if language in (None, "", "en"):
+        return DecodeOptions()
+    return LANGUAGE_OPTIONS.get(language, DecodeOptions(language=language, tempos=(1.0,)))
+
+
+@functools.cache
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Chinese text in Simplified characters (OpenCC's Traditional-to-Simplified tables; other text unchanged)."""
+    return _t2s().convert(text) if CJK.search(text) else text
+
+
+def _spaced(text: str) -> str:
+    """Every Chinese character a token of its own (Latin words stay whole), for word-level voting."""
+    return " ".join(re.sub(f"({CJK.pattern})", r" \1 ", text).split())
+
+
+def _unspaced(text: str) -> str:
+    """The inverse of _spaced: no spaces between Chinese characters and their punctuation."""
+    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", text)

@@ -20,6 +20,8 @@ too), listed in the pack's manifest like any other file so they are signed and v
      "media_sha256": "<sha256 of the medium>",           # must match, else the file is ignored
      "pipeline_version": "<theirs>",
      "models": {"asr": {"id", "sha256"}, "llm": {"id", "sha256"}},  # optional, recorded with the outputs
+     "output_models": {"<kind>": {"id", "sha256"}, ...},   # optional: the model that made each output (else
+                                                          # transcript and captions: asr; the rest: llm, else asr)
      "params": {...},                                     # optional
      "outputs": {"transcript": {...}, "chapters": [...], "summary": {"summary", ...},
                  "captions_vtt": "WEBVTT...", "chapters_vtt": "WEBVTT..."}}   # the two VTT tracks are optional
@@ -59,7 +61,7 @@ class Runner(Protocol):
 
 class TranscriberLike(Runner, Protocol):
     def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
-                   prompt: str | None = None) -> Transcript: ...
+                   prompt: str | None = None, language: str | None = None) -> Transcript: ...
 
 
 class GeneratorLike(Runner, Protocol):
@@ -121,14 +123,23 @@ def _describe(runner: Runner | None) -> dict[str, Any] | None:
     return {"id": runner.model_id, "sha256": runner.sha256, "params": runner.params}
 
 
-def asr_prompt(kps: list[KnowledgePoint]) -> str:
-    """What Whisper is told the lesson is about: its knowledge points' names, in order."""
-    return ". ".join(kp.name for kp in kps) + ("." if kps else "")
+def asr_prompt(kps: list[KnowledgePoint], language: str = "en") -> str:
+    """What Whisper is told the lesson is about: its knowledge points' names (and, outside English, descriptions).
+
+    Whisper takes the prompt as text already spoken: in the lesson's language and script it makes the lesson's own
+    words likelier, and a prompt in Simplified characters steers Chinese output to Simplified.
+    """
+    if language == "en":
+        return ". ".join(kp.name for kp in kps) + ("." if kps else "")
+    end, gap = ("。", "") if language == "zh" else (".", " ")
+    sentences = [t.strip() for kp in kps for t in (kp.name, kp.description) if t.strip()]
+    return gap.join(t if t.endswith(("。", ".", "!", "?", "！", "？")) else t + end for t in sentences)
 
 
 def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: TranscriberLike,
-                 generator: GeneratorLike | None = None, progress: Progress | None = None) -> dict[str, Output]:
-    """Run every step for one medium and return its outputs by kind."""
+                 generator: GeneratorLike | None = None, progress: Progress | None = None,
+                 language: str = "en") -> dict[str, Output]:
+    """Run every step for one medium, taught in `language`, and return its outputs by kind."""
     from models.segment import segment_chapters
     from models.summary import chapter_titles, summarize
 
@@ -138,7 +149,7 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
 
     report(0.0, "transcribing")
     transcript = transcriber.transcribe(media, progress=lambda f: report(0.75 * f, "transcribing"),
-                                        prompt=asr_prompt(kps))
+                                        prompt=asr_prompt(kps, language), language=language)
     asr = _describe(transcriber)
     assert asr is not None
     asr_params = {"asr": asr["params"]}
@@ -150,6 +161,9 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
     }
     report(0.78, "finding chapters")
     chapters = segment_chapters(transcript.segments, kps)
+    # the text model's few-shot prompts are English: in another language titles stay the knowledge points' names
+    # and the summary stays the transcript's own sentences, in the lesson's language
+    generator = generator if language == "en" else None
     llm = _describe(generator)
     titles_gen = summary_gen = None
     if generator is not None:
@@ -171,7 +185,8 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
                                  text_params)
     outputs["chapters_vtt"] = Output("chapters_vtt", vtt.chapters_vtt(chapters), *text_model, text_params)
     report(0.9, "summarising")
-    summary = summarize(transcript.segments, chapters, kps, summary_gen, max_words=SUMMARY_MAX_WORDS)
+    summary = summarize(transcript.segments, chapters, kps, summary_gen, max_words=SUMMARY_MAX_WORDS,
+                        headings=language != "en")
     summary_doc = {"summary": summary.text, "method": summary.method,
                    "model": llm["id"] if (llm and summary.method == "generated") else None,
                    "sentences": list(summary.sentences), "pipeline_version": PIPELINE_VERSION}
@@ -221,7 +236,11 @@ def parse_precomputed(data: dict[str, Any], media_sha256: str) -> dict[str, Outp
     version = str(data.get("pipeline_version", "pack"))
     params = data.get("params") or {}
 
+    per_output = data.get("output_models") if isinstance(data.get("output_models"), dict) else {}
+
     def out(kind: str, content: str, model: dict[str, Any]) -> Output:
+        named = per_output.get(kind)
+        model = named if isinstance(named, dict) and named.get("id") else model
         return Output(kind, content, model.get("id"), model.get("sha256"), params, version, "pack")
 
     return {
@@ -252,5 +271,6 @@ def outputs_document(outputs: dict[str, Output], media_sha256: str) -> dict[str,
 
     return {"format": PRECOMPUTED_FORMAT, "media_sha256": media_sha256, "pipeline_version": PIPELINE_VERSION,
             "models": {"asr": model("transcript"), "llm": model("summary")}, "params": outputs["summary"].params,
+            "output_models": {k: {"id": o.model_id, "sha256": o.model_sha256} for k, o in outputs.items()},
             "outputs": {k: (json.loads(o.content) if k in ("transcript", "chapters", "summary") else o.content)
                         for k, o in outputs.items()}}

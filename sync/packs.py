@@ -34,6 +34,7 @@ MAX_CATALOG_BYTES = 4 * 1024 * 1024
 MAX_FILES = 10_000
 MAX_PATH_CHARS = 400
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$")  # a BCP 47 tag: "fr", "zh-Hans"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EXERCISE_KINDS = ("choice", "number", "text")
 MEDIA_KINDS = ("video", "audio")
@@ -483,10 +484,14 @@ def parse_catalog(data: bytes, listed_paths: set[str] | None = None) -> dict[str
                     raise PackError(f"catalog.json: lesson {lid} media {mpath} is not listed in the manifest")
                 media = {"path": mpath, "kind": media["kind"]}
             text = lesson.get("text")
+            language = lesson.get("language")
+            if language is not None and (not isinstance(language, str) or not LANGUAGE_RE.match(language)):
+                raise PackError(f"catalog.json: lesson {lid} language must be a language tag such as \"fr\"")
             exercises = [_exercise(ex, lid, kp_ids, exercise_ids) for ex in lesson.get("exercises") or []]
             lessons.append({"id": lid, "title": _req_str(lesson, "title", f"lesson {lid}"),
                             "knowledge_points": list(lkps), "media": media,
-                            "text": text if isinstance(text, str) else None, "exercises": exercises})
+                            "text": text if isinstance(text, str) else None, "exercises": exercises,
+                            "language": language})
         courses.append({"id": cid, "title": _req_str(course, "title", f"course {cid}"),
                         "subject": course.get("subject"), "grade": None if course.get("grade") is None
                         else str(course.get("grade")), "lessons": lessons})

@@ -26,6 +26,14 @@ def _not_found(what: str) -> tuple[Response, int]:
     return jsonify({"error": what}), 404
 
 
+@bp.app_template_filter("language_name")
+def _language_name(code: str) -> str:
+    """A language's own name for a track label ("fr" -> "Français")."""
+    from models.languages import name
+
+    return name(code or "")
+
+
 @bp.get("/health")
 def health() -> Any:
     """The box is up: version, identity, catalog size, and its models (self-test, model process)."""

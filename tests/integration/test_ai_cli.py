@@ -67,10 +67,10 @@ def test_models_install_list_verify_and_a_corrupt_model_named_with_its_fix(tmp_p
     data = tmp_path / "var"
     done = run("models", "install", "--data", str(data))
     assert done.returncode == 0, done.stderr
-    assert {m["role"] for m in json.loads(done.stdout)["models"]} == {"asr", "llm"}
+    assert {m["role"] for m in json.loads(done.stdout)["models"]} == {"asr", "llm", "asr_multilingual"}
     assert "installing models" in done.stderr  # the progress bar goes to stderr
     listed = json.loads(run("models", "list", "--data", str(data), "--json").stdout)
-    assert [m["role"] for m in listed["models"]] == ["asr", "llm"]
+    assert [m["role"] for m in listed["models"]] == ["asr", "llm", "asr_multilingual"]
     assert run("models", "verify", "--data", str(data)).returncode == 0
     again = run("models", "install", "--data", str(data))
     assert again.returncode == 0 and "installing models" not in again.stderr  # intact copies are kept

@@ -100,7 +100,9 @@ def test_pack_paths_that_escape_the_pack_are_refused(tmp_path):
 
 def test_the_default_models_are_found_inside_the_installed_python_packages():
     sources = package_sources()
-    assert set(sources) == {"asr", "llm"}
+    assert set(sources) == {"asr", "llm", "asr_multilingual"}
     asr_files = set(sources["asr"].parts)
     assert {"model.bin", "config.json", "tokenizer.json"} <= asr_files
     assert sources["llm"].format == "gguf" and len(sources["llm"].parts[sources["llm"].main]) == 4
+    multilingual = sources["asr_multilingual"]
+    assert len(multilingual.parts["model.bin"]) == 2 and multilingual.file_sha256["model.bin"].startswith("d01c3014")

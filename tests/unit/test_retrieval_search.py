@@ -9,6 +9,7 @@ import pytest
 
 from edge_server import retrieval
 from edge_server.db import open_box_db
+from models.textutil import index_text
 
 # Lessons as a box holds them after the AI pipeline: one transcript chunk per chapter (spoken, imperfect text).
 LESSONS = [
@@ -73,7 +74,7 @@ def seed(db_path: Path) -> None:
             for kp, _name, _desc, start, end, text in lesson["chunks"]:
                 cur = db.execute("INSERT INTO transcript_chunks (media_sha256, lesson_id, knowledge_point, start, end, "
                                  "text) VALUES (?, ?, ?, ?, ?, ?)", (sha, lesson["id"], kp, start, end, text))
-                db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, text))
+                db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, index_text(text)))
         db.execute("INSERT INTO exercises (id, lesson_id, channel_id, knowledge_point, kind, prompt, choices, answer, "
                    "difficulty, hint) VALUES ('wc-2', 'water-cycle', 'c.en', 'sci.water.condensation', 'text', "
                    "'What do we call water vapour turning back into tiny drops?', NULL, ?, 2, "

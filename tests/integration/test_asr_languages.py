@@ -1,0 +1,105 @@
+"""Speech recognition by language: the multilingual Whisper base from its two packages, Chinese and French lessons."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from models.asr import Transcriber, options_for, simplified
+from models.registry import WHISPER_BASE_SHA256, ModelError, install_defaults, resolve, verify
+from tests.ai_support import speak
+from tests.fixtures_packs import signing_key  # noqa: F401
+
+WATER = "今天我们学习水。水可以是固体、液体和气体。冰是固体，水是液体，水蒸气是气体。"
+VOLCAN = ("Bonjour à tous. Aujourd'hui, nous allons découvrir les volcans. "
+          "Le magma sort du volcan et devient de la lave.")
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return Transcriber(threads=2, device="cpu")
+
+
+def test_the_multilingual_model_is_assembled_once_from_its_two_packages_and_checked_by_its_published_hash(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    model = resolve("asr_multilingual")
+    blob = model.path / "model.bin"
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == WHISPER_BASE_SHA256
+    assert model.id == "whisper-base-ct2" and model.path.is_relative_to(tmp_path)
+    made = blob.stat().st_mtime_ns
+    assert resolve("asr_multilingual").path == model.path and blob.stat().st_mtime_ns == made  # not made again
+    with open(blob, "r+b") as fh:  # a damaged copy is noticed and made again from the packages
+        fh.seek(1000)
+        fh.write(b"\0" * 16)
+    again = resolve("asr_multilingual")
+    assert hashlib.sha256((again.path / "model.bin").read_bytes()).hexdigest() == WHISPER_BASE_SHA256
+
+
+def test_models_install_copies_the_multilingual_model_into_the_box_by_content_hash(tmp_path):
+    install_defaults(tmp_path / "models", roles=("asr_multilingual",))
+    assert verify(tmp_path / "models", roles=("asr_multilingual",)) == []
+    assert resolve("asr_multilingual", tmp_path / "models").entry.files[1].sha256 == WHISPER_BASE_SHA256
+    with pytest.raises(ModelError, match="no asr model installed"):
+        resolve("asr", tmp_path / "models")
+
+
+def test_english_keeps_tiny_en_and_french_and_chinese_use_the_multilingual_model_with_the_language_forced():
+    assert options_for("en").role == "asr" and options_for(None).role == "asr"
+    assert options_for("fr").role == options_for("zh").role == "asr_multilingual"
+    assert options_for("fr").kwargs()["language"] == "fr" and options_for("zh").simplify
+
+
+def test_a_chinese_lesson_is_heard_in_simplified_characters(tmp_path, transcriber):
+    clip = speak(tmp_path / "water.wav", WATER, voice="cmn-latn-pinyin", speed=150)
+    transcript = transcriber.transcribe(clip, prompt="水的三种状态。", language="zh")
+    text = "".join(s.text for s in transcript.segments)
+    assert transcript.language == "zh"
+    assert text and simplified(text) == text  # never Traditional characters
+    assert all(word in text for word in ("今天", "学习", "固体", "气体"))
+    assert transcriber._others["zh"].model.id == "whisper-base-ct2"
+
+
+def test_a_french_lesson_is_heard_in_french(tmp_path, transcriber):
+    clip = speak(tmp_path / "volcan.wav", VOLCAN, voice="fr-fr", speed=150)
+    transcript = transcriber.transcribe(clip, prompt="Les volcans. Le magma et la lave.", language="fr")
+    heard = {w.strip(".,!?").lower() for w in transcript.text.split()}
+    assert transcript.language == "fr"
+    assert {"bonjour", "magma"} <= heard
+
+
+def test_traditional_characters_are_written_as_simplified_and_other_text_is_left_alone():
+    assert simplified("月亮繞地球轉，這個電腦") == "月亮绕地球转，这个电脑"
+    assert simplified("Le volcan") == "Le volcan"
+
+
+def test_a_french_lessons_job_transcribes_with_the_multilingual_model_and_keeps_its_summary_in_french(
+        tmp_path, signing_key):  # noqa: F811
+    import json
+
+    from edge_server import jobs
+    from edge_server.db import connect, rows
+    from edge_server.settings import load_settings
+    from models.worker import OnDemandModels
+    from tests.ai_support import import_source, write_spoken_source
+
+    src = write_spoken_source(tmp_path / "src", clips={"volcan": VOLCAN})
+    catalog = json.loads((src / "catalog.json").read_text())
+    catalog["courses"][0]["lessons"][0]["language"] = "fr"  # the channel stays English: the lesson says French
+    speak(src / "media" / "volcan.wav", VOLCAN, voice="fr-fr", speed=150)
+    (src / "catalog.json").write_text(json.dumps(catalog))
+    data = tmp_path / "var"
+    import_source(src, data, signing_key)
+    settings = load_settings(data, ai_threads=2, device="cpu")
+    with OnDemandModels(settings.model_options()) as models:
+        assert jobs.run_pending(settings, runners=jobs.Runners(settings, models)) == 1
+    outputs = {r["kind"]: r for r in rows(connect(data / "box.db"), "SELECT * FROM ai_outputs")}
+    transcript = json.loads(outputs["transcript"]["content"])
+    assert transcript["language"] == "fr" and outputs["transcript"]["model_id"] == "whisper-base-ct2"
+    assert json.loads(outputs["transcript"]["params"])["asr"]["language"] == "fr"
+    summary = json.loads(outputs["summary"]["content"])
+    heard = " ".join(s["text"] for s in transcript["segments"])
+    # the transcript's own French sentences, never the English text model's
+    assert summary["method"] == "extractive" and summary["sentences"]
+    assert all(sentence.rstrip(".") in heard for sentence in summary["sentences"])
