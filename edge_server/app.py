@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from edge_server import rate_limits
+from edge_server import pin_guard, rate_limits
 from edge_server.db import connect, open_box_db
 from edge_server.settings import Settings
 
@@ -152,6 +152,8 @@ def create_app(settings: Settings) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["settings"] = settings
+    # the pupils' PIN limits (pin_* settings), checked once here so that a wrong value stops the start, not a login
+    app.extensions["pin_limits"] = pin_guard.PinLimits.from_settings(settings)
     open_box_db(settings.db_path).conn.close()
 
     CSRFProtect(app)
@@ -184,15 +186,18 @@ def create_app(settings: Settings) -> Flask:
         admin,
         api,
         api_companion,
+        picture_login,
         presenter,
         progress,
         pupil,
         recordings,
         share,
+        tablet,
         teacher,
     )
 
-    for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share):
+    for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share, tablet,
+                   picture_login):
         module.init_app(app)
     # The box's own nginx front (front_token set by serve) is one more proxy hop on this machine.
     hops = int(settings.trusted_proxy) + (1 if settings.front_token else 0)

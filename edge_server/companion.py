@@ -95,6 +95,7 @@ class Answer:
     category: str | None = None
     method: str = "extractive"  # generated | extractive | socratic | refused | not_found | cached
     language: str = "en"
+    disclosure: bool = False  # the pupil told of harm to them: the teacher is alerted (never sent off the box)
 
     def public(self) -> dict[str, Any]:
         """The JSON of POST /api/v1/companion/ask."""
@@ -284,8 +285,10 @@ Generate = Callable[..., Iterator[str]]
 class Companion:
     """The companion of one process: one model, one FIFO queue and worker, a cache, one pending question a pupil."""
 
-    def __init__(self, settings: Settings, generator: Any = None) -> None:
+    def __init__(self, settings: Settings, generator: Any = None, embed: Any = None) -> None:
         self.settings = settings
+        # the safety check's sentence embedder: the model process's embed op unless given (False: rules alone)
+        self._embed = embed
         # the model's rephrasing is a bonus that must arrive within the budget (config.toml
         # companion_rephrase_budget_s); a stuck model is cut at companion_timeout_s whatever the budget
         budget = float(settings.extra.get("companion_rephrase_budget_s", REPHRASE_BUDGET_S))
@@ -308,6 +311,15 @@ class Companion:
 
             self._generator = runners_for(self.settings).generator
         return self._generator
+
+    @property
+    def embed(self) -> Any:
+        """texts -> unit vectors, served by the model process (the web worker holds no copy); None: rules alone."""
+        if self._embed is None:
+            from edge_server.jobs import runners_for
+
+            self._embed = runners_for(self.settings).client.embed
+        return self._embed or None
 
     def model_available(self) -> bool:
         """True when a text model can be used (else answers stay extractive)."""
@@ -442,11 +454,12 @@ class Companion:
 
     def _answer(self, db: sqlite_utils.Database, pupil_id: int | None, question: str, lesson_id: str | None,
                 exercise_id: str | None, language: str, allowed: set[str] | None) -> Iterator[tuple[str, Any]]:
-        verdict = safety.check_question(question, language)
+        # when the model process is down the embedder fails fast and the rules alone decide (safety.assess)
+        verdict = safety.check_question(question, language, self.embed)
         # "just tell me the answer" on an exercise gets the Socratic hint, which never contains the answer
         if verdict.refused and not (verdict.category == "homework" and exercise_id):
             answer = Answer(verdict.message, refused=True, found=False, category=verdict.category, method="refused",
-                            language=safety.detect_language(question, language))
+                            language=safety.detect_language(question, language), disclosure=verdict.disclosure)
             self.stats["refused"] += 1
             log_question(db, pupil_id, lesson_id, question, answer)
             yield "answer", answer
@@ -585,11 +598,23 @@ def join(parts: list[str]) -> str:
 
 def log_question(db: sqlite_utils.Database, pupil_id: int | None, lesson_id: str | None, question: str,
                  answer: Answer) -> None:
-    """Keep the question (not the answer) in companion_log: refused ones are shown to teachers for pastoral care."""
+    """Keep the question (not the answer) in companion_log: refused ones are shown to teachers for pastoral care.
+
+    A disclosure also raises a pastoral alert in the same transaction: the teacher's page shows it at the top until
+    a teacher acknowledges it. Alerts live only in box.db: no statement, sync or export reads that table.
+    """
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    write(db, lambda tx: tx.execute(
-        "INSERT INTO companion_log (pupil_id, lesson_id, question, refused, category, created) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (pupil_id, lesson_id, question, int(answer.refused), answer.category, created)))
+
+    def insert(tx: Any) -> None:
+        cursor = tx.execute(
+            "INSERT INTO companion_log (pupil_id, lesson_id, question, refused, category, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (pupil_id, lesson_id, question, int(answer.refused), answer.category, created))
+        if answer.disclosure:
+            tx.execute("INSERT INTO pastoral_alerts (log_id, pupil_id, class_id, question, category, created) "
+                       "VALUES (?, ?, (SELECT class_id FROM pupils WHERE id = ?), ?, ?, ?)",
+                       (cursor.lastrowid, pupil_id, pupil_id, question, answer.category, created))
+
+    write(db, insert)
 
 
 def pupil_questions(db: sqlite_utils.Database, pupil_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -604,6 +629,27 @@ def teacher_questions(db: sqlite_utils.Database, include_all: bool, limit: int =
     return rows(db, "SELECT c.id, c.lesson_id, c.question, c.refused, c.category, c.created, p.name AS pupil_name, "
                     "k.name AS class_name FROM companion_log c LEFT JOIN pupils p ON p.id = c.pupil_id "
                     f"LEFT JOIN classes k ON k.id = p.class_id {where} ORDER BY c.id DESC LIMIT ?", (limit,))
+
+
+def pastoral_alerts(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
+    """Disclosures no teacher has acknowledged yet, newest first, with the pupil's name and class."""
+    return rows(db, "SELECT a.id, a.question, a.category, a.created, p.name AS pupil_name, k.name AS class_name "
+                    "FROM pastoral_alerts a LEFT JOIN pupils p ON p.id = a.pupil_id "
+                    "LEFT JOIN classes k ON k.id = a.class_id WHERE a.acknowledged IS NULL "
+                    "ORDER BY a.id DESC LIMIT ?", (limit,))
+
+
+def open_alert_count(db: sqlite_utils.Database) -> int:
+    """How many disclosures wait for a teacher (the badge on the teacher's pages)."""
+    return int(rows(db, "SELECT count(*) AS n FROM pastoral_alerts WHERE acknowledged IS NULL")[0]["n"])
+
+
+def acknowledge_alert(db: sqlite_utils.Database, alert_id: int, teacher_id: int | None) -> bool:
+    """Mark a pastoral alert seen by a teacher; False when there is no such open alert."""
+    done = datetime.now(UTC).isoformat(timespec="seconds")
+    return write(db, lambda tx: tx.execute(
+        "UPDATE pastoral_alerts SET acknowledged = ?, acknowledged_by = ? WHERE id = ? AND acknowledged IS NULL",
+        (done, teacher_id, alert_id)).rowcount) > 0
 
 
 _SERVICES: dict[str, Companion] = {}

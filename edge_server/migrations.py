@@ -182,8 +182,88 @@ def _login_alerts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0006_offline_tablets")
+def _offline_tablets(db: sqlite_utils.Database) -> None:
+    # Tablets that work offline (edge_server/tablets.py): an answer carries the id its tablet made (attempt_id, a
+    # UUID), unique per pupil, so a resent answer is one attempt and gets back the result stored with it; chapter
+    # views likewise. The tablets a class uses, what each last said, lessons a class may take home, each class's
+    # media budget per tablet and login kind (PIN or picture password).
+    _script(
+        db,
+        """
+        ALTER TABLE attempts ADD COLUMN client_id TEXT;
+        ALTER TABLE attempts ADD COLUMN received_at TEXT;
+        ALTER TABLE attempts ADD COLUMN tablet_id TEXT;
+        ALTER TABLE attempts ADD COLUMN result TEXT;
+        CREATE UNIQUE INDEX attempts_client_id ON attempts(pupil_id, client_id) WHERE client_id IS NOT NULL;
+        ALTER TABLE chapter_views ADD COLUMN client_id TEXT;
+        CREATE UNIQUE INDEX chapter_views_client_id ON chapter_views(pupil_id, client_id)
+            WHERE client_id IS NOT NULL;
+        CREATE TABLE tablets (
+            id TEXT PRIMARY KEY, pupil_id INTEGER REFERENCES pupils(id), class_id INTEGER,
+            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, clock_offset_ms INTEGER,
+            waiting INTEGER NOT NULL DEFAULT 0, lessons TEXT, storage_bytes INTEGER, storage_error TEXT,
+            last_sync TEXT, synced_answers INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX tablets_class ON tablets(class_id, last_seen);
+        CREATE TABLE take_home (
+            class_id INTEGER NOT NULL REFERENCES classes(id), lesson_id TEXT NOT NULL,
+            until TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (class_id, lesson_id)
+        );
+        ALTER TABLE classes ADD COLUMN media_budget_mb INTEGER NOT NULL DEFAULT 200;
+        ALTER TABLE classes ADD COLUMN login_kind TEXT NOT NULL DEFAULT 'pin';
+        ALTER TABLE pupils ADD COLUMN picture_password_hash TEXT;
+        """,
+    )
+
+
+@migrations(name="0007_pastoral_alerts")
+def _pastoral_alerts(db: sqlite_utils.Database) -> None:
+    # A pupil who tells the companion of self-harm or abuse raises an alert on the teachers' pastoral page until a
+    # teacher acknowledges it. A new table only, read by nothing that leaves the box (sync, statements, exports).
+    _script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS pastoral_alerts (
+            id INTEGER PRIMARY KEY, log_id INTEGER, pupil_id INTEGER, class_id INTEGER, question TEXT NOT NULL,
+            category TEXT, created TEXT NOT NULL, acknowledged TEXT, acknowledged_by INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS pastoral_alerts_open ON pastoral_alerts(acknowledged, id);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order, each in its own transaction; return their names."""
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations(name="0008_lesson_languages")
+def _lesson_languages(db: sqlite_utils.Database) -> None:
+    # A lesson may be taught in another language than its channel's (catalog.json "language" on a lesson). The
+    # transcript index holds Chinese cut into words (unicode61 would keep a whole run of characters as one token):
+    # transcript_chunks.search_text is what is indexed when it differs from the text shown, and chunks_fts reads
+    # its content through a view so that snippet() and 'rebuild' see the same words the index holds.
+    from models.textutil import index_text
+
+    _script(
+        db,
+        """
+        ALTER TABLE lessons ADD COLUMN language TEXT;
+        ALTER TABLE transcript_chunks ADD COLUMN search_text TEXT;
+        CREATE VIEW transcript_chunks_search AS
+            SELECT id, COALESCE(search_text, text) AS text FROM transcript_chunks;
+        DROP TABLE chunks_fts;
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text, content='transcript_chunks_search', content_rowid='id',
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+        """,
+    )
+    for row in list(db.query("SELECT id, text FROM transcript_chunks")):
+        indexed = index_text(row["text"])
+        if indexed != row["text"]:
+            db.execute("UPDATE transcript_chunks SET search_text = ? WHERE id = ?", (indexed, row["id"]))
+    db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")

@@ -42,10 +42,30 @@ class Settings:
     # the box's own nginx in front of the app (edge_server/front.py): auto = when nginx is installed, nginx, none
     front: str = "auto"
     front_token: str = ""  # set by `edge-server serve` at each start, never in config.toml
+    # pupils' PIN tries (edge_server.pin_guard): tries per window in seconds, per pupil, tablet, class and box; the
+    # pupil's growing lockouts (seconds; the last one repeats), forgotten this long after the last one
+    pin_pupil_tries: int = 5
+    pin_pupil_window_s: int = 60
+    pin_tablet_tries: int = 20
+    pin_tablet_window_s: int = 60
+    pin_class_tries: int = 40
+    pin_class_window_s: int = 300
+    pin_box_tries: int = 120
+    pin_box_window_s: int = 300
+    pin_lockouts_s: tuple[int, ...] = (60, 300, 900, 3600)
+    pin_forget_lockouts_s: int = 24 * 3600
+    # tablets that work offline (edge_server.tablets): a tablet's sync token, renewed at each contact while its
+    # pupil is logged in, still sends that pupil's queued answers this many days later (take-home lessons)
+    tablet_token_days: int = 30
     # sync
     lrs_url: str = ""
     lrs_user: str = ""
     lrs_password: str = ""
+    # the province's CA bundle (PEM) the LRS's certificate must chain to; relative to the data directory
+    # (the edge_box role writes keys/lrs-ca.pem). "" = the system's CA store
+    lrs_ca_file: str = ""
+    # allow an http:// lrs_url to a host other than this machine (credentials and records travel in clear)
+    lrs_allow_insecure_http: bool = False
     pack_origin: str = ""
     push_interval_s: int = 300
     pull_interval_s: int = 3600
@@ -53,6 +73,14 @@ class Settings:
     outbox_keep_days: int = 30  # acknowledged statements are kept this long for the teacher's sync page, then go
     rsync_timeout_s: int = 60
     rsync_bwlimit_kbps: int = 0
+    # channels this box follows (ids, or prefixes ending in "."); empty = every channel the pack origin offers
+    channels: tuple[str, ...] = ()
+    # scheduled backups (edge_server.backup): into this folder (a USB stick; "" = off) once every backup_every_h
+    # hours, keeping the newest backup_keep; the packs' media only with backup_with_media
+    backup_dir: str = ""
+    backup_keep: int = 7
+    backup_every_h: float = 24.0
+    backup_with_media: bool = False
     # discovery
     announce: bool = False
     mdns_interfaces: tuple[str, ...] = ()
@@ -87,6 +115,14 @@ class Settings:
     @property
     def config_path(self) -> Path:
         return self.data_dir / "config.toml"
+
+    @property
+    def lrs_ca_path(self) -> Path | None:
+        """lrs_ca_file as a path (a relative one lies in the data directory), or None when none is set."""
+        if not self.lrs_ca_file:
+            return None
+        path = Path(self.lrs_ca_file).expanduser()
+        return path if path.is_absolute() else self.data_dir / path
 
     @property
     def box_models_dir(self) -> Path:
@@ -131,8 +167,10 @@ class Settings:
 def _coerce(name: str, value: Any) -> Any:
     if name in ("data_dir", "models_dir") and value is not None:
         return Path(value)
-    if name == "mdns_interfaces":
-        return tuple(value)
+    if name in ("mdns_interfaces", "channels"):
+        return tuple(value.split(",") if isinstance(value, str) else value)
+    if name == "pin_lockouts_s":
+        return tuple(int(v) for v in (value.split(",") if isinstance(value, str) else value) if str(v).strip())
     return value
 
 
@@ -165,7 +203,7 @@ def load_settings(data_dir: Path | str = DEFAULT_DATA, **overrides: Any) -> Sett
             values[f.name] = float(env)
         elif f.type in ("bool",):
             values[f.name] = env.lower() in ("1", "true", "yes", "on")
-        elif f.name == "mdns_interfaces":
+        elif f.name in ("mdns_interfaces", "channels"):
             values[f.name] = tuple(x for x in env.split(",") if x)
         else:
             values[f.name] = _coerce(f.name, env)

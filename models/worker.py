@@ -9,6 +9,10 @@ one JSON line per reply event:
                                             -> {"piece": "..."}* then {"done": true, "text", "params"}
     {"op": "transcribe", "path", "options": DecodeOptions, "prompt"}
                                             -> {"progress": f}* then {"transcript": {...}, "params"}
+    {"op": "embed", "texts": [...]}         -> {"vectors": {"shape", "b64"}, "model"}  (models.embed: unit vectors,
+                                               float32; the companion's safety check, ~2 ms a question; a list
+                                               of 64 texts or more, the exemplar bank, is cached in memory and
+                                               under <data dir>/cache/embed/ by model and texts)
     any failure                             -> {"error": "one line", "kind": "ModelError" | ..., "module"}
 
 A client that closes its socket cancels its generation. When this process dies (a native crash in llama.cpp or
@@ -36,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -50,6 +54,9 @@ log = logging.getLogger("models.worker")
 CONNECT_TIMEOUT_S = 2.0
 START_TIMEOUT_S = 60.0
 RETRY_AFTER_S = 5
+# a question's safety check waits this long for its embedding, then the rules alone decide; the first call of a
+# web worker also fetches the exemplar bank's vectors (a few batches, cached by the model process), each the same
+EMBED_TIMEOUT_S = 10.0
 
 
 class ModelsUnavailable(RuntimeError):
@@ -75,7 +82,12 @@ class ModelHost:
         self.state = state
         self._generator: Any = None
         self._transcribers: dict[str, Any] = {}
+        self._embedder: Any = None
         self._lock = threading.Lock()
+        # the safety exemplar bank's vectors, kept next to the self-test report (the box's data dir) across restarts
+        from models.embed import VectorCache
+
+        self.vectors = VectorCache(state.parent / "cache" / "embed" if state is not None else None)
 
     def generator(self) -> Any:
         with self._lock:
@@ -85,6 +97,29 @@ class ModelHost:
                 self._generator = TextGenerator(models_dir=self.options.models_dir, threads=self.options.threads,
                                                 device=self.options.device, backend_state=self.state)
             return self._generator
+
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from models.embed import Embedder
+
+                # one thread: a question is a few small matrix products, and the text model keeps the other cores
+                self._embedder = Embedder(threads=1)
+            return self._embedder
+
+    def embed(self, texts: list[str]) -> Any:
+        """Unit vectors for texts; a long list asked before (the exemplar bank) comes from the cache."""
+        embedder = self.embedder()
+        return self.vectors.get(embedder.model_id, texts, embedder.embed)
+
+    def warm_embedder(self) -> None:
+        """At start, on a box whose companion has embedded before: load the embedder and the cached bank now, so the
+        first pupil's question does not wait for them (a box that never used it pays nothing)."""
+        try:
+            if self.vectors.warm():
+                self.embedder().load()
+        except Exception as exc:  # noqa: BLE001 - a warm-up is a bonus: the first question loads it anyway
+            log.warning("embedder warm-up failed: %s", exc)
 
     def transcriber(self, options: dict[str, Any]) -> Any:
         from models.asr import DecodeOptions, Transcriber
@@ -103,7 +138,8 @@ class ModelHost:
         from models import llama_backend
 
         loaded = (["llm"] if self._generator is not None and self._generator._llm is not None else []) + \
-            (["asr"] if any(t._model is not None for t in self._transcribers.values()) else [])
+            (["asr"] if any(t._model is not None for t in self._transcribers.values()) else []) + \
+            (["embed"] if self._embedder is not None and self._embedder._model is not None else [])
         return {"ok": True, "pid": os.getpid(), "backend": llama_backend.loaded(), "loaded": loaded}
 
 
@@ -132,6 +168,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._generate(request)
             elif op == "transcribe":
                 self._transcribe(request)
+            elif op == "embed":
+                self._embed(request)
             else:
                 self._send({"error": f"unknown op {op!r}", "kind": "ValueError"})
         except (BrokenPipeError, ConnectionResetError):
@@ -170,11 +208,23 @@ class _Handler(socketserver.StreamRequestHandler):
             text = generator.generate(request["prompt"], **kwargs)
         self._send({"done": True, "text": text, "params": generator.params})
 
+    def _embed(self, request: dict[str, Any]) -> None:
+        from models.embed import MAX_TEXTS, encode_vectors
+
+        texts = request.get("texts")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or len(texts) > MAX_TEXTS:
+            raise ValueError(f"texts must be a list of at most {MAX_TEXTS} strings")
+        host = self.server.host
+        vectors = host.embed(texts)
+        self._send({"vectors": encode_vectors(vectors), "model": host.embedder().model_id})
+
     def _transcribe(self, request: dict[str, Any]) -> None:
         transcriber = self.server.host.transcriber(request.get("options") or {})
         transcript = transcriber.transcribe(request["path"], progress=lambda f: self._send({"progress": f}),
                                             prompt=request.get("prompt"))
-        self._send({"transcript": transcript.to_json(), "params": transcriber.params})
+        # the model that heard it: tiny.en or the multilingual one, by the lesson's language
+        self._send({"transcript": transcript.to_json(), "params": transcriber.params,
+                    "model": {"id": transcriber.model_id, "sha256": transcriber.sha256}})
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -198,6 +248,7 @@ def serve(address: str, options: Options, state: Path | None) -> None:
             server.shutdown()
 
         threading.Thread(target=orphan_watch, daemon=True).start()
+        threading.Thread(target=server.host.warm_embedder, daemon=True, name="warm-embed").start()
         log.info("model process %d serving (backend choice: %s)", os.getpid(),
                  backend_choice(read_state(state))[0] or "best not yet tested")
         server.serve_forever(poll_interval=0.5)
@@ -260,6 +311,18 @@ class ModelClient:
             return next(self.events({"op": "ping"}, timeout_s))
         except (ModelsUnavailable, StopIteration, ValueError):
             return None
+
+    def embed(self, texts: Sequence[str], timeout_s: float = EMBED_TIMEOUT_S) -> Any:
+        """Unit sentence vectors (numpy, n x dim) for texts, from the model process; ModelsUnavailable if it is down."""
+        from models.embed import MAX_TEXTS, decode_vectors
+
+        parts = []
+        for start in range(0, len(texts), MAX_TEXTS):  # a long list (the safety exemplar bank) in several requests
+            event = next(self.events({"op": "embed", "texts": list(texts[start:start + MAX_TEXTS])}, timeout_s))
+            parts.append(decode_vectors(event["vectors"]))
+        import numpy as np
+
+        return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
 class RemoteError(RuntimeError):
@@ -344,17 +407,28 @@ class RemoteTranscriber(_Remote):
 
         super().__init__(client, models_dir, device, threads)
         self.options = options or DecodeOptions()
+        self._used: dict[str, str] | None = None
 
     @property
     def params(self) -> dict[str, Any]:
         return self._params or {**asdict(self.options), "device": self.device_setting, "threads": self.threads}
 
-    def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
-                   prompt: str | None = None) -> Any:
-        """Transcribe a file in the model process (it reads the file itself)."""
-        from models.asr import Transcript
+    @property
+    def model_id(self) -> str:
+        """The model of the last transcription (its language's), else this runner's own."""
+        return self._used["id"] if self._used else super().model_id
 
-        request = {"op": "transcribe", "path": str(Path(path).resolve()), "options": asdict(self.options),
+    @property
+    def sha256(self) -> str:
+        return self._used["sha256"] if self._used else super().sha256
+
+    def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
+                   prompt: str | None = None, language: str | None = None) -> Any:
+        """Transcribe a file in the model process (it reads the file itself), with the lesson language's decoding."""
+        from models.asr import Transcript, options_for
+
+        options = options_for(language) if language and language != self.options.language else self.options
+        request = {"op": "transcribe", "path": str(Path(path).resolve()), "options": asdict(options),
                    "prompt": prompt}
         for event in self.client.events(request):
             if "progress" in event:
@@ -362,6 +436,7 @@ class RemoteTranscriber(_Remote):
                     progress(float(event["progress"]))
             else:
                 self._params = event.get("params")
+                self._used = event.get("model")
                 return Transcript.from_json(event["transcript"])
         raise ModelsUnavailable("the model process ended the transcription without a result")
 
@@ -478,6 +553,10 @@ class OnDemandModels:
 
     def ping(self, timeout_s: float = 2.0) -> dict[str, Any] | None:
         return self._process.client.ping(timeout_s) if self._process is not None else None
+
+    def embed(self, texts: Sequence[str], timeout_s: float = EMBED_TIMEOUT_S) -> Any:
+        """ModelClient.embed, from this command's own model process."""
+        return self._client().embed(texts, timeout_s)
 
     def close(self) -> None:
         if self._process is not None:

@@ -6,13 +6,25 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, stream_with_context
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale, gettext
 from werkzeug.exceptions import HTTPException
 
 from edge_server import auth, catalog, companion, openapi, people
 from edge_server.app import get_db, get_settings
-from edge_server.db import connect
+from edge_server.db import connect, rows
 from models.worker import ModelsUnavailable
 
 bp = Blueprint("api_companion", __name__)
@@ -41,19 +53,37 @@ def _request() -> tuple[str, str | None, str | None]:
         abort(400, "question must be a non-empty string")
     if any(v is not None and not isinstance(v, str) for v in (lesson_id, exercise_id)):
         abort(400, "lesson_id and exercise_id are strings")
+    db = get_db()
     allowed = _allowed(auth.current_pupil())
-    if lesson_id and (catalog.get_lesson(get_db(), lesson_id) is None or (allowed and lesson_id not in allowed)):
+    if lesson_id and catalog.get_lesson(db, lesson_id) is None:
         abort(404, "no such lesson")
-    exercise = catalog.get_exercise(get_db(), exercise_id) if exercise_id else None
-    if exercise_id and (exercise is None or (allowed and exercise["lesson_id"] not in allowed)):
+    exercise = catalog.get_exercise(db, exercise_id) if exercise_id else None
+    if exercise_id and exercise is None:
+        abort(404, "no such exercise")
+    for lesson in (lesson_id, exercise["lesson_id"] if exercise else None):
+        refusal = catalog.lesson_refusal(db, lesson, signed_in=True) if lesson else None
+        if refusal is not None:
+            abort(*refusal)  # 410 Gone: nobody asks about a lesson of an expired pack any more
+    if lesson_id and allowed is not None and lesson_id not in allowed:
+        abort(404, "no such lesson")
+    if exercise and allowed is not None and exercise["lesson_id"] not in allowed:
         abort(404, "no such exercise")
     return question, lesson_id, exercise_id
 
 
 def _allowed(pupil: dict[str, Any]) -> set[str] | None:
-    """The lessons this pupil may open (their class's assigned lessons; all when none are assigned)."""
-    assigned = people.assigned_lesson_ids(get_db(), pupil["class_id"]) if pupil.get("class_id") else set()
-    return assigned or None
+    """The lessons this pupil may open (their class's assigned lessons; all when none are assigned), never those of
+    an expired pack. The set is also the companion's cache scope: once a pack expires, no answer cached before
+    (citing it) is served again."""
+    db = get_db()
+    assigned = people.assigned_lesson_ids(db, pupil["class_id"]) if pupil.get("class_id") else set()
+    expired = catalog.expired_channels(db)
+    if not expired:
+        return assigned or None
+    marks = ",".join("?" * len(expired))
+    gone = {r["id"] for r in rows(db, f"SELECT id FROM lessons WHERE channel_id IN ({marks})", tuple(expired))}
+    every = assigned or {r["id"] for r in rows(db, "SELECT id FROM lessons")}
+    return every - gone
 
 
 def _language() -> str:
@@ -144,7 +174,27 @@ def pastoral() -> Any:
     """Questions the companion refused (all questions when the box's settings say so), for pastoral care."""
     show_all = get_settings().companion_show_questions_to_teacher
     items = companion.teacher_questions(get_db(), show_all)
-    return render_template("companion/teacher.html", questions=items, show_all=show_all)
+    return render_template("companion/teacher.html", questions=items, show_all=show_all,
+                           alerts=companion.pastoral_alerts(get_db()))
+
+
+@bp.post("/teacher/companion/alerts/<int:alert_id>/acknowledge")
+@auth.teacher_required
+def acknowledge(alert_id: int) -> Any:
+    """A teacher has seen a pupil's disclosure and is looking after them: the alert leaves the top of the page."""
+    if not companion.acknowledge_alert(get_db(), alert_id, (auth.current_teacher() or {}).get("id")):
+        abort(404)
+    flash(gettext("Alert marked as seen."), "ok")
+    return redirect(url_for("api_companion.pastoral"))
+
+
+@bp.app_context_processor
+def _pastoral_badge() -> dict[str, Any]:
+    # the number on the teacher's link to the pastoral page: disclosures nobody has acknowledged yet
+    def count() -> int:
+        return companion.open_alert_count(get_db()) if auth.current_teacher() else 0
+
+    return {"pastoral_alert_count": count}
 
 
 _ERROR = openapi.ref("Error")
@@ -174,6 +224,8 @@ _BODY = {"required": True, "content": {"application/json": {"schema": openapi.re
 _FAILS = {"400": {"description": "Malformed question", "content": {"application/json": {"schema": _ERROR}}},
           "401": {"description": "Not a logged-in pupil"},
           "404": {"description": "No such lesson or exercise"},
+          "410": {"description": "The lesson (or the exercise's lesson) belongs to a pack that has expired",
+                  "content": {"application/json": {"schema": _ERROR}}},
           "429": {"description": "This pupil already has a question pending",
                   "content": {"application/json": {"schema": _ERROR}}},
           "503": {"description": "The model process is restarting: ask again after Retry-After seconds",

@@ -24,7 +24,14 @@ from edge_server.db import connect, rows
 from edge_server.settings import load_settings
 from models import llama_backend, selftest
 from models.selftest import Options
-from models.worker import ModelClient, ModelsUnavailable, OnDemandModels, RemoteGenerator, RemoteTranscriber
+from models.worker import (
+    ModelClient,
+    ModelsUnavailable,
+    OnDemandModels,
+    RemoteError,
+    RemoteGenerator,
+    RemoteTranscriber,
+)
 from tests.ai_support import import_source, write_spoken_source
 from tests.e2e.box_server import free_port, prepare
 from tests.processes import stop_process
@@ -278,3 +285,56 @@ def test_the_model_process_answers_only_its_own_user() -> None:
         assert os.read(read, 100) == b"refused"
         os.close(read)
         assert models.ping() is not None  # still serving its own user
+
+
+def test_the_model_process_embeds_texts_for_the_safety_check_and_reports_the_embedder_loaded() -> None:
+    import numpy as np
+
+    from edge_server import safety
+
+    with OnDemandModels(Options(device="cpu")) as models:
+        vectors = models.embed(["How do plants make food?", "植物怎样制造养分？", "How do I steal a bike?"])
+        assert vectors.shape == (3, 512) and vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+        assert "embed" in models.ping()["loaded"]
+        # the safety check through the model process, as the companion runs it
+        assert safety.classify("something that goes boom to scare the class, how do i build it", models.embed)
+        assert safety.classify("What is sexual reproduction in plants?", models.embed) is None
+        assert models.embed(["x"] * 600).shape == (600, 512)  # sent in requests of at most 512 texts
+        with pytest.raises(RemoteError, match="at most"):
+            next(models.events({"op": "embed", "texts": ["x"] * 600}))
+
+
+def test_the_safety_check_falls_back_to_the_rules_when_the_model_process_is_not_running() -> None:
+    from edge_server import safety
+
+    client = ModelClient("\0edge-server-models-nobody-listens-here")
+    started = time.monotonic()
+    assert safety.classify("how do i make a b0mb", client.embed) == "violence"
+    assert safety.classify("What is photosynthesis?", client.embed) is None
+    assert time.monotonic() - started < 3
+
+
+def test_the_exemplar_bank_is_embedded_once_per_box_and_kept_under_the_data_dir_across_restarts(tmp_path) -> None:
+    import numpy as np
+
+    from edge_server.safety_embedding import Layer
+
+    state = tmp_path / "selftest.json"  # as the supervisor starts it: the cache lives next to the self-test report
+    with OnDemandModels(Options(device="cpu"), state) as models:
+        first = Layer(models.embed)  # the first web worker: the model process embeds the bank and keeps it
+    kept = sorted((tmp_path / "cache" / "embed").glob("*.npy"))
+    assert kept and not list((tmp_path / "cache" / "embed").glob("*.tmp"))
+    assert sum(np.load(p).shape[0] for p in kept) == len(first.exemplars)
+
+    with OnDemandModels(Options(device="cpu"), state) as models:  # a restart: the bank is read back, not embedded
+        next(models.events({"op": "ping"}))  # starts the process (nothing embedded yet)
+        deadline = time.monotonic() + 60
+        while "embed" not in (models.ping() or {}).get("loaded", []) and time.monotonic() < deadline:
+            time.sleep(0.2)  # a box that used the companion before loads the embedder at start, in the background
+        assert "embed" in models.ping()["loaded"]
+        again = Layer(models.embed)
+        assert np.allclose(again.vectors, first.vectors, atol=1e-6)
+        models.embed(["a question of my own"])  # a pupil's question is never written to disk
+    assert sorted((tmp_path / "cache" / "embed").glob("*.npy")) == kept
