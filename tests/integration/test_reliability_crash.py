@@ -196,9 +196,12 @@ def check_db(db_path: Path, acked: Acked) -> None:
                                                      "WHERE a.source = 'import'")}
         assert set(imports) <= stored_imports, "acknowledged imported attempts lost"
         if versions:
+            # One read transaction (a WAL snapshot): the pack worker may activate the next version between two reads.
+            conn.execute("BEGIN")
             (active,) = conn.execute("SELECT version FROM channels WHERE id = ?", (TINY_CHANNEL,)).fetchone()
             assert active >= max(versions)
             titles = {t for (t,) in conn.execute("SELECT title FROM lessons WHERE channel_id = ?", (TINY_CHANNEL,))}
+            conn.rollback()
             assert titles == {f"V{active} tiny-1", f"V{active} tiny-2"}, "catalog rows do not match the active pack"
     finally:
         conn.close()
