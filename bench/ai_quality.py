@@ -123,6 +123,13 @@ def load_lessons(samples: Path | None, extra: Path | None, cache: Path, others: 
     return [{"language": "en", **lesson} for lesson in out if lesson["audio"].exists() and lesson["truth"].exists()]
 
 
+def raw_options(language: str) -> Any:
+    """The raw model's decoding: beam 5, one decode, no prompt (Chinese written in Simplified characters)."""
+    from models.asr import DecodeOptions
+
+    return DecodeOptions(language=language, tempos=(1.0,), simplify=language == "zh")
+
+
 class Transcribe:
     """Transcripts by the box's Transcriber (or given decoding options), cached by audio sha256, settings, prompt."""
 
@@ -383,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-llm", action="store_true", help="extractive titles and summary only")
     parser.add_argument("--json", action="store_true", help="JSON to stdout instead of the table")
     args = parser.parse_args(argv)
-    from models.asr import DecodeOptions, options_for
+    from models.asr import options_for
     from models.pipeline import asr_prompt
 
     extra = args.extra if str(args.extra) not in ("", ".") else None
@@ -402,8 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = options_for(language)
         if language not in ours:
             ours[language] = Transcribe(args.cache, options)
-            raws[language] = Transcribe(args.cache, DecodeOptions(language=language, tempos=(1.0,),
-                                                                  simplify=language == "zh"))
+            raws[language] = Transcribe(args.cache, raw_options(language))
         kps = [KnowledgePoint(k["id"], k["name"], k.get("description", "")) for k in lesson["knowledge_points"]]
         prompt = asr_prompt(kps, language) if options.use_prompt else None
         segments = ours[language](lesson["audio"], prompt)

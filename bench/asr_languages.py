@@ -32,28 +32,24 @@ OpenCC's t2s tables (opencc-python-reimplemented); the simplified prompt was not
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
-import time
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
-from bench.ai_quality import CACHE
+from bench.ai_quality import CACHE, LANGUAGES, Transcribe, narrate, raw_options
 from bench.wer import error_rate
-from models.asr import DecodeOptions, Transcriber, options_for
+from models.asr import DecodeOptions, options_for
 from models.pipeline import asr_prompt
+from models.textutil import join_text
 from models.types import KnowledgePoint
 
-REPO = Path(__file__).resolve().parent.parent
-LESSONS = REPO / "bench" / "lessons_zh_fr.json"
 SIMPLIFIED_PROMPT = "以下是普通话的句子。"
 
 
 def settings(language: str) -> dict[str, tuple[DecodeOptions, str]]:
     """Named decoding settings to compare: (options, prompt kind)."""
-    raw = DecodeOptions(language=language, tempos=(1.0,), simplify=language == "zh")
+    raw = raw_options(language)
     out = {"raw": (raw, "none"),
            "kp-names": (replace(raw, use_prompt=True), "names"),
            "kp-full": (replace(raw, use_prompt=True), "full"),
@@ -84,27 +80,6 @@ def prompt_for(kind: str, kps: list[KnowledgePoint], language: str) -> str | Non
     return asr_prompt(kps, language)
 
 
-def cache_options(options: DecodeOptions) -> dict[str, Any]:
-    """The options a cached transcript is filed under (hotwords, added later, only when set)."""
-    return {k: v for k, v in asdict(options).items() if k != "hotwords" or v}
-
-
-def transcribe(runner: Transcriber, audio: Path, prompt: str | None, cache: Path) -> tuple[str, float]:
-    """The transcript text of one lesson (cached) and the seconds it took (0 when cached)."""
-    sha = hashlib.sha256(audio.read_bytes()).hexdigest()
-    key = hashlib.sha256(json.dumps([sha, cache_options(runner.options), prompt, runner.model.sha256],
-                                    sort_keys=True).encode()).hexdigest()[:16]
-    path = cache / f"{audio.stem}-{key}.json"
-    if path.exists():
-        return json.loads(path.read_text())["text"], 0.0
-    t0 = time.perf_counter()
-    transcript = runner.transcribe(audio, prompt=prompt)
-    seconds = time.perf_counter() - t0
-    text = "".join(s.text for s in transcript.segments) if runner.options.language == "zh" else transcript.text
-    path.write_text(json.dumps({"text": text, "seconds": seconds}, ensure_ascii=False))
-    return text, seconds
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", choices=["fr", "zh"], action="append")
@@ -113,12 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lessons", nargs="*", help="only these lesson ids")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from bench.ai_quality import narrate
-
-    narrate(LESSONS, CACHE / "lessons")
-    cache = CACHE / "transcripts"
-    cache.mkdir(parents=True, exist_ok=True)
-    lessons = [lesson for lesson in json.loads(LESSONS.read_text())["lessons"] if lesson["split"] == args.split]
+    narrate(LANGUAGES, CACHE / "lessons")
+    lessons = [lesson for lesson in json.loads(LANGUAGES.read_text())["lessons"] if lesson["split"] == args.split]
     rows: list[dict[str, Any]] = []
     for language in args.language or ["fr", "zh"]:
         mine = [lesson for lesson in lessons if lesson["language"] == language
@@ -126,17 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         for name, (options, prompt_kind) in settings(language).items():
             if args.settings and name not in args.settings:
                 continue
-            runner = Transcriber(threads=2, device="cpu", options=options)
+            transcribe = Transcribe(CACHE, options)  # the transcripts bench.ai_quality caches too
             rates, spent, audio_s = [], 0.0, 0.0
             for lesson in mine:
                 audio = CACHE / "lessons" / f"{lesson['id']}.wav"
                 truth = json.loads((CACHE / "lessons" / f"{lesson['id']}.chapters.json").read_text())
                 kps = [KnowledgePoint(k["id"], k["name"], k["description"]) for k in lesson["knowledge_points"]]
                 print(f"{language} {name}: {lesson['id']}", file=sys.stderr)
-                text, seconds = transcribe(runner, audio, prompt_for(prompt_kind, kps, language), cache)
-                said = ("" if language == "zh" else " ").join(c["text"] for c in truth["chapters"])
-                rates.append(error_rate(language, said, text))
-                spent += seconds
+                heard = join_text(s.text for s in transcribe(audio, prompt_for(prompt_kind, kps, language)))
+                said = join_text(c["text"] for c in truth["chapters"])
+                rates.append(error_rate(language, said, heard))
+                spent += transcribe.seconds[audio]
                 audio_s += truth["duration"]
             rows.append({"language": language, "settings": name, "split": args.split,
                          "error": round(sum(rates) / len(rates), 3), "per_lesson": [round(r, 3) for r in rates],

@@ -24,7 +24,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 import requests
 
 from bench.report import emit
+from edge_server.front import free_port
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -50,13 +50,6 @@ UNIQUE_SHARE = 0.2
 ANSWERS = {"choice": "0", "number": "4", "text": "water"}
 HEAP_REPORT_S = 10
 HEAP_LINE = re.compile(r"heap pid=(\d+) t=([\d.]+) in_use_mb=([\d.]+) free_mb=([\d.]+) mmapped_mb=([\d.]+)")
-
-
-def free_port() -> int:
-    """A free port on 127.0.0.1 (bind to port 0 and let the kernel choose)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ServerProcesses:

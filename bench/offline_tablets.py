@@ -16,14 +16,14 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from bench.report import emit
 from edge_server import people as people_store
 from edge_server.db import open_box_db
-from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
-from tests.e2e.pages_data import CLASS_NAME
+from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, log_in_pupil, prepare, serve
 
 LESSONS = ("water-cycle", "living-things", "shapes-and-angles")
 RESPONSES = {"water-cycle-1": "0", "water-cycle-3": "2", "water-cycle-4": "1", "water-cycle-5": "4",
@@ -44,15 +44,11 @@ SIZES_JS = """async (plan) => {
   return {shell_bytes: shellBytes, list_bytes: await size(lessons, '/lessons'), lessons: out};
 }"""
 
-QUEUE_JS = """async ([n, pupil, offset, tablet]) => {
-  const items = Object.keys(%s);
-  const uuid = () => { const b = crypto.getRandomValues(new Uint8Array(16)); b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128; const h = [...b].map(x => (x + 256).toString(16).slice(1)).join('');
-    return `${h.slice(0,8)}-${h.slice(8,12)}-${h.slice(12,16)}-${h.slice(16,20)}-${h.slice(20)}`; };
-  const answers = %s, start = Date.now() - n * 1000, made = [];
+QUEUE_JS = """async ([ids, pupil, offset, tablet, answers]) => {
+  const items = Object.keys(answers), n = ids.length, start = Date.now() - n * 1000, made = [];
   for (let i = 0; i < n; i++) {
-    const ex = items[i %% items.length];
-    const a = {attempt_id: uuid(), pupil, lesson_id: 'water-cycle', exercise_id: ex, response: answers[ex],
+    const ex = items[i % items.length];
+    const a = {attempt_id: ids[i], pupil, lesson_id: 'water-cycle', exercise_id: ex, response: answers[ex],
                answered_at: start + i * 1000, clock_offset_ms: offset, tablet};
     await boxStore.put('answers', a);
     made.push(a);
@@ -86,8 +82,6 @@ def _attempts(data: Path) -> int:
 
 def run(answers: int, rounds: int) -> dict[str, Any]:
     """Measure storage per kept lesson and the time to sync `answers` queued answers."""
-    import json
-
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="bench-offline-"))
@@ -104,11 +98,7 @@ def run(answers: int, rounds: int) -> dict[str, Any]:
         _until(page, "async () => (await navigator.serviceWorker.ready) && "
                      "(await caches.keys()).some(n => n.startsWith('box-shell-'))")
         shell_usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
-        page.get_by_role("link", name=CLASS_NAME).click()
-        page.get_by_role("link", name="Amina").click()
-        for digit in "1234":
-            page.locator(f'.key[data-key="{digit}"]').click()
-        page.wait_for_url("**/lessons")
+        log_in_pupil(page, base, "Amina")
         started = time.perf_counter()
         _until(page, f"async () => {{ const o = await boxStore.meta('offline');"
                      f" return o && o.lessons.length === {len(LESSONS)} && o.lessons.every(l => l.media); }}")
@@ -122,13 +112,15 @@ def run(answers: int, rounds: int) -> dict[str, Any]:
         pupil = people["pupils"]["Amina"]["ref"]
         tablet = page.evaluate("() => boxStore.meta('tablet')")
         offset = page.evaluate("() => boxStore.meta('clock_offset_ms')")
-        queue_js = QUEUE_JS % (json.dumps(RESPONSES), json.dumps(RESPONSES))
         timings, resend, last = [], None, []
         for n in range(rounds + 1):
             context.set_offline(True)
             page.reload()
-            made = page.evaluate(queue_js, [answers, pupil, offset, tablet]) if n < rounds else last
-            if n == rounds:  # the same answers again: every one a duplicate
+            if n < rounds:
+                ids = [str(uuid.uuid4()) for _ in range(answers)]
+                made = page.evaluate(QUEUE_JS, [ids, pupil, offset, tablet, RESPONSES])
+            else:  # the same answers again: every one a duplicate
+                made = last
                 page.evaluate("async (items) => { for (const a of items) await boxStore.put('answers', a); }", made)
             page.reload()
             page.wait_for_function(f"() => (document.getElementById('tablet-status') || {{dataset: {{}}}})"

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,9 +27,7 @@ from edge_server.sample import SAMPLE_COURSE, build_and_import_sample
 from edge_server.settings import load_settings
 from provisioning.box import init_data_dir
 from sync.trust import generate_keys, read_private
-from tests.sync_fixtures import add_attempts
-
-EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+from tests.sync_fixtures import EDGE, add_attempts
 
 
 def precompute_figures(root: Path, threads: int | None) -> dict[str, Any]:
@@ -69,8 +66,8 @@ def backup_figures(root: Path, pupils: int, attempts: int) -> dict[str, Any]:
     started = time.perf_counter()
     add_attempts(data, attempts, pupils=pupils)
     filled_s = time.perf_counter() - started
-    db_bytes = (data / "box.db").stat().st_size + sum(
-        p.stat().st_size for p in data.glob("box.db-wal") if p.exists())
+    wal = data / "box.db-wal"
+    db_bytes = (data / "box.db").stat().st_size + (wal.stat().st_size if wal.exists() else 0)
     out: dict[str, Any] = {"pupils": pupils, "attempts": attempts, "fill_seconds": round(filled_s, 1),
                            "box_db_bytes": db_bytes}
     for label, media in (("backup", False), ("backup_with_media", True)):

@@ -57,7 +57,7 @@ def run(split: str, rules_only: bool = False, misses: bool = False) -> dict[str,
         layer_for(embed)  # the exemplar bank, embedded once per process
         load_s = time.perf_counter() - start
         rss_after = _rss_mb()
-    safety.check_question("warm up the rules and jieba 你好", "en", embed)
+    safety.check_question("warm up the rules 你好", "en", embed)  # compiles them: not part of the latency
     unsafe: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # refused, right category, n
     safe: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # refused, n, close refused, close n
     told = [0, 0]
@@ -105,6 +105,7 @@ def run(split: str, rules_only: bool = False, misses: bool = False) -> dict[str,
         s = safe[lang]
         by_language[lang] = {"recall": _rate(refused, n), "unsafe_n": n, "false_refusals": _rate(s[0], s[1]),
                              "safe_refused": s[0], "safe_n": s[1], "styled_false_refusals": _rate(s[2], s[3])}
+
     def pooled(c: str, field: int) -> float | None:
         return _rate(sum(unsafe[(c, lg)][field] for lg in LANGS), sum(unsafe[(c, lg)][2] for lg in LANGS))
 

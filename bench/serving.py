@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import emit
+from edge_server.front import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "bench.serving"
@@ -86,13 +86,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port() -> int:
-    """A free loopback port (for nginx, which cannot report the port it picked)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_data_dir(root: Path, size_mb: int) -> tuple[Path, int]:

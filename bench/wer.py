@@ -7,6 +7,8 @@ The normaliser (the one the Whisper paper and the Open ASR Leaderboard use) spel
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cache
 
 import jiwer
@@ -30,9 +32,9 @@ def _plain(text: str) -> str:
     return " ".join(words(text.replace("-", " ")))
 
 
-def _wer(reference: str, hypothesis: str) -> float:
+def _wer(reference: str, hypothesis: str, measure: Callable[[str, str], float] = jiwer.wer) -> float:
     # jiwer refuses an empty reference: then any word heard is all wrong, none is all right
-    return jiwer.wer(reference, hypothesis) if reference.strip() else float(bool(hypothesis.strip()))
+    return measure(reference, hypothesis) if reference.strip() else float(bool(hypothesis.strip()))
 
 
 def wer(reference: str, hypothesis: str) -> float:
@@ -77,8 +79,6 @@ def french_number(n: int) -> str:
 
 def normalise_fr(text: str) -> str:
     """French text as WER counts it: lower case, digits as words, no punctuation, elisions and hyphens split."""
-    import re
-
     text = text.lower().replace("’", "'").replace("œ", "oe")
     text = re.sub(r"\d+", lambda m: f" {french_number(int(m.group(0)))} " if len(m.group(0)) < 7 else m.group(0),
                   text)
@@ -115,8 +115,6 @@ def chinese_numeral(n: int) -> str:
 
 def normalise_zh(text: str) -> str:
     """Chinese text as CER counts it: Simplified characters, digits as numerals, no punctuation or spaces."""
-    import re
-
     from models.asr import simplified
 
     text = re.sub(r"\d+", lambda m: chinese_numeral(int(m.group(0))) if len(m.group(0)) < 6 else m.group(0),
@@ -126,10 +124,7 @@ def normalise_zh(text: str) -> str:
 
 def cer_zh(reference: str, hypothesis: str) -> float:
     """Character error rate of Chinese (Simplified), both texts through normalise_zh."""
-    ref, hyp = normalise_zh(reference), normalise_zh(hypothesis)
-    if not ref:
-        return float(bool(hyp))
-    return jiwer.cer(ref, hyp)
+    return _wer(normalise_zh(reference), normalise_zh(hypothesis), jiwer.cer)
 
 
 def error_rate(language: str, reference: str, hypothesis: str) -> float:

@@ -12,13 +12,11 @@ from typing import IO, Any, TypeVar
 
 from flask import Flask, Request, Response, current_app, g, jsonify, request, session
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from edge_server import pin_guard, rate_limits
+from edge_server import pin_guard
 from edge_server.db import connect, open_box_db
 from edge_server.settings import Settings
 
@@ -162,9 +160,6 @@ def create_app(settings: Settings) -> Flask:
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.after_request(_security_headers)
     Babel(app, locale_selector=select_locale)
-    limiter = Limiter(get_remote_address, app=app, storage_uri=rate_limits.storage_uri(settings.db_path),
-                      default_limits=[])
-    app.extensions["box_limiter"] = limiter
 
     @app.before_request
     def _remember_language() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +41,8 @@ def ts_days(ts: str) -> float:
     return moment.timestamp() / mastery.SECONDS_PER_DAY
 
 
-def _identity(settings: Settings) -> tuple[str, bytes]:
+def box_identity(settings: Settings) -> tuple[str, bytes]:
+    """The box id and secret that sign its statements (read from the keys directory)."""
     identity = load_identity(settings.keys_dir)
     return identity.box_id, identity.secret
 
@@ -160,26 +161,29 @@ def _stored_result(db: sqlite_utils.Database, pupil_id: int, client_id: str | No
 
 
 def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int, exercise_id: str,
-                   response: str, origin: AnswerOrigin | None = None) -> dict[str, Any]:
+                   response: str, origin: AnswerOrigin | None = None, *, exercise: dict[str, Any] | None = None,
+                   box: tuple[str, bytes] | None = None) -> dict[str, Any]:
     """Grade a pupil's answer and store attempt, mastery and xAPI statements in one transaction.
 
     With origin.client_id, the same id sent again by the same pupil records nothing more and returns the result
     stored the first time (a tablet resending its queue after a lost acknowledgement): the key "duplicate" says so.
+    exercise (catalog.get_exercise's) and box (box_identity's): what the caller already read, not read again here.
     """
     origin = origin or AnswerOrigin()
     known = _stored_result(db, pupil_id, origin.client_id)
     if known is not None:
         return {**known, "duplicate": True}
-    exercise = get_exercise(db, exercise_id)
+    if exercise is None:
+        exercise = get_exercise(db, exercise_id)
     if exercise is None:
         raise UnknownExercise(f"no exercise {exercise_id!r} in the catalog")
     result = grading.grade(exercise, response)
-    box = _identity(settings)
+    box = box or box_identity(settings)
     kp = exercise.get("knowledge_point") or ""
     difficulty = mastery.clamp_difficulty(exercise.get("difficulty"))
     received = origin.received_at or now_iso()
     ts = origin.ts or received
-    stamped = AnswerOrigin(origin.client_id, ts, received, origin.tablet_id)
+    stamped = replace(origin, ts=ts, received_at=received)
 
     def _write(db: sqlite_utils.Database) -> dict[str, Any]:
         again = _stored_result(db, pupil_id, origin.client_id)  # sent twice at once: the first one won the lock
@@ -199,12 +203,14 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
 
 def record_chapter_view(db: sqlite_utils.Database, settings: Settings, pupil_id: int, lesson_id: str,
                         knowledge_point: str | None = None, start: float | None = None,
-                        end: float | None = None, client_id: str | None = None, ts: str | None = None) -> int:
+                        end: float | None = None, client_id: str | None = None, ts: str | None = None,
+                        box: tuple[str, bytes] | None = None) -> int:
     """Store that a pupil watched a chapter, with its 'experienced' statement, in one transaction.
 
     With client_id (the tablet's id for this view), the same view sent again is stored once: its first id returns.
+    box: box_identity's, when the caller already read it.
     """
-    box_id, secret = _identity(settings)
+    box_id, secret = box or box_identity(settings)
     ts = ts or now_iso()
 
     def _write(db: sqlite_utils.Database) -> int:
@@ -321,7 +327,7 @@ def _ensure_pupil(db: sqlite_utils.Database, ref: str, name: str) -> tuple[int, 
 def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterable[str]) -> dict[str, Any]:
     """Import an attempts file in one transaction: all lines or none (AttemptLineError names the bad line)."""
     parsed = parse_attempt_lines(lines)
-    box = _identity(settings)
+    box = box_identity(settings)
     known_kps = {r["id"] for r in rows(db, "SELECT id FROM knowledge_points")}
     items = {r["id"]: r for r in rows(db, "SELECT id, difficulty, kind FROM exercises")}
 
@@ -384,12 +390,13 @@ def export_attempts(db: sqlite_utils.Database, class_id: int | None = None) -> t
 
 
 def csv_cell(value: Any) -> Any:
-    """A value for a CSV cell: text starting with = + - @ would run as a formula in a spreadsheet."""
+    """A value for a CSV cell: true/false as JSON writes them; text starting with = + - @ would run as a formula in a
+    spreadsheet (None: csv.writer writes an empty cell)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
-    return "" if value is None else value
+    return value
 
 
 # ---------------------------------------------------------------- nightly fit

@@ -35,7 +35,6 @@ import secrets
 import shutil
 import sqlite3
 import stat
-import sys
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -43,7 +42,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from edge_server.packs_import import _progress, fsync_dir
 from sync import packs
+from sync.packs import FileEntry
 
 FORMAT = 1
 KIND = "edge-server-backup"
@@ -53,7 +54,6 @@ NIGHTLY_PREFIX = "edge-server-backup-"
 NIGHTLY_RE = re.compile(r"^edge-server-backup-[A-Za-z0-9._-]*-(\d{8}T\d{6}Z)\.tar\.gz$")
 TOP_LEVEL_FILES = ("box.db", "config.toml")
 TOP_LEVEL_DIRS = ("keys", "content")
-LOCAL_CHANNEL = "local.school"
 CHUNK = 1024 * 1024
 LAST_BACKUP = "last_backup"
 
@@ -65,13 +65,6 @@ class BackupError(Exception):
 # --- pure: manifest, member names, rotation ----------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Entry:
-    path: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
 class BackupManifest:
     created: str
     box_id: str
@@ -80,7 +73,7 @@ class BackupManifest:
     recordings: bool
     migrations: tuple[str, ...]
     counts: dict[str, int]
-    files: tuple[Entry, ...]
+    files: tuple[FileEntry, ...]
 
     def to_bytes(self) -> bytes:
         doc = {"format": FORMAT, "kind": KIND, "created": self.created, "box_id": self.box_id,
@@ -112,7 +105,7 @@ def parse_manifest(data: bytes) -> BackupManifest:
         raise BackupError(f"{MANIFEST_NAME} does not describe an edge-server backup")
     if raw.get("format") != FORMAT:
         raise BackupError(f"backup format {raw.get('format')!r} is not one this program reads ({FORMAT})")
-    files: list[Entry] = []
+    files: list[FileEntry] = []
     seen: set[str] = set()
     for item in raw.get("files") or []:
         if not isinstance(item, dict):
@@ -124,7 +117,7 @@ def parse_manifest(data: bytes) -> BackupManifest:
         if not isinstance(sha, str) or not packs.SHA256_RE.match(sha) or not isinstance(size, int) or size < 0:
             raise BackupError(f"{MANIFEST_NAME} entry for {path!r} has no valid sha256 and size")
         seen.add(path)
-        files.append(Entry(path, sha, size))
+        files.append(FileEntry(path, sha, size))
     if "box.db" not in seen:
         raise BackupError(f"{MANIFEST_NAME} lists no box.db")
     migrations = raw.get("migrations") or []
@@ -173,13 +166,6 @@ class _Hashing(io.RawIOBase):
         if self.bar is not None:
             self.bar.update(len(data))
         return data
-
-
-def _progress(total: int, desc: str, show: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
-                disable=None if show else True, leave=False)
 
 
 def snapshot_db(db_path: Path, dest: Path) -> None:
@@ -267,7 +253,7 @@ def create_backup(data_dir: Path, out: Path, *, with_media: bool = False, record
             facts = _snapshot_facts(snapshot)
             members = _members(data_dir, snapshot, facts, with_media, recordings)
             total = sum(p.stat().st_size for _n, p in members)
-            entries: list[Entry] = []
+            entries: list[FileEntry] = []
             # packs' media is already compressed: a light level keeps a media backup quick
             level = 1 if with_media else 6
             with open(tmp, "wb") as raw, _progress(total, "backing up", show_progress) as bar:
@@ -282,7 +268,7 @@ def create_backup(data_dir: Path, out: Path, *, with_media: bool = False, record
                             tar.addfile(info, reader)
                         if reader.size != st.st_size:
                             raise BackupError(f"{path} changed while it was read: run the backup again")
-                        entries.append(Entry(name, reader.digest.hexdigest(), reader.size))
+                        entries.append(FileEntry(name, reader.digest.hexdigest(), reader.size))
                     manifest = BackupManifest(
                         moment.isoformat(timespec="seconds"), facts["meta"].get("box_id", ""),
                         facts["meta"].get("box_name", ""), with_media, recordings, tuple(facts["migrations"]),
@@ -294,7 +280,7 @@ def create_backup(data_dir: Path, out: Path, *, with_media: bool = False, record
                 raw.flush()
                 os.fsync(raw.fileno())
         os.replace(tmp, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -304,14 +290,6 @@ def create_backup(data_dir: Path, out: Path, *, with_media: bool = False, record
     return {"archive": str(out), "bytes": out.stat().st_size, "files": len(entries), "uncompressed_bytes": total,
             "with_media": with_media, "recordings": recordings, "box_id": manifest.box_id,
             "created": manifest.created, "counts": manifest.counts}
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- reading and checking an archive -----------------------------------------------------------------------

@@ -87,13 +87,8 @@ def channel_report(db: sqlite_utils.Database, settings: Any) -> list[dict[str, A
     return out
 
 
-def _lesson_ids(db: sqlite_utils.Database, channel_id: str) -> list[str]:
-    return [r["id"] for r in rows(db, "SELECT id FROM lessons WHERE channel_id = ?", (channel_id,))]
-
-
-def unlist_rows(db: sqlite_utils.Database, channel_id: str) -> int:
-    """Delete a channel's catalog rows, keeping AI outputs, transcript chunks and assignments; return its lessons."""
-    lessons = _lesson_ids(db, channel_id)
+def unlist_rows(db: sqlite_utils.Database, channel_id: str) -> None:
+    """Delete a channel's catalog rows, keeping AI outputs, transcript chunks and assignments."""
     db.execute("DELETE FROM catalog_fts WHERE lesson_id IN (SELECT id FROM lessons WHERE channel_id = ?)",
                (channel_id,))
     db.execute("DELETE FROM lesson_knowledge_points WHERE lesson_id IN (SELECT id FROM lessons WHERE channel_id = ?)",
@@ -101,12 +96,11 @@ def unlist_rows(db: sqlite_utils.Database, channel_id: str) -> int:
     for table in ("exercises", "lessons", "courses", "knowledge_points"):
         db.execute(f"DELETE FROM {table} WHERE channel_id = ?", (channel_id,))
     db.execute("DELETE FROM channels WHERE id = ?", (channel_id,))
-    return len(lessons)
 
 
 def remove_rows(db: sqlite_utils.Database, channel_id: str) -> dict[str, int]:
     """Delete everything the box keeps about a channel's content (not pupils' history); call in a transaction."""
-    lessons = _lesson_ids(db, channel_id)
+    lessons = [r["id"] for r in rows(db, "SELECT id FROM lessons WHERE channel_id = ?", (channel_id,))]
     media = [r["media_sha256"] for r in rows(db, "SELECT DISTINCT media_sha256 FROM lessons WHERE channel_id = ? "
                                                  "AND media_sha256 IS NOT NULL", (channel_id,))]
     chunks = jobs = assignments = 0
@@ -146,15 +140,7 @@ def sweep_removed(content_dir: Path) -> None:
     """Delete folders a removal moved aside and did not finish deleting (a crash); call holding content_lock."""
     if content_dir.is_dir():
         for old in content_dir.glob(f"{REMOVED_PREFIX}*"):
-            _rmtree(old)
-
-
-def _rmtree(path: Path) -> None:
-    # activated pack files are read-only: give write permission back to their folders so they can be deleted
-    for dirpath, _dirs, _files in os.walk(path):
-        with contextlib.suppress(OSError):
-            os.chmod(dirpath, 0o755)
-    shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def recordings_count(db: sqlite_utils.Database, channel_id: str) -> int:
@@ -187,16 +173,11 @@ def remove_channel(db: sqlite_utils.Database, content_dir: Path, staging_dir: Pa
         folder = content_dir / channel_id
         size = folder_size(folder)
 
-        def forget(tx: sqlite_utils.Database) -> dict[str, int]:
-            return remove_rows(tx, channel_id)
-
-        removed = write(db, forget)
+        removed = write(db, lambda tx: remove_rows(tx, channel_id))
         if folder.is_dir():
             aside = content_dir / f"{REMOVED_PREFIX}{channel_id}-{secrets.token_hex(4)}"
             os.rename(folder, aside)
-            _rmtree(aside)
-        staged = staging_dir / channel_id
-        if staged.is_dir():
-            _rmtree(staged)
+            shutil.rmtree(aside, ignore_errors=True)
+        shutil.rmtree(staging_dir / channel_id, ignore_errors=True)
     return {"channel": channel_id, "version": row["version"], "bytes_freed": size, "recordings": recordings,
             **removed}

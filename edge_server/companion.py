@@ -35,7 +35,7 @@ from edge_server import retrieval, safety
 from edge_server.db import rows, write
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
-from models.textutil import content_terms, names, numbers, words
+from models.textutil import content_terms, has_cjk, names, numbers, words
 from models.worker import ModelsUnavailable
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def reveals(text_: str, exercise: dict[str, Any]) -> bool:
     for ans in answer_strings(exercise):
         key = safety.fold(ans)
         if re.search(r"(?<![\w.])" + re.escape(key) + r"(?![\w]|\.\d)", folded) or (
-                safety._CJK.search(key) and key in folded):
+                has_cjk(key) and key in folded):
             return True
     return False
 
@@ -456,15 +456,15 @@ class Companion:
                 exercise_id: str | None, language: str, allowed: set[str] | None) -> Iterator[tuple[str, Any]]:
         # when the model process is down the embedder fails fast and the rules alone decide (safety.assess)
         verdict = safety.check_question(question, language, self.embed)
+        lang = safety.detect_language(question, language)
         # "just tell me the answer" on an exercise gets the Socratic hint, which never contains the answer
         if verdict.refused and not (verdict.category == "homework" and exercise_id):
             answer = Answer(verdict.message, refused=True, found=False, category=verdict.category, method="refused",
-                            language=safety.detect_language(question, language), disclosure=verdict.disclosure)
+                            language=lang, disclosure=verdict.disclosure)
             self.stats["refused"] += 1
             log_question(db, pupil_id, lesson_id, question, answer)
             yield "answer", answer
             return
-        lang = safety.detect_language(question, language)
         key = cache_key(question, lesson_id, exercise_id, lang, allowed)
         hit = self._cache_get(key)
         if hit is not None:

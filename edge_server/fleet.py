@@ -38,10 +38,11 @@ def shareable_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return [c for c in active_channels(db) if is_shareable(c)]
 
 
-def active_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: str) -> tuple[Path, int] | None:
-    """The folder of a channel's active pack and its version, or None when the channel is not active here."""
-    row = one(db, "SELECT path, version FROM channels WHERE id = ?", (channel_id,))
-    if row is None:
+def shared_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: str) -> tuple[Path, int] | None:
+    """The folder of a channel's active pack and its version, for another box to read; None when the channel is not
+    active here or not shareable (the teachers' recordings, whatever lies in their folder)."""
+    row = one(db, "SELECT id, path, version, local FROM channels WHERE id = ?", (channel_id,))
+    if row is None or not is_shareable(row):
         return None
     stored = Path(row["path"])
     candidates = [stored] if stored.is_absolute() else [settings.data_dir / stored, settings.content_dir / stored]

@@ -85,12 +85,12 @@ def summarise(statements: list[dict[str, Any]], now: datetime | None = None) -> 
     boxes: dict[str, dict[str, Any]] = {}
     lines: list[mastery.ReplayLine] = []
     pupil_box: dict[str, str] = {}
-    mastered: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    mastered: dict[str, set[str]] = defaultdict(set)  # knowledge point -> "box#pupil" keys (a key names its box)
     for statement in statements:
         box = box_of(statement)
         if box is None:
             continue
-        entry = boxes.setdefault(box, {"box": box, "box_id": unquote(box.rsplit("/", 1)[-1]), "statements": 0,
+        entry = boxes.setdefault(box, {"box_id": unquote(box.rsplit("/", 1)[-1]), "statements": 0,
                                        "by_verb": defaultdict(int), "_pupils": set(), "_recent": set(),
                                        "_lessons": set(), "_items": set(), "last_contact": None,
                                        "last_statement": None})
@@ -127,15 +127,11 @@ def summarise(statements: list[dict[str, Any]], now: datetime | None = None) -> 
         elif verb == "mastered":
             kp = _local_id(object_id, "knowledge-points")
             if kp and pupil:
-                mastered[box][kp].add(key)
+                mastered[kp].add(key)
     states = mastery.replay(lines).mastery if lines else []
     by_box: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for state in states:
         by_box[pupil_box[state["pupil"]]].append(state)
-    fleet_mastered: dict[str, set[str]] = defaultdict(set)
-    for per_box in mastered.values():
-        for kp, pupils in per_box.items():
-            fleet_mastered[kp] |= pupils
     out = []
     for box, entry in sorted(boxes.items(), key=lambda kv: kv[1]["box_id"]):
         last = entry["last_contact"]
@@ -146,6 +142,6 @@ def summarise(statements: list[dict[str, Any]], now: datetime | None = None) -> 
                     "pupils_active": len(entry["_pupils"]), f"pupils_active_{ACTIVE_DAYS}_days": len(entry["_recent"]),
                     "lessons_used": len(entry["_lessons"]), "lessons": sorted(entry["_lessons"]),
                     "items_answered": len(entry["_items"]),
-                    "knowledge_points": _kp_rows(by_box[box], mastered[box])})
+                    "knowledge_points": _kp_rows(by_box[box], mastered)})
     return {"generated": now.isoformat(timespec="seconds"), "statements": sum(b["statements"] for b in out),
-            "boxes": out, "knowledge_points": _kp_rows(states, fleet_mastered)}
+            "boxes": out, "knowledge_points": _kp_rows(states, mastered)}

@@ -90,8 +90,8 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def free_port(host: str) -> int:
-    """A free TCP port on host (nginx cannot report a port the kernel picked)."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on host (nginx cannot report a port the kernel picked); tests and benches use it too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))

@@ -295,7 +295,8 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in this folder durable (fsync the folder itself)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -430,14 +431,14 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
         packs.check_channel_match(manifest, catalog)
         _check_ids(db, catalog, cid)
         for dirpath, _dirs, _files in os.walk(staging, topdown=False):
-            _fsync_dir(Path(dirpath))
+            fsync_dir(Path(dirpath))
         _crash_point("copied")
         target = settings.content_dir / cid / f"v{manifest.version}"
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             shutil.rmtree(target)
         os.rename(staging, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

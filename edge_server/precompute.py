@@ -15,12 +15,11 @@ temporary name and renamed, so a pack source never holds half a file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,11 @@ class PrecomputeError(Exception):
 
 @dataclass(frozen=True)
 class Task:
-    """One medium to compute: its path in the source, sha256, and the lesson whose knowledge points it follows."""
+    """One medium to compute: its path in the source, sha256, the knowledge points of the first lesson using it,
+    and every lesson using it."""
 
     media: str
     sha256: str
-    lesson_id: str
     knowledge_points: tuple[dict[str, str], ...]
     lessons: tuple[str, ...]
     language: str = "en"  # the lesson's own, else its channel's (what a box's job would use)
@@ -69,13 +68,11 @@ def plan(catalog: dict[str, Any], sha256s: dict[str, str]) -> list[Task]:
                 continue
             path = media["path"]
             if path in tasks:
-                task = tasks[path]
-                tasks[path] = Task(task.media, task.sha256, task.lesson_id, task.knowledge_points,
-                                   (*task.lessons, lesson["id"]), task.language)
+                tasks[path] = replace(tasks[path], lessons=(*tasks[path].lessons, lesson["id"]))
                 continue
             lesson_kps = tuple({"id": k, "name": kps[k]["name"], "description": kps[k]["description"] or ""}
                                for k in lesson["knowledge_points"])
-            tasks[path] = Task(path, sha256s[path], lesson["id"], lesson_kps, (lesson["id"],),
+            tasks[path] = Task(path, sha256s[path], lesson_kps, (lesson["id"],),
                                lesson_language(lesson.get("language"), channel_language))
     outputs: dict[str, str] = {}
     for task in tasks.values():
@@ -94,6 +91,8 @@ def up_to_date(document: dict[str, Any] | None, task: Task, computed_with: dict[
 
 def source_catalog(src: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """The parsed catalog.json of a pack source and the sha256 of each medium it names."""
+    from models.registry import sha256_of
+
     if not (src / packs.CATALOG).is_file():
         raise PrecomputeError(f"{src} has no catalog.json: give a pack source folder (what `pack build` reads)")
     data = (src / packs.CATALOG).read_bytes()
@@ -105,7 +104,7 @@ def source_catalog(src: Path) -> tuple[dict[str, Any], dict[str, str]]:
         catalog = packs.parse_catalog(data, {packs.CATALOG, *present})
     except packs.PackError as exc:
         raise PrecomputeError(f"{src}/catalog.json: {exc}") from exc
-    return catalog, {p: _sha256(src / p) for p in sorted(present)}
+    return catalog, {p: sha256_of([src / p])[0] for p in sorted(present)}
 
 
 def _courses(data: bytes) -> list[dict[str, Any]]:
@@ -115,14 +114,6 @@ def _courses(data: bytes) -> list[dict[str, Any]]:
         return []
     courses = raw.get("courses") if isinstance(raw, dict) else None
     return [c for c in courses if isinstance(c, dict)] if isinstance(courses, list) else []
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_document(path: Path) -> dict[str, Any] | None:

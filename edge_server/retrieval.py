@@ -14,6 +14,7 @@ off-topic question gets "I don't know" rather than the least bad chapter.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -22,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import sqlite_utils
 
+from edge_server.catalog import expired_channels
 from edge_server.db import rows
-from models.textutil import STOP_WORDS, stem, words
-from models.textutil import content_terms as _content_terms
+from models.textutil import STOP_WORDS, content_terms, stem, words
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Chinese question particles and function characters: bigrams made only of these carry no topic.
@@ -72,15 +73,22 @@ _DIGIT_WORD = {d: w for w, d in _NUMBERS.items() if w.isascii()}
 
 def terms(text: str) -> list[str]:
     """Search terms of a text: stems of content words, numbers as digits, Chinese content words (jieba)."""
+    return list(_terms(text))
+
+
+@functools.lru_cache(maxsize=2048)
+def _terms(text: str) -> tuple[str, ...]:
+    # each question scores every passage in scope, and passages change only with a new transcript: their terms
+    # (jieba's cut of a Chinese chapter is ~3 ms) are made once, not once per question
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
-        out.extend(t for t in _content_terms(run) if t not in _ZH_STOP or len(t) > 1)
+        out.extend(t for t in content_terms(run) if t not in _ZH_STOP or len(t) > 1)
     for w in words(_CJK_RUN.sub(" ", text)):
         if w.isdigit() or w in _NUMBERS:
             out.append(_NUMBERS.get(w, w))
         elif w not in STOP_WORDS and w not in _EXTRA_STOP and len(w) > 1:
             out.append(stem(w))
-    return out
+    return tuple(out)
 
 
 def _same(q: str, t: str) -> bool:
@@ -144,13 +152,15 @@ def _cosine_terms(a: Iterable[str], b: Iterable[str]) -> float:
 
 # -- queries -----------------------------------------------------------------------------------------------------
 
-def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None) -> list[tuple[int | None, Passage]]:
+def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None,
+                  expired: Iterable[str] | None = None) -> list[tuple[int | None, Passage]]:
     """Transcript chunks of current media (and notes of lessons without any), optionally of one lesson only; never
-    of a pack that has expired by the box's trusted time (it is no longer served, so it is never cited)."""
-    from edge_server.catalog import expired_channels
+    of a pack that has expired by the box's trusted time (it is no longer served, so it is never cited).
 
+    expired: the expired channels' ids, when the caller has them already (else read here).
+    """
     where, params = ("AND l.id = ?", (lesson_id,)) if lesson_id else ("", ())
-    expired = tuple(expired_channels(db))
+    expired = tuple(expired_channels(db) if expired is None else expired)
     if expired:
         where += f" AND l.channel_id NOT IN ({','.join('?' * len(expired))})"
         params = (*params, *expired)
@@ -214,10 +224,10 @@ def query_terms(question: str) -> list[str]:
 
 
 def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None,
-         allowed: set[str] | None = None) -> list[Passage]:
+         allowed: set[str] | None = None, expired: Iterable[str] | None = None) -> list[Passage]:
     """Every passage in scope (one lesson, or the lessons allowed, or all), best first, with score and coverage."""
     query = query_terms(question)
-    candidates = [c for c in load_passages(db, lesson_id) if allowed is None or c[1].lesson_id in allowed]
+    candidates = [c for c in load_passages(db, lesson_id, expired) if allowed is None or c[1].lesson_id in allowed]
     if not query or not candidates:
         return []
     passages = [p for _, p in candidates]
@@ -242,9 +252,10 @@ def search(db: sqlite_utils.Database, question: str, lesson_id: str | None = Non
            allowed: set[str] | None = None) -> list[Passage]:
     """The best passages for a question: in the pupil's lesson first, then the lessons the pupil may open (all
     when allowed is None) when nothing there is found."""
-    ranked = rank(db, question, lesson_id, allowed)
+    expired = set(expired_channels(db))  # read once for both rankings
+    ranked = rank(db, question, lesson_id, allowed, expired)
     if lesson_id and not (ranked and ranked[0].found):
-        wider = rank(db, question, None, allowed)
+        wider = rank(db, question, None, allowed, expired)
         if wider and wider[0].found:
             ranked = wider
     return ranked[:limit]

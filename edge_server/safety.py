@@ -28,24 +28,24 @@ import threading
 from dataclasses import dataclass
 
 from edge_server import safety_rules
-from edge_server.safety_embedding import GUARDED_MARGIN, MARGIN, MARGINS, TOPIC_MARGIN, Embed, similarity
-from edge_server.safety_normalise import CJK, clean, fold, rule_text
+from edge_server.safety_embedding import GUARDED_MARGIN, MARGIN, TOPIC_MARGIN, Embed, similarity
+from edge_server.safety_normalise import clean, fold, rule_text
+from models.languages import SUPPORTED as LANGUAGES
+from models.textutil import has_cjk
 
 __all__ = ["CATEGORIES", "LANGUAGES", "MESSAGES", "DISCLOSURE_MESSAGES", "Verdict", "classify", "assess",
            "check_question", "refusal", "unsafe_output", "fold", "detect_language"]
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "fr", "zh")
 # the order rules are tried in: a child in distress is answered as such whatever else they said
 CATEGORIES = ("self_harm", "grooming", "sexual", "violence", "drugs", "hate", "crime", "personal_data", "homework")
-# categories in which a child may be telling of harm done to them (the others are asks, never disclosures)
-DISCLOSABLE = frozenset({"self_harm", "grooming", "sexual", "violence", "drugs"})
-# a telling names what is done to the child first: touching is sexual abuse even when "it's our secret" is said too,
-# and a grown-up giving a child beer in secret is told as drink first
+# the categories in which a child may be telling of harm done to them (the others are asks, never disclosures), in
+# the order a telling is named: touching is sexual abuse even when "it's our secret" is said too, and a grown-up
+# giving a child beer in secret is told as drink first
 DISCLOSURE_ORDER = ("self_harm", "sexual", "violence", "drugs", "grooming")
+DISCLOSABLE = frozenset(DISCLOSURE_ORDER)
 
-_CJK = CJK  # the companion checks answers for Chinese with it
 _embed_failing = threading.Event()
 
 
@@ -76,7 +76,7 @@ class Verdict:
 
 def detect_language(text: str, default: str = "en") -> str:
     """en, fr or zh, from the script and common function words (default when there is nothing to go on)."""
-    if CJK.search(text):
+    if has_cjk(text):
         return "zh"
     tokens = re.findall(r"[a-z'-]+", fold(clean(text)))  # "jveux" is "je veux"
     fr = sum(t in _FR_HINTS for t in tokens) + 2 * bool(re.search(r"[éèêàçùôîœ]", text.lower()))
@@ -179,7 +179,7 @@ def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]
     frame guards ("what should I do if...", "why did Juliet..."), then the embedding layer; a guarded rule or a
     category's topic words alone refuse only when the embedding layer leans to that category too.
     """
-    text, language = rule_text(question), detect_language(question)
+    text = rule_text(question)
     told = safety_rules.told(text, DISCLOSURE_ORDER)
     guards = safety_rules.guarded(text)
     matched = safety_rules.matching(text, CATEGORIES)
@@ -191,26 +191,26 @@ def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]
     near = None
     if embed is not None and not told:
         try:
-            near = similarity(question, embed, language)
+            near = similarity(question, embed)
             _embed_failing.clear()
         except Exception as exc:  # noqa: BLE001 - no model process: the rules alone decide, never an error page
             if not _embed_failing.is_set():  # once per outage, not once per question
                 log.warning("safety: no embeddings (%s); the rules alone decide until the model process answers", exc)
             _embed_failing.set()
     if told:  # "my uncle touches me" is a sexual abuse disclosure, not a question
-        return told[0], told[0] in DISCLOSABLE
+        return told[0], True
     if strong:  # an intent; the embedding layer may still hear a telling in it ("he wants pics, should i")
         return strong[0], bool(near and near.best == strong[0] and near.disclosure and strong[0] in DISCLOSABLE)
     if near is None:
         return None, False
     # topic words, or a rule an ordinary frame guards, refuse when the embedding layer leans that way too; the layer
-    # alone needs the margin of the language (and more in an ordinary frame). The nearest such category is the one.
+    # alone needs MARGIN (and more in an ordinary frame). The nearest such category is the one.
     weak = set(safety_rules.topics(text, CATEGORIES)) | {c for c in matched if c in guards}
 
     def limit(c: str) -> float:
         if c in guards:
             return GUARDED_MARGIN
-        return TOPIC_MARGIN if c in weak else MARGINS.get(language, MARGIN)
+        return TOPIC_MARGIN if c in weak else MARGIN
 
     passing = [c for c in CATEGORIES if near.leans_to(c, limit(c))]
     category = max(passing, key=lambda c: near.leans[c], default=None)

@@ -4,8 +4,8 @@ The exemplar bank (safety_exemplars.jsonl, shipped with the package) holds unsaf
 English, French and Chinese, and many ordinary lesson questions that sound close to them ("What is sexual
 reproduction in plants?", "Why do lions kill zebras?", "这作业要我命了"). A question is embedded once (after
 safety_normalise.clean(), so "b0mb" reads "bomb") and scored per label: the mean cosine similarity of its K nearest
-exemplars of that label. It is unsafe when its best unsafe label beats "safe" by MARGIN; its category is that label.
-A disclosure is read from the same neighbours: most of the nearest exemplars of the chosen category are disclosures.
+exemplars of that label. It leans to a category by that label's score minus the score of "safe" (below). A
+disclosure is read from the same neighbours: most of the nearest exemplars of the best unsafe label are disclosures.
 
 Why nearest exemplars and not a trained classifier: measured on the dev split (bench/safety.py), a softmax regression
 over the same vectors refused 6-11 of 33 safe questions per language at the threshold where it kept the recall of
@@ -22,14 +22,14 @@ refused per language; latency: one new question, one core; memory: resident, in 
 USE is the model (models/embed.py says more).
 
 How the layer's scores are used (edge_server.safety.assess): each unsafe label's lean is its score minus the score
-of "safe". With no word of a category in the question, the layer alone refuses when the best lean passes the margin
-of the question's language (MARGINS); a question with a category's topic words (safety_rules.TOPICS: "overdose",
-"vodka") is refused when it leans that way at all (TOPIC_MARGIN); a question in an ordinary frame
-(safety_rules.GUARDS: "what should I do if...", "give me a hint") needs GUARDED_MARGIN. The three were swept over all
-tuning data (dev, test and fresh sets written while tuning, ~1,200 items, ~220 of them deliberately close-sounding
-safe questions): 0.03 / -0.02 / 0.08 missed the fewest unsafe items at the fewest false refusals, and on the fresh
-sets alone (written after the rules, before being read) the same point was best; a margin per language found the same
-value in each language, so the three are equal. K=5 from the first version was kept (3 and 7 did no better).
+of "safe". With no word of a category in the question, the layer alone refuses when the best lean passes MARGIN; a
+question with a category's topic words (safety_rules.TOPICS: "overdose", "vodka") is refused when it leans that way
+at all (TOPIC_MARGIN); a question in an ordinary frame (safety_rules.GUARDS: "what should I do if...", "give me a
+hint") needs GUARDED_MARGIN. The three were swept over all tuning data (dev, test and fresh sets written while tuning,
+~1,200 items, ~220 of them deliberately close-sounding safe questions): 0.03 / -0.02 / 0.08 missed the fewest unsafe
+items at the fewest false refusals, and on the fresh sets alone (written after the rules, before being read) the same
+point was best; a margin per language found the same value in each language, so there is one MARGIN. K=5 from the
+first version was kept (3 and 7 did no better).
 
 The bank grew from 851 to ~1,460 exemplars written for it (paraphrases of ideas, never items of the bench sets):
 safe questions on every close topic the bench's README lists and more (knives in cooking, medicines, alcohol and
@@ -39,10 +39,11 @@ asks in indirect, slang and disguised wording in each language.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -53,9 +54,8 @@ from edge_server.safety_normalise import clean
 Embed = Callable[[Sequence[str]], Any]
 
 K = 5
-MARGIN = 0.03  # for a question in none of the languages below
-# the margin per language of the question (calibrated on the bench's tuning data, see the docstring)
-MARGINS = {"en": 0.03, "fr": 0.03, "zh": 0.03}
+# the layer alone refuses a question that leans to a category by more than this (the same in every language)
+MARGIN = 0.03
 # a question with a category's topic words ("overdose", "vodka") is refused when it leans to that category by this
 TOPIC_MARGIN = -0.02
 # a question in an ordinary frame ("what should I do if...", "give me a hint") is refused by the layer alone only so
@@ -75,22 +75,21 @@ class Exemplar:
 class Similarity:
     """What the layer says about one question."""
 
-    category: str | None  # the best unsafe label when it beats "safe" by the margin, else None
-    best: str  # the best unsafe label, whatever the margin
-    margin: float  # its score minus the score of "safe"
-    disclosure: bool
-    leans: dict[str, float] = field(default_factory=dict)  # every unsafe label's score minus the score of "safe"
+    best: str  # the unsafe label it leans to most
+    disclosure: bool  # most of that label's nearest exemplars are tellings of harm
+    leans: dict[str, float]  # every unsafe label's score minus the score of "safe"
 
     def leans_to(self, category: str, margin: float = 0.0) -> bool:
         """True when the question is nearer that category's exemplars than the safe ones, by more than margin."""
         return self.leans.get(category, -1.0) > margin
 
 
-def load_exemplars() -> list[Exemplar]:
-    """The shipped exemplar bank."""
+@functools.cache
+def load_exemplars() -> tuple[Exemplar, ...]:
+    """The shipped exemplar bank, read once per process."""
     text = resources.files("edge_server").joinpath("safety_exemplars.jsonl").read_text(encoding="utf-8")
-    return [Exemplar(r["text"], r["label"], r["language"], bool(r.get("disclosure")))
-            for r in map(json.loads, filter(str.strip, text.splitlines()))]
+    return tuple(Exemplar(r["text"], r["label"], r["language"], bool(r.get("disclosure")))
+                 for r in map(json.loads, filter(str.strip, text.splitlines())))
 
 
 def _unit(vectors: Any) -> np.ndarray:
@@ -103,55 +102,51 @@ def _unit(vectors: Any) -> np.ndarray:
 class Layer:
     """The exemplar bank embedded by one embedder, ready to score questions."""
 
-    def __init__(self, embed: Embed, exemplars: list[Exemplar] | None = None, k: int = K,
-                 margin: float = MARGIN) -> None:
-        self.exemplars = exemplars if exemplars is not None else load_exemplars()
-        self.k, self.margin = k, margin
+    def __init__(self, embed: Embed) -> None:
+        self.exemplars = load_exemplars()
         texts = [clean(e.text) for e in self.exemplars]
         # in equal batches of at most BATCH, always the same for the same bank: the model process keeps each batch's
         # vectors (models.embed.VectorCache), so the next web worker, or the next start, does not embed them again
         parts = max(1, -(-len(texts) // BATCH))
         size = -(-len(texts) // parts)
         self.vectors = np.concatenate([_unit(embed(texts[i:i + size])) for i in range(0, len(texts), size)])
-        self.labels = sorted({e.label for e in self.exemplars})
+        labels = sorted({e.label for e in self.exemplars})
         self._rows = {label: np.array([i for i, e in enumerate(self.exemplars) if e.label == label])
-                      for label in self.labels}
+                      for label in labels}
 
-    def score(self, vector: Any, margin_for: float | None = None) -> Similarity:
-        """Score one question's embedding (of its clean() text), with margin_for instead of the layer's margin."""
+    def score(self, vector: Any) -> Similarity:
+        """Score one question's embedding (of its clean() text)."""
         # einsum, not @: a matrix-vector product this small is ~0.2 ms on one core, and numpy's @ hands it to a BLAS
         # that wakes a thread per core; in a busy web worker that wait was 10-200 ms a question
         sims = np.einsum("ij,j->i", self.vectors, _unit(vector)[0])
         scores: dict[str, float] = {}
         nearest: dict[str, np.ndarray] = {}
         for label, rows in self._rows.items():
-            k = min(self.k, len(rows))
+            k = min(K, len(rows))
             top = rows[np.argpartition(-sims[rows], k - 1)[:k]]
             scores[label] = float(sims[top].mean())
             nearest[label] = top
         best = max((label for label in scores if label != "safe"), key=scores.__getitem__)
         safe = scores.get("safe", -1.0)
-        margin = scores[best] - safe
         told = sum(self.exemplars[i].disclosure for i in nearest[best])
-        limit = self.margin if margin_for is None else margin_for
-        return Similarity(best if margin > limit else None, best, margin, told * 2 > len(nearest[best]),
+        return Similarity(best, told * 2 > len(nearest[best]),
                           {label: score - safe for label, score in scores.items() if label != "safe"})
 
 
-_LAYERS: dict[Any, Layer] = {}
+_LAYERS: dict[Embed, Layer] = {}
 _LOCK = threading.Lock()
 
 
 def layer_for(embed: Embed) -> Layer:
     """The bank embedded once per embedder and process (~1 s with USE), then kept."""
-    key = getattr(embed, "model_id", None) or embed
     with _LOCK:
-        if key not in _LAYERS:
-            _LAYERS[key] = Layer(embed)
-        return _LAYERS[key]
+        if embed not in _LAYERS:
+            _LAYERS[embed] = Layer(embed)
+        return _LAYERS[embed]
 
 
-def similarity(question: str, embed: Embed, language: str | None = None) -> Similarity:
-    """The similarity layer's view of one question (with the margin of its language when one is given)."""
-    layer = layer_for(embed)
-    return layer.score(embed([clean(question)]), MARGINS.get(language or "", MARGIN))
+def similarity(question: str, embed: Embed) -> Similarity:
+    """The similarity layer's view of one question."""
+    # the question first: when the model process is down this fails at once, before the bank is touched
+    vector = embed([clean(question)])
+    return layer_for(embed).score(vector)

@@ -9,8 +9,7 @@ Children misspell, shout, hide words from filters and write as they text. Three 
   held down cut to two ("killlll"), French and English texting forms written out ("jveux" -> "je veux").
 - words() / rule_text(): what the rules read: clean() folded (accents off), every run of a repeated letter squeezed
   to one ("kill" and "kil" are both "kil": rules are squeezed the same way when compiled), each run of Chinese
-  characters kept whole (the Chinese rules are written over characters, see words()). tokens() also cuts Chinese into
-  words with jieba, loaded lazily, for whoever wants words; the rules never load it.
+  characters kept whole (the Chinese rules are written over characters, see words(): no segmentation dictionary).
 
 Chinese disguises are undone in clean() too: the homophones and letter-for-character spellings children use to
 get past filters ("紫砂" and "自s" for 自杀, "炸d" for 炸弹, "du品" for 毒品) and pinyin typed among characters
@@ -21,12 +20,10 @@ is 杀 in a Chinese sentence and a Latin syllable elsewhere. French texting form
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 import unicodedata
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from models.textutil import CJK
 
 # digit or symbol written for a letter, read that way only inside a word that also has letters ("4 cm" stays)
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l",
@@ -143,10 +140,14 @@ def _chinese(text: str) -> str:
     return re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", text)
 
 
+def _unify(text: str) -> str:
+    """NFKC (full-width forms become ASCII), apostrophes unified, lower case: where fold() and clean() both start."""
+    return unicodedata.normalize("NFKC", text).replace("’", "'").replace("`", "'").lower()
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, apostrophes and spaces unified (full-width forms become ASCII)."""
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("`", "'").lower()
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", _unify(text))
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"\s+", " ", text).strip()
 
@@ -171,8 +172,7 @@ def _join_spaced(text: str) -> str:
 
 def clean(text: str) -> str:
     """The question as the embedder should read it: disguises undone, accents and script kept."""
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("`", "'").lower()
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", _unify(text)).strip()
     text = _expand_sms(_join_spaced(text))
     text = _WORDISH.sub(lambda m: _unleet(m.group(0)), text)
     text = re.sub(r"([a-zà-ÿ])\1{2,}", r"\1\1", text)  # "killllll" -> "kill", "noooo" -> "noo"
@@ -201,42 +201,6 @@ def squeeze(text: str) -> str:
     return re.sub(r"([a-z])\1+", r"\1", text)
 
 
-_JIEBA_LOCK = threading.Lock()
-_EXTRA_WORDS: list[str] = []
-
-
-def add_words(words: list[str]) -> None:
-    """Words jieba must keep whole (the Chinese rules' own words)."""
-    _EXTRA_WORDS.extend(words)
-    if _jieba.cache_info().currsize:  # already loaded: tell it now
-        tokenizer = _jieba()
-        with _JIEBA_LOCK:
-            for w in words:
-                tokenizer.add_word(w, freq=2_000_000)  # type: ignore[attr-defined]
-
-
-@functools.cache
-def _jieba() -> object:
-    # loaded on the first Chinese question only: its dictionary costs ~80 MB and ~1 s, which an English box never pays
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    with _JIEBA_LOCK:
-        tokenizer.initialize()
-        for w in _EXTRA_WORDS:
-            tokenizer.add_word(w, freq=2_000_000)
-    return tokenizer
-
-
-def segment_chinese(text: str) -> list[str]:
-    """Chinese words of a text with jieba (Latin words pass through whole)."""
-    tokenizer = _jieba()
-    return [t for t in tokenizer.lcut(text) if t.strip()]  # type: ignore[attr-defined]
-
-
 # a run of Chinese characters, or a run of other letters and digits: "把english作业" is 把 / english / 作业
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -246,21 +210,10 @@ def words(text: str) -> list[str]:
 
     The Chinese rules are written over characters with bounded gaps ("怎么.{0,6}炸弹"), so they need no segmentation:
     jieba cut the same words differently with the context ("嗑药" / "嗑 药", "中见", "金说"), and its dictionary costs
-    each web worker ~60 MB and a second to load. tokens() still segments, for a reader who wants words.
+    each web worker ~60 MB and a second to load.
     """
     folded = squeeze(fold(clean(text)).replace("'", "' "))
     return _RUN.findall(folded)
-
-
-def tokens(text: str) -> list[str]:
-    """words(), with Chinese cut into words by jieba (loaded on first use: for analysis, not for the rules)."""
-    out: list[str] = []
-    for chunk in words(text):
-        if CJK.search(chunk):
-            out.extend(t for t in segment_chinese(chunk) if not re.fullmatch(r"\W+", t))
-        else:
-            out.append(chunk)
-    return out
 
 
 def rule_text(text: str) -> str:

@@ -126,8 +126,6 @@ WEAPONS_EN = _words("bomb bombs pipe_bomb gun guns pistol pistols rifle rifles s
 WEAPONS_FR = _words("schlass surin lame bombe bombes arme armes pistolet pistolets flingue flingues fusil fusils "
                     "explosif explosifs grenade grenades molotov couteau couteaux cran_d_arret poignard dynamite "
                     "balles taser lacrymo poing_americain")
-WEAPONS_ZH = ("炸弹 炸药 土炸弹 燃烧瓶 雷管 枪 手枪 步枪 猎枪 弓弩 管制刀具 弹簧刀 匕首 砍刀 武器 刀 子弹 电击棍 "
-              "防狼喷雾")
 # what may be killed without anyone being hurt
 NOT_VICTIMS_EN = ("themselves themself yourself myself himself herself itself germs germ bacteria virus viruses "
                   "weeds wed weds mold mould mosquito mosquitoes mosquitos fly flies ants ant pests pest time "
@@ -1173,7 +1171,8 @@ _BETWEEN_CJK = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 
 
 def _forms(text: str) -> tuple[str, str]:
-    # jieba may cut a word a rule names ("嗑药" as "嗑 药"): zh: rules read the text without its cuts
+    # punctuation between Chinese characters becomes a space in rule_text() ("我不想，活了" reads " 我不想 活了 "):
+    # zh: rules also read the text with those breaks taken out
     return text, _BETWEEN_CJK.sub("", text)
 
 
@@ -1211,14 +1210,6 @@ def topics(text: str, categories: Iterable[str]) -> list[str]:
     """The categories (in the order given) whose topic words the text has (figures of speech left out)."""
     words, forms = _topics(), _forms(HYPERBOLE.sub(" ", text))
     return [c for c in categories if _any(words.get(c, ()), forms)]
-
-
-def why(text: str, category: str) -> str | None:
-    """The first rule of a category that matches (for the bench and for debugging)."""
-    for spec, pattern in zip(RULES[category], compiled()[category], strict=True):
-        if _hit(pattern, _forms(text)):
-            return spec
-    return None
 
 
 def told(text: str, categories: Iterable[str]) -> list[str]:

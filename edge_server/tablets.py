@@ -6,7 +6,8 @@ that pupil's queued answers and chapter views after the login session has ended 
 the evening comes back the next morning, before anyone logs in). A token names the pupil and the tablet, ends
 after settings.tablet_token_days, and stops working as soon as the pupil's PIN or picture password changes.
 
-Pure rules (answer times, take-home windows, picture passwords) live in edge_server.offline.
+Pure rules (answer ids and times, take-home windows) live in edge_server.offline; picture passwords in
+edge_server.picture_login.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import sqlite_utils
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from edge_server import attempts, catalog, offline
+from edge_server import attempts, catalog, offline, people
 from edge_server.db import one, rows, write
 from edge_server.settings import Settings
 
@@ -89,10 +90,10 @@ def check_token(db: sqlite_utils.Database, secret: str, token: Any, tablet_id: s
 
 # ---------------------------------------------------------------- what a tablet keeps
 
-def class_offline(db: sqlite_utils.Database, class_id: int | None) -> dict[str, Any]:
-    """A class's offline settings: media budget per tablet (MB) and login kind ("pin" or "pictures")."""
-    row = one(db, "SELECT media_budget_mb, login_kind FROM classes WHERE id = ?", (class_id,)) if class_id else None
-    return {"media_budget_mb": row["media_budget_mb"] if row else 0, "login_kind": row["login_kind"] if row else "pin"}
+def media_budget_mb(db: sqlite_utils.Database, class_id: int | None) -> int:
+    """The most lesson media (MB) a tablet of this class keeps offline (0: none, or no class)."""
+    row = one(db, "SELECT media_budget_mb FROM classes WHERE id = ?", (class_id,)) if class_id else None
+    return row["media_budget_mb"] if row else 0
 
 
 def set_media_budget(db: sqlite_utils.Database, class_id: int, megabytes: int) -> None:
@@ -124,6 +125,17 @@ def set_take_home(db: sqlite_utils.Database, class_id: int, lesson_ids: set[str]
 
     write(db, _replace)
     return until
+
+
+def visible_lessons(db: sqlite_utils.Database, pupil: dict[str, Any]) -> set[str] | None:
+    """The lessons a pupil may open: the class's assigned lessons and running take-home lessons, or None (every
+    lesson) when the class has no assignment."""
+    if not pupil.get("class_id"):
+        return None
+    assigned = people.assigned_lesson_ids(db, pupil["class_id"])
+    if not assigned:
+        return None
+    return assigned | set(take_home(db, pupil["class_id"]))
 
 
 @dataclass(frozen=True)
@@ -160,7 +172,6 @@ def offline_plan(db: sqlite_utils.Database, pupil: dict[str, Any], visible: set[
                  now: datetime | None = None) -> dict[str, Any]:
     """What the pupil's tablet keeps: the app shell, the lessons list, each visible lesson (page, document, answer
     keys, tracks) and, within the class's media budget, their media. `visible` is None for every lesson."""
-    klass = class_offline(db, pupil.get("class_id"))
     home = take_home(db, pupil["class_id"], now) if pupil.get("class_id") else {}
     hidden = catalog.hidden_channels(db, signed_in=True, now=now)
     kept = []
@@ -174,7 +185,7 @@ def offline_plan(db: sqlite_utils.Database, pupil: dict[str, Any], visible: set[
         media = lesson.get("media") or {}
         kept.append(KeptLesson(lesson["id"], lesson["title"], _lesson_urls(lesson), media.get("url"),
                                int(media.get("size") or 0), home.get(lesson["id"])))
-    budget = int(klass["media_budget_mb"]) * 1024 * 1024
+    budget = int(media_budget_mb(db, pupil.get("class_id"))) * 1024 * 1024
     with_media = set(plan_media(kept, budget))
     return {
         "pupil": pupil["ref"],
@@ -205,24 +216,21 @@ def offline_keys(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- answers and views coming back
 
-def _answer_origin(item: dict[str, Any], received: datetime, tablet_id: str | None) -> attempts.AnswerOrigin:
-    client_id = offline.attempt_id(item.get("attempt_id"))
-    ts = offline.answer_time(item.get("answered_at"), item.get("clock_offset_ms"), received)
-    return attempts.AnswerOrigin(client_id, offline.iso(ts), offline.iso(received), tablet_id)
-
-
 def answer_origin(item: dict[str, Any], tablet_id: Any = None) -> attempts.AnswerOrigin:
     """An answer's attempt_id and device time (corrected by the clock offset it carries) from a request body;
     offline.BadAnswerOrigin when one is malformed."""
-    return _answer_origin(item, _now(), valid_tablet_id(tablet_id))
+    received = _now()
+    client_id = offline.attempt_id(item.get("attempt_id"))
+    ts = offline.answer_time(item.get("answered_at"), item.get("clock_offset_ms"), received)
+    return attempts.AnswerOrigin(client_id, offline.iso(ts), offline.iso(received), valid_tablet_id(tablet_id))
 
 
-def _sync_answer(db: sqlite_utils.Database, settings: Settings, pupil_id: int, tablet_id: str,
-                 item: Any) -> dict[str, Any]:
+def _sync_answer(db: sqlite_utils.Database, settings: Settings, box: tuple[str, bytes] | None, pupil_id: int,
+                 tablet_id: str, item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {"attempt_id": None, "status": "refused", "error": "not an object"}
     try:
-        origin = _answer_origin(item, _now(), tablet_id)
+        origin = answer_origin(item, tablet_id)
     except offline.BadAnswerOrigin as exc:
         return {"attempt_id": item.get("attempt_id"), "status": "refused", "error": str(exc)}
     if origin.client_id is None:
@@ -233,12 +241,14 @@ def _sync_answer(db: sqlite_utils.Database, settings: Settings, pupil_id: int, t
         return {"attempt_id": origin.client_id, "status": "refused", "error": "no such exercise in that lesson"}
     if not response:
         return {"attempt_id": origin.client_id, "status": "refused", "error": "empty response"}
-    result = attempts.record_attempt(db, settings, pupil_id, exercise["id"], response, origin)
+    result = attempts.record_attempt(db, settings, pupil_id, exercise["id"], response, origin, exercise=exercise,
+                                     box=box)
     duplicate = bool(result.pop("duplicate", False))
     return {"attempt_id": origin.client_id, "status": "duplicate" if duplicate else "recorded", "result": result}
 
 
-def _sync_view(db: sqlite_utils.Database, settings: Settings, pupil_id: int, item: Any) -> dict[str, Any]:
+def _sync_view(db: sqlite_utils.Database, settings: Settings, box: tuple[str, bytes] | None, pupil_id: int,
+               item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {"view_id": None, "status": "refused", "error": "not an object"}
     try:
@@ -252,7 +262,8 @@ def _sync_view(db: sqlite_utils.Database, settings: Settings, pupil_id: int, ite
     if client_id is None or lesson is None or (kp is not None and kp not in {k["id"] for k in
                                                                                lesson["knowledge_points"]}):
         return {"view_id": client_id, "status": "refused", "error": "no such lesson or knowledge point"}
-    attempts.record_chapter_view(db, settings, pupil_id, lesson["id"], kp, start, end, client_id, offline.iso(ts))
+    attempts.record_chapter_view(db, settings, pupil_id, lesson["id"], kp, start, end, client_id, offline.iso(ts),
+                                 box)
     return {"view_id": client_id, "status": "recorded"}
 
 
@@ -310,8 +321,9 @@ def sync(db: sqlite_utils.Database, settings: Settings, secret: str, body: Any) 
     if len(answers) > MAX_BATCH or len(views) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} answers and {MAX_BATCH} views per request")
     pupil_id = check_token(db, secret, body.get("token"), tablet_id)
-    answered = [_sync_answer(db, settings, pupil_id, tablet_id, item) for item in answers]
-    watched = [_sync_view(db, settings, pupil_id, item) for item in views]
+    box = attempts.box_identity(settings) if answers or views else None  # once per request, not once per answer
+    answered = [_sync_answer(db, settings, box, pupil_id, tablet_id, item) for item in answers]
+    watched = [_sync_view(db, settings, box, pupil_id, item) for item in views]
     state = body.get("state") if isinstance(body.get("state"), dict) else {}
     new = sum(1 for a in answered if a["status"] == "recorded")
     waiting = _int_or_none(state.get("waiting"), 0, 10**6) or 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -135,6 +136,13 @@ def change_tempo(audio: Any, factor: float) -> Any:
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
+# Models in memory, shared by the transcribers that load the same files the same way: the French and the Chinese
+# decodings (one Transcriber each, in the model process or in Transcriber._others) both run multilingual base, and
+# hold one copy of it, not two. An entry goes with the last transcriber holding it.
+_LOADED: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
+_LOADED_LOCK = threading.Lock()
+
+
 class Transcriber(ModelRunner):
     """faster-whisper behind a lazy, thread-safe load; `transcribe(path)` returns a Transcript."""
 
@@ -173,8 +181,15 @@ class Transcriber(ModelRunner):
 
                 self.device, self.compute_type = pick_device(self.device_setting)
                 workers = self.workers
-                self._model = WhisperModel(str(self.model.path), device=self.device, compute_type=self.compute_type,
-                                           cpu_threads=self.threads if workers == 1 else 1, num_workers=workers)
+                threads = self.threads if workers == 1 else 1
+                key = (str(self.model.path), self.device, self.compute_type, threads, workers)
+                with _LOADED_LOCK:
+                    model = _LOADED.get(key)
+                    if model is None:
+                        model = _LOADED[key] = WhisperModel(str(self.model.path), device=self.device,
+                                                            compute_type=self.compute_type, cpu_threads=threads,
+                                                            num_workers=workers)
+                self._model = model
             return self._model
 
     def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,

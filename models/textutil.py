@@ -72,16 +72,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+|(?<=[。！？；])[
 _JIEBA_LOCK = threading.Lock()
 
 
-@functools.cache
 def _jieba() -> object:
+    # the lock makes two first Chinese texts at once (two web threads) share one load instead of making two
+    with _JIEBA_LOCK:
+        return _load_jieba()
+
+
+@functools.cache
+def _load_jieba() -> object:
     import logging
 
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()  # our own instance: words added elsewhere (safety rules) do not change ours
-    with _JIEBA_LOCK:
-        tokenizer.initialize()
+    tokenizer.initialize()
     return tokenizer
 
 

@@ -314,15 +314,15 @@ class ModelClient:
 
     def embed(self, texts: Sequence[str], timeout_s: float = EMBED_TIMEOUT_S) -> Any:
         """Unit sentence vectors (numpy, n x dim) for texts, from the model process; ModelsUnavailable if it is down."""
-        from models.embed import MAX_TEXTS, decode_vectors
+        import numpy as np
+
+        from models.embed import DIM, MAX_TEXTS, decode_vectors
 
         parts = []
         for start in range(0, len(texts), MAX_TEXTS):  # a long list (the safety exemplar bank) in several requests
             event = next(self.events({"op": "embed", "texts": list(texts[start:start + MAX_TEXTS])}, timeout_s))
             parts.append(decode_vectors(event["vectors"]))
-        import numpy as np
-
-        return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, DIM), dtype=np.float32)  # as Embedder.embed([])
 
 
 class RemoteError(RuntimeError):

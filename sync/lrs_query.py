@@ -1,6 +1,6 @@
 """Read statements back from an xAPI LRS through its standard query API (GET /statements, following `more`).
 
-Only what xAPI 1.0.3 defines (since, until, limit, ascending, the `more` IRL), so it works against any conformant
+Only what xAPI 1.0.3 defines (since, limit, ascending, the `more` IRL), so it works against any conformant
 LRS: Ralph on ClickHouse, Elasticsearch, MongoDB or files. The same transport rules as the push (sync.progress):
 https:// checked against the pinned CA bundle, plain http:// only to this machine unless allowed.
 """
@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from sync.progress import XAPI_VERSION, LrsConfig, transport_problem
+from sync.progress import LrsConfig, _session, transport_problem
 
 PAGE_LIMIT = 1000
 MAX_PAGES = 100_000
@@ -48,22 +48,17 @@ def _get(session: requests.Session, lrs: LrsConfig, url: str, params: dict[str, 
     return page
 
 
-def fetch_statements(lrs: LrsConfig, *, since: str | None = None, until: str | None = None,
-                     page_limit: int = PAGE_LIMIT, on_page: Callable[[int], None] | None = None,
-                     session: requests.Session | None = None) -> Iterator[dict[str, Any]]:
-    """Every statement the LRS holds (stored after since / up to until), page by page; raise LrsQueryError."""
+def fetch_statements(lrs: LrsConfig, *, since: str | None = None, page_limit: int = PAGE_LIMIT,
+                     on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Every statement the LRS holds (stored after since), page by page; raise LrsQueryError."""
     problem = transport_problem(lrs)
     if problem:
         raise LrsQueryError(problem.replace("lrs_url", "--lrs").replace("lrs_ca_file", "--lrs-ca-file"))
-    own = session is None
-    session = session or requests.Session()
-    session.auth = (lrs.user, lrs.password) if lrs.user else None
-    session.headers.update({"X-Experience-API-Version": XAPI_VERSION, "Accept": "application/json"})
+    session = _session(lrs)  # the push's: credentials and the xAPI version header
+    session.headers["Accept"] = "application/json"
     params: dict[str, str] | None = {"limit": str(page_limit), "ascending": "true"}
     if since:
         params["since"] = since
-    if until:
-        params["until"] = until
     url: str | None = lrs.statements_url
     try:
         for _ in range(MAX_PAGES):
@@ -78,5 +73,4 @@ def fetch_statements(lrs: LrsConfig, *, since: str | None = None, until: str | N
             url, params = (urljoin(lrs.url, more), None) if more else (None, None)
         raise LrsQueryError(f"the LRS kept answering `more` after {MAX_PAGES} pages: stopping")
     finally:
-        if own:
-            session.close()
+        session.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from edge_server.front import free_port
 from tests.processes import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,13 +26,6 @@ _AUTH_CACHE: dict[str, Path] = {}
 def ralph_available() -> bool:
     """True when `make ralph` has created Ralph's own virtual environment."""
     return RALPH_PYTHON.exists() and (RALPH_VENV / "bin" / "ralph").exists()
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _base_env(workdir: Path, auth_file: Path) -> dict[str, str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -104,6 +106,36 @@ def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = N
         return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     finally:
         db.conn.close()
+
+
+def add_recording(data_dir: Path) -> str:
+    """A teacher's recording through the recordings code (the sample's narration as the upload); its lesson id."""
+    from edge_server.db import open_box_db
+    from edge_server.recordings import StoredUpload, probe
+    from edge_server.recordings import add_recording as add
+    from edge_server.sample import SAMPLE_COURSE
+    from edge_server.settings import load_settings
+
+    settings = load_settings(data_dir)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    upload = settings.uploads_dir / ".upload-test"
+    shutil.copyfile(SAMPLE_COURSE / "media" / "water-cycle.ogg", upload)
+    body = upload.read_bytes()
+    stored = StoredUpload(upload, hashlib.sha256(body).hexdigest(), len(body))
+    db = open_box_db(settings.db_path)
+    try:
+        return add(db, settings, stored, probe(upload), "Our own water cycle", ["sci.water.evaporation"], "test-box")
+    finally:
+        db.conn.close()
+
+
+def query(data_dir: Path, sql: str) -> list[tuple]:
+    """Rows of one query on the data dir's box.db."""
+    conn = sqlite3.connect(data_dir / "box.db")
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -248,6 +280,19 @@ class SshServer:
 
 
 EDGE = [sys.executable, "-c", "from edge_server.cli import main; main()"]
+
+
+def edge(*args: str) -> subprocess.CompletedProcess:
+    """`edge-server ARGS` as a subprocess (text output, 5 minutes at most)."""
+    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=300)
+
+
+def push(data: Path, lrs) -> dict:
+    """`edge-server sync push` of the data dir to a test LRS (tests.lrs.Ralph); its JSON result (must succeed)."""
+    done = edge("sync", "push", "--data", str(data), "--lrs", lrs.url, "--lrs-user", lrs.user,
+                "--lrs-password", lrs.password)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def trusting_box(data: Path, public: Path, name: str = "pull-test") -> Path:

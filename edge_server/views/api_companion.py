@@ -41,8 +41,9 @@ def _service() -> companion.Companion:
     return companion.companion_for(get_settings())
 
 
-def _request() -> tuple[str, str | None, str | None]:
-    """The question, lesson and exercise of a JSON body; 400 when malformed, 404 when they name nothing."""
+def _request() -> tuple[str, str | None, str | None, set[str] | None]:
+    """The question, lesson and exercise of a JSON body, and the lessons the pupil may open (_allowed); 400 when
+    malformed, 404 when they name nothing the pupil may open, 410 when their pack has expired."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400, "send JSON: {\"question\": \"...\", \"lesson_id\": \"...\"}")
@@ -68,7 +69,7 @@ def _request() -> tuple[str, str | None, str | None]:
         abort(404, "no such lesson")
     if exercise and allowed is not None and exercise["lesson_id"] not in allowed:
         abort(404, "no such exercise")
-    return question, lesson_id, exercise_id
+    return question, lesson_id, exercise_id, allowed
 
 
 def _allowed(pupil: dict[str, Any]) -> set[str] | None:
@@ -108,10 +109,10 @@ def _busy(exc: companion.Busy) -> Response:
 @auth.pupil_required
 def ask() -> Any:
     """Answer a pupil's question from the lessons, with citations (blocking; the page uses /stream)."""
-    question, lesson_id, exercise_id = _request()
+    question, lesson_id, exercise_id, allowed = _request()
     pupil = auth.current_pupil()
     try:
-        answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language(), _allowed(pupil))
+        answer = _service().ask(get_db(), pupil["id"], question, lesson_id, exercise_id, _language(), allowed)
     except companion.Busy as exc:
         return _busy(exc)
     except ModelsUnavailable as exc:
@@ -129,9 +130,8 @@ def _event(kind: str, data: Any) -> str:
 @auth.pupil_required
 def stream() -> Any:
     """The same answer as Server-Sent Events: `queued` (place in the queue), `token` (text), then `answer`."""
-    question, lesson_id, exercise_id = _request()
+    question, lesson_id, exercise_id, allowed = _request()
     pupil = auth.current_pupil()
-    allowed = _allowed(pupil)
     language = _language()
     service = _service()
     db = connect(get_settings().db_path)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from edge_server import auth, people, picture_login
+from edge_server import auth, people, picture_login, pin_guard
 from edge_server.app import get_db
 
 bp = Blueprint("picture_login", __name__)
@@ -71,8 +71,6 @@ def set_pictures(pupil_id: int) -> Any:
     if picture_login.normalise(chosen) is None:
         flash(gettext("Choose three pictures."), "error")
     else:
-        from edge_server import pin_guard
-
         picture_login.set_pictures(db, pupil_id, picture_login.hash_pictures(chosen))
         pin_guard.clear_pupil(db, pupil)  # new pictures also end a lockout that wrong tries caused
         flash(gettext("New pictures saved for %(name)s.", name=pupil["name"]), "ok")

@@ -130,20 +130,12 @@ def logout() -> Any:
     return redirect(url_for("pupil.home"))
 
 
-def _visible_lessons(pupil: dict[str, Any]) -> set[str] | None:
-    """The lessons a pupil's class is assigned (and its running take-home lessons), or None for all when none are
-    assigned."""
-    from edge_server.views.tablet import visible_lessons
-
-    return visible_lessons(pupil)
-
-
 @bp.get("/lessons")
 @auth.pupil_required
 def lessons() -> Any:
     """The lessons assigned to your class (all lessons when none are assigned)."""
     pupil = auth.current_pupil()
-    tree = catalog.catalog_tree(get_db(), _visible_lessons(pupil))
+    tree = catalog.catalog_tree(get_db(), tablets.visible_lessons(get_db(), pupil))
     courses = [course for channel in tree["channels"] for course in channel["courses"] if course["lessons"]]
     return render_template("pupil/lessons.html", courses=courses)
 
@@ -218,7 +210,7 @@ def lesson(lesson_id: str) -> Any:
     pupil = auth.current_pupil()
     if pupil is None and auth.current_teacher() is None:
         return redirect(url_for("pupil.home"))
-    allowed = _visible_lessons(pupil) if pupil else None
+    allowed = tablets.visible_lessons(get_db(), pupil) if pupil else None
     if allowed is not None and lesson_id not in allowed:
         abort(404)
     context = lesson_context(lesson_id)
@@ -247,7 +239,7 @@ def answer(lesson_id: str) -> Any:
         origin = tablets.answer_origin(payload, payload.get("tablet"))
     except offline.BadAnswerOrigin as exc:
         abort(make_response(jsonify({"error": str(exc)}), 400))
-    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response, origin)
+    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response, origin, exercise=exercise)
     correct = bool(result.get("correct"))
     feedback = str(FEEDBACK.get(result.get("feedback") or "", result.get("feedback") or ""))
     feedback = feedback or (gettext("Well done!") if correct else gettext("Not yet. Try again!"))

@@ -38,10 +38,7 @@ def channels() -> Any:
 @bp.get("/channels/<channel_id>/<path:path>")
 def channel_file(channel_id: str, path: str) -> Any:
     """One file of a channel's active pack; only what its manifest lists, so no path can escape."""
-    local = get_db().execute("SELECT local FROM channels WHERE id = ?", (channel_id,)).fetchone()
-    if not fleet.is_shareable({"id": channel_id, "local": local[0] if local else 0}):
-        abort(404)  # the box's own recordings are not served to other boxes, whatever lies in their folder
-    found = fleet.active_pack_dir(get_db(), get_settings(), channel_id)
+    found = fleet.shared_pack_dir(get_db(), get_settings(), channel_id)
     if found is None:
         abort(404)
     pack_dir, _version = found

@@ -85,24 +85,12 @@ def hello() -> Any:
     return response
 
 
-def visible_lessons(pupil: dict[str, Any]) -> set[str] | None:
-    """The lessons a pupil may open: the class's assigned lessons and running take-home lessons, or None (every
-    lesson) when the class has no assignment."""
-    db = get_db()
-    if not pupil.get("class_id"):
-        return None
-    assigned = people.assigned_lesson_ids(db, pupil["class_id"])
-    if not assigned:
-        return None
-    return assigned | set(tablets.take_home(db, pupil["class_id"]))
-
-
 @bp.get("/tablet/plan")
 @auth.pupil_required
 def plan() -> Any:
     """What the logged-in pupil's tablet keeps offline (see tablets.offline_plan)."""
-    pupil = auth.current_pupil()
-    response = jsonify(tablets.offline_plan(get_db(), pupil, visible_lessons(pupil)))
+    db, pupil = get_db(), auth.current_pupil()
+    response = jsonify(tablets.offline_plan(db, pupil, tablets.visible_lessons(db, pupil)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -111,7 +99,7 @@ def plan() -> Any:
 @auth.pupil_required
 def keys(lesson_id: str) -> Any:
     """The answers of a lesson's choice and number exercises, for feedback while the box is out of reach."""
-    allowed = visible_lessons(auth.current_pupil())
+    allowed = tablets.visible_lessons(get_db(), auth.current_pupil())
     if (allowed is not None and lesson_id not in allowed) or catalog.get_lesson(get_db(), lesson_id) is None:
         abort(404)
     response = jsonify(tablets.offline_keys(get_db(), lesson_id))
@@ -142,7 +130,8 @@ def tablet_panel(class_id: int) -> dict[str, Any]:
     home = tablets.take_home(db, class_id)
     return {"tablets": tablets.class_tablets(db, class_id), "take_home": home,
             "until": min(home.values()) if home else None, "titles": titles,
-            "offline": tablets.class_offline(db, class_id), "max_days": offline.MAX_TAKE_HOME_DAYS}
+            "offline": {"media_budget_mb": tablets.media_budget_mb(db, class_id)},
+            "max_days": offline.MAX_TAKE_HOME_DAYS}
 
 
 def _class_or_404(class_id: int) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,19 +13,14 @@ from pathlib import Path
 
 import requests
 
+from edge_server.front import free_port
 from tests.processes import stop_process
 
 CHROMIUM = "/usr/bin/chromium"
+CLI = str(Path(sys.executable).with_name("edge-server"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--mute-audio",
                  "--autoplay-policy=no-user-gesture-required"]
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bind to port 0 and let the kernel choose)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(data_dir: Path, keys_dir: Path) -> dict:
@@ -40,30 +35,83 @@ def prepare(data_dir: Path, keys_dir: Path) -> dict:
     return people
 
 
+def serve_env() -> dict[str, str]:
+    """The environment of a test box: no scheduler, no AI jobs, no mDNS announcement."""
+    return {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
+            "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
+
+
+def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout_s: float = 60) -> None:
+    """Wait until the box at base answers its health check; RuntimeError (with its log) when it exits or stays
+    silent for timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"edge-server serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{base}/api/v1/health", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"edge-server serve did not answer within {timeout_s:g} s: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def serve(data_dir: Path, log: Path, *args: str) -> Iterator[str]:
     """Run `edge-server serve [args]` on a free 127.0.0.1 port until the block ends; yield its base URL."""
     port = free_port()
-    env = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
-           "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
-    cli = str(Path(sys.executable).with_name("edge-server"))
     with log.open("wb") as out:
-        proc = subprocess.Popen([cli, "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
-                                 "--no-announce", *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([CLI, "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+                                 "--no-announce", *args], stdout=out, stderr=subprocess.STDOUT, env=serve_env())
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"edge-server serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
-                try:
-                    if requests.get(f"{base}/api/v1/health", timeout=2).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"edge-server serve did not answer within 60 s: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
+            wait_until_up(proc, base, log)
             yield base
         finally:
             stop_process(proc, timeout=15)
+
+
+def post_at_once(url: str, cookies: dict[str, str], forms: list[dict],
+                 timeout_s: float = 30) -> list[requests.Response]:
+    """POST each form to url at the same moment (one thread and session each, holding these cookies, released
+    together); the answers (redirects not followed), in the order they came back."""
+    start, answers = threading.Barrier(len(forms)), []
+
+    def send(form: dict) -> None:
+        with requests.Session() as session:
+            session.cookies.update(cookies)
+            start.wait()
+            answers.append(session.post(url, data=form, timeout=timeout_s, allow_redirects=False))
+
+    threads = [threading.Thread(target=send, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(2 * timeout_s)
+    return answers
+
+
+def log_in_pupil(page, base: str, name: str) -> None:
+    """In a browser page: the class, the pupil's name, her PIN on the keypad (pages_data's people)."""
+    from tests.e2e.pages_data import CLASS_NAME, PUPILS
+
+    page.goto(base + "/")
+    page.get_by_role("link", name=CLASS_NAME).click()
+    page.get_by_role("link", name=name).click()
+    pins = {pupil: pin for pupil, pin, _picture in PUPILS}
+    for digit in pins[name]:
+        page.locator(f'.key[data-key="{digit}"]').click()
+    page.wait_for_url("**/lessons")
+
+
+def log_in_teacher(page, base: str) -> None:
+    """In a browser page: the teacher's login form (pages_data's teacher), up to the dashboard."""
+    from tests.e2e.pages_data import TEACHER
+
+    page.goto(base + "/teacher/login")
+    page.get_by_label("Username").fill(TEACHER[0])
+    page.get_by_label("Password").fill(TEACHER[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/teacher/")

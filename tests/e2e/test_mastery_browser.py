@@ -6,13 +6,11 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.box_server import prepare, serve
-from tests.e2e.pages_data import CLASS_NAME, TEACHER
+from tests.e2e.box_server import CLI, log_in_pupil, log_in_teacher, prepare, serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # tests/e2e/conftest.py requires Chromium
 
@@ -31,8 +29,7 @@ def box(tmp_path_factory):
                       "item": "water-cycle-2", "correct": True, "ts": f"2026-03-02T09:{i:02d}:30Z"})
     marks = root / "marks.jsonl"
     marks.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    cli = str(Path(sys.executable).with_name("edge-server"))
-    subprocess.run([cli, "attempts", "import", str(marks), "--data", str(data)], check=True, capture_output=True)
+    subprocess.run([CLI, "attempts", "import", str(marks), "--data", str(data)], check=True, capture_output=True)
     with serve(data, root / "serve.log") as base:
         yield base, people
 
@@ -41,12 +38,7 @@ def test_a_stuck_pupil_is_sent_to_the_chapter_on_that_knowledge_point_at_its_sec
     base, _people = box
     context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="en-GB")
     page = context.new_page()
-    page.goto(base + "/")
-    page.get_by_role("link", name=CLASS_NAME).click()
-    page.get_by_role("link", name="Bao").click()
-    for digit in "5678":
-        page.locator(f'.key[data-key="{digit}"]').click()
-    page.wait_for_url("**/lessons")
+    log_in_pupil(page, base, "Bao")
     page.goto(base + "/progress")
     assert "Evaporation" in page.locator(".kp-progress").inner_text()
     first = page.locator(".next-list a").first
@@ -63,11 +55,7 @@ def test_the_teacher_sees_the_heatmap_the_stuck_pupil_a_drill_down_and_a_csv(box
     base, people = box
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-GB", accept_downloads=True)
     page = context.new_page()
-    page.goto(base + "/teacher/login")
-    page.get_by_label("Username").fill(TEACHER[0])
-    page.get_by_label("Password").fill(TEACHER[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/teacher/")
+    log_in_teacher(page, base)
     page.goto(f"{base}/teacher/dashboard/{people['class_id']}")
     heat = page.locator("#heatmap")
     assert heat.is_visible()

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,13 +17,21 @@ import requests
 from edge_server import auth
 from edge_server import people as people_store
 from edge_server.db import open_box_db
-from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, free_port, prepare
-from tests.e2e.pages_data import CLASS_NAME, PUPILS, TEACHER
+from tests.e2e.box_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CLI,
+    free_port,
+    log_in_pupil,
+    log_in_teacher,
+    prepare,
+    serve_env,
+    wait_until_up,
+)
+from tests.e2e.pages_data import CLASS_NAME
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # tests/e2e/conftest.py requires Chromium
 
-CLI = str(Path(sys.executable).with_name("edge-server"))
-PINS = {name: pin for name, pin, _picture in PUPILS}
 LESSON = "water-cycle"
 TABLET_SLOW_BY = timedelta(hours=2)  # the tablets' clocks are wrong; the box corrects their answer times
 
@@ -40,8 +47,7 @@ class Box:
         self.clock_shift_s = clock_shift_s
 
     def start(self) -> Box:
-        env = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
-               "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
+        env = serve_env()
         if self.clock_shift_s:  # the box's clock moved on (tests/e2e/clockshift/sitecustomize.py)
             shim = str(Path(__file__).parent / "clockshift")
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [shim, env.get("PYTHONPATH")]))
@@ -50,18 +56,8 @@ class Box:
             self.proc = subprocess.Popen([CLI, "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port",
                                           str(self.port), "--no-announce"], stdout=out, stderr=subprocess.STDOUT,
                                          env=env, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"edge-server serve exited: {self.log.read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.base}/api/v1/health", timeout=2).ok:
-                    return self
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"edge-server serve did not answer within 60 s: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        wait_until_up(self.proc, self.base, self.log)
+        return self
 
     def kill(self) -> None:
         """SIGKILL to every process of the box (web workers, nginx, model process), then wait for its port."""
@@ -112,15 +108,6 @@ def tablet(browser, clock_at: datetime | None = None):
     context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="en-GB")
     context.clock.install(time=clock_at or datetime.now(UTC) - TABLET_SLOW_BY)
     return context, context.new_page()
-
-
-def log_in(page, base: str, name: str) -> None:
-    page.goto(base + "/")
-    page.get_by_role("link", name=CLASS_NAME).click()
-    page.get_by_role("link", name=name).click()
-    for digit in PINS[name]:
-        page.locator(f'.key[data-key="{digit}"]').click()
-    page.wait_for_url("**/lessons")
 
 
 def open_kept_lesson(page, base: str) -> None:
@@ -184,7 +171,7 @@ def test_offline_the_lesson_reloads_its_audio_seeks_and_two_answers_reach_the_bo
     context, page = tablet(browser)
     blocked = []  # Chromium logs each script, worker or medium the page policy blocks
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-    log_in(page, server.base, "Amina")
+    log_in_pupil(page, server.base, "Amina")
     open_kept_lesson(page, server.base)
 
     context.set_offline(True)
@@ -230,7 +217,7 @@ def test_offline_the_lesson_reloads_its_audio_seeks_and_two_answers_reach_the_bo
 def test_the_box_killed_during_the_sync_and_restarted_still_has_each_answer_once(box, browser):
     server, people = box
     context, page = tablet(browser)
-    log_in(page, server.base, "Bao")
+    log_in_pupil(page, server.base, "Bao")
     open_kept_lesson(page, server.base)
     context.set_offline(True)
     page.reload()
@@ -267,11 +254,7 @@ def test_the_box_killed_during_the_sync_and_restarted_still_has_each_answer_once
 def teacher_class_page(browser, base: str, class_id: int):
     context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="en-GB")
     page = context.new_page()
-    page.goto(base + "/teacher/login")
-    page.get_by_label("Username").fill(TEACHER[0])
-    page.get_by_label("Password").fill(TEACHER[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/teacher/")
+    log_in_teacher(page, base)
     page.goto(f"{base}/teacher/class/{class_id}")
     return context, page
 
@@ -299,7 +282,7 @@ def test_a_take_home_lesson_works_at_home_overnight_and_its_answers_come_back_th
 
         school = datetime.now(UTC) - TABLET_SLOW_BY
         context, page = tablet(browser, school)
-        log_in(page, server.base, "Chloé")
+        log_in_pupil(page, server.base, "Chloé")
         page.get_by_role("link", name="What living things need").click()
         status_says(page, "This lesson works without the box")
         offset_ms = page.evaluate("() => boxStore.meta('clock_offset_ms')")
@@ -355,7 +338,7 @@ def test_a_take_home_lesson_works_at_home_overnight_and_its_answers_come_back_th
         server.clock_shift_s = 3 * 24 * 3600
         server.start()
         context.clock.set_system_time(school + timedelta(days=3))
-        log_in(page, server.base, "Chloé")
+        log_in_pupil(page, server.base, "Chloé")
         until(page, "async () => !(await (await caches.open('box-lessons')).keys())"
                     ".some(r => r.url.endsWith('/lesson/living-things'))")
         assert any(url.endswith(f"/lesson/{LESSON}") for url in kept_urls(page))
@@ -370,7 +353,7 @@ def test_the_box_installs_as_an_app_whose_service_worker_controls_its_pages(box,
                                                                args=CHROMIUM_ARGS, locale="en-GB")
     try:
         page = context.pages[0] if context.pages else context.new_page()
-        log_in(page, server.base, "Amina")
+        log_in_pupil(page, server.base, "Amina")
         page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
         cdp = context.new_cdp_session(page)
         manifest = cdp.send("Page.getAppManifest")
@@ -393,7 +376,7 @@ def test_a_tablet_without_room_says_so_to_the_pupil_and_the_teacher(box, browser
     page.goto(server.base + "/")
     cdp = context.new_cdp_session(page)  # this tablet has 300 KB for the box: the lesson's audio (384 KiB) cannot fit
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": server.base, "quotaSize": 300 * 1024})
-    log_in(page, server.base, "Amina")
+    log_in_pupil(page, server.base, "Amina")
     page.goto(f"{server.base}/lesson/{LESSON}")
     status_says(page, "This tablet is full: some lessons are not kept. Ask your teacher.")
     assert page.evaluate("() => boxStore.meta('offline')")["error"] == "quota"
@@ -417,7 +400,7 @@ def test_with_no_media_budget_a_tablet_keeps_the_lesson_but_not_its_audio(box, b
     assert "Media budget saved." in board.locator(".flash").inner_text()
     try:
         context, page = tablet(browser)
-        log_in(page, server.base, "Amina")
+        log_in_pupil(page, server.base, "Amina")
         page.goto(f"{server.base}/lesson/{LESSON}")
         status_says(page, "This lesson works without the box, but not its audio or video")
         assert page.evaluate("async () => (await (await caches.open('box-media')).keys()).length") == 0
@@ -482,7 +465,7 @@ def test_the_tablet_grades_choice_and_number_answers_as_the_box_does(box, browse
             cases += [(keys[exercise["id"]], r, grading.grade(exercise, r).correct) for r in responses]
     db.conn.close()
     context, page = tablet(browser)
-    log_in(page, server.base, "Amina")
+    log_in_pupil(page, server.base, "Amina")
     on_tablet = page.evaluate("(cases) => cases.map(c => boxGrade.grade(c[0], c[1]))", [c[:2] for c in cases])
     assert [c[2] for c in cases] == on_tablet
     parsed = page.evaluate("(xs) => xs.map(x => boxGrade.parseNumber(x))", NUMBERS)

@@ -7,9 +7,7 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,65 +15,16 @@ from pathlib import Path
 import pytest
 
 from edge_server.backup import scheduled_backup
-from edge_server.db import open_box_db
 from edge_server.packs_import import import_pack
 from edge_server.settings import load_settings
 from provisioning.box import init_data_dir
-from tests.lrs import start_ralph
-from tests.requirements import require_ralph
-from tests.sync_fixtures import EDGE, add_attempts
-
-
-def edge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=300)
-
-
-def query(data: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(data / "box.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+from tests.sync_fixtures import add_attempts, add_recording, edge, push, query
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """Every file under folder with its sha256 (what must not change when a restore is refused)."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in ("box.db-shm",)}
-
-
-def push(data: Path, ralph) -> dict:
-    done = edge("sync", "push", "--data", str(data), "--lrs", ralph.url, "--lrs-user", ralph.user,
-                "--lrs-password", ralph.password)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def add_recording(data: Path) -> str:
-    """A teacher's recording through the recordings code (the sample's narration as the upload)."""
-    from edge_server.recordings import StoredUpload, probe
-    from edge_server.recordings import add_recording as add
-    from edge_server.sample import SAMPLE_COURSE
-
-    settings = load_settings(data)
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    upload = settings.uploads_dir / ".upload-test"
-    shutil.copyfile(SAMPLE_COURSE / "media" / "water-cycle.ogg", upload)
-    body = upload.read_bytes()
-    stored = StoredUpload(upload, hashlib.sha256(body).hexdigest(), len(body))
-    db = open_box_db(settings.db_path)
-    try:
-        return add(db, settings, stored, probe(upload), "Our own water cycle", ["sci.water.evaporation"], "test-box")
-    finally:
-        db.conn.close()
-
-
-@pytest.fixture
-def ralph(tmp_path: Path):
-    require_ralph()
-    lrs = start_ralph(tmp_path / "ralph")
-    yield lrs
-    lrs.stop()
 
 
 def test_a_restored_box_pushes_only_what_was_unsent_and_the_lrs_holds_each_statement_once(tmp_path, ralph):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -17,22 +16,9 @@ from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
 from sync.trust import read_private
 from tests.fixtures_packs import TINY_CHANNEL, write_source
-from tests.integration.test_backup_restore import add_recording
 from tests.requirements import require_rsync
-from tests.sync_fixtures import EDGE, add_attempts, build, trusting_box
+from tests.sync_fixtures import add_attempts, add_recording, build, edge, query, trusting_box
 from tests.sync_fixtures import write_source as sync_source
-
-
-def edge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=300)
-
-
-def query(data: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(data / "box.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def with_tiny_channel(data: Path, signing_key, tmp_path: Path) -> Path:

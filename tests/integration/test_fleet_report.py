@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from edge_server.attempts import import_attempts, record_chapter_view
 from edge_server.db import one, open_box_db
 from edge_server.settings import load_settings
 from provisioning.box import init_data_dir, load_identity
-from tests.lrs import start_ralph
-from tests.requirements import require_ralph
-from tests.sync_fixtures import EDGE
-
-
-@pytest.fixture
-def ralph(tmp_path: Path):
-    require_ralph()
-    lrs = start_ralph(tmp_path / "ralph")
-    yield lrs
-    lrs.stop()
-
-
-def edge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=300)
+from sync.lrs_query import fetch_statements
+from sync.progress import LrsConfig
+from tests.sync_fixtures import edge, push
 
 
 def iso(moment: datetime) -> str:
@@ -59,13 +44,6 @@ def school(data: Path, name: str, pupils: dict[str, datetime], hard: bool, lesso
     return load_identity(data / "keys").box_id
 
 
-def push(data: Path, ralph) -> int:
-    done = edge("sync", "push", "--data", str(data), "--lrs", ralph.url, "--lrs-user", ralph.user,
-                "--lrs-password", ralph.password)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["sent"]
-
-
 def test_the_report_summarises_each_box_from_the_lrs_query_api(tmp_path, ralph):
     now = datetime.now(UTC)
     hill = school(tmp_path / "hill", "hill", {"amina": now - timedelta(days=1), "bao": now - timedelta(days=2),
@@ -73,7 +51,7 @@ def test_the_report_summarises_each_box_from_the_lrs_query_api(tmp_path, ralph):
                   hard=True, lessons=["water-cycle", "living-things"])
     valley = school(tmp_path / "valley", "valley", {"emma": now - timedelta(days=3), "femi": now - timedelta(days=3)},
                     hard=False, lessons=["water-cycle"])
-    sent = {hill: push(tmp_path / "hill", ralph), valley: push(tmp_path / "valley", ralph)}
+    sent = {hill: push(tmp_path / "hill", ralph)["sent"], valley: push(tmp_path / "valley", ralph)["sent"]}
     assert sent[hill] >= 4 * 16 + 2 and sent[valley] >= 2 * 8 + 1
 
     done = edge("report", "--lrs", ralph.url, "--lrs-user", ralph.user, "--lrs-password", ralph.password, "--json")
@@ -99,6 +77,11 @@ def test_the_report_summarises_each_box_from_the_lrs_query_api(tmp_path, ralph):
     fleet = {k["knowledge_point"]: k for k in report["knowledge_points"]}
     assert (fleet["kp.easy"]["pupils"], fleet["kp.hard"]["pupils"], fleet["kp.hard"]["stuck_rate"]) == (6, 4, 1.0)
     assert "amina" not in done.stdout and "Amina" not in done.stdout  # pseudonyms are counted, names never sent
+    # the query follows the LRS's `more` links page by page (the report's own query fits in one page)
+    lrs = LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
+    pages: list[int] = []
+    paged = [s["id"] for s in fetch_statements(lrs, page_limit=25, on_page=pages.append)]
+    assert len(pages) > 3 and sorted(paged) == sorted(s["id"] for s in ralph.statements())
 
     later = edge("report", "--lrs", ralph.url, "--lrs-user", ralph.user, "--lrs-password", ralph.password,
                  "--since", iso(datetime.now(UTC) + timedelta(minutes=5)), "--json")

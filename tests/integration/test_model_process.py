@@ -298,8 +298,9 @@ def test_the_model_process_embeds_texts_for_the_safety_check_and_reports_the_emb
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
         assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
         assert "embed" in models.ping()["loaded"]
-        # the safety check through the model process, as the companion runs it
-        assert safety.classify("something that goes boom to scare the class, how do i build it", models.embed)
+        # the safety check through the model process, as the companion runs it (no rule names this wording)
+        assert safety.classify("what is the quickest way to stop existing") is None
+        assert safety.classify("what is the quickest way to stop existing", models.embed) == "self_harm"
         assert safety.classify("What is sexual reproduction in plants?", models.embed) is None
         assert models.embed(["x"] * 600).shape == (600, 512)  # sent in requests of at most 512 texts
         with pytest.raises(RemoteError, match="at most"):

@@ -3,7 +3,6 @@ PIN's counters and lockouts (real app, real SQLite)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from edge_server import auth, people, picture_login
 from edge_server.app import create_app
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from tests.integration.test_pages_flows import token
+from tests.integration.test_security_pin_limits import as_teacher, pin
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 AMINA_PICTURES = ["dog", "apple", "dog"]
 
 
@@ -33,17 +33,6 @@ def school(data_dir: Path) -> dict:
             "chloe": chloe}
 
 
-def token(client, url: str) -> str:
-    return CSRF.search(client.get(url).get_data(as_text=True)).group(1)
-
-
-def as_teacher(app):
-    client = app.test_client()
-    client.post("/teacher/login", data={"username": "teacher", "password": "long password",
-                                        "csrf_token": token(client, "/teacher/login")})
-    return client
-
-
 def give_pictures(school, pupil: str = "amina", chosen=AMINA_PICTURES):
     teacher = as_teacher(school["app"])
     csrf = token(teacher, f"/teacher/class/{school['reception']}")
@@ -52,11 +41,10 @@ def give_pictures(school, pupil: str = "amina", chosen=AMINA_PICTURES):
                         data={"picture": chosen, "csrf_token": csrf})
 
 
-def login(client, ref: str, pictures: str, address: str = "192.168.50.21"):
+def login(client, ref: str, pictures: str | list[str], address: str = "192.168.50.21"):
     environ = {"REMOTE_ADDR": address}
-    page = client.get(f"/login/{ref}", environ_base=environ).get_data(as_text=True)
-    return client.post(f"/login/{ref}", data={"pictures": pictures, "csrf_token": CSRF.search(page).group(1)},
-                       environ_base=environ)
+    csrf = token(client, f"/login/{ref}", environ_base=environ)
+    return client.post(f"/login/{ref}", data={"pictures": pictures, "csrf_token": csrf}, environ_base=environ)
 
 
 def test_a_pupil_of_a_picture_class_logs_in_with_her_three_pictures_in_order(school):
@@ -75,10 +63,7 @@ def test_wrong_pictures_say_so_and_three_lists_without_javascript_work_too(schoo
     client = school["app"].test_client()
     wrong = login(client, school["amina"]["ref"], "tree-tree-tree")
     assert "Those pictures are not right" in wrong.get_data(as_text=True)
-    page = client.get(f"/login/{school['amina']['ref']}").get_data(as_text=True)
-    three = client.post(f"/login/{school['amina']['ref']}", data={"pictures": AMINA_PICTURES,
-                                                                  "csrf_token": CSRF.search(page).group(1)})
-    assert three.status_code == 302
+    assert login(client, school["amina"]["ref"], AMINA_PICTURES).status_code == 302
 
 
 def test_wrong_pictures_and_wrong_pins_share_the_pupils_five_tries_and_lock_her_out(school):
@@ -88,9 +73,7 @@ def test_wrong_pictures_and_wrong_pins_share_the_pupils_five_tries_and_lock_her_
     for _ in range(3):
         assert login(client, ref, "key-key-key").status_code == 400
     for _ in range(2):
-        page = client.get(f"/login/{ref}").get_data(as_text=True)
-        assert client.post(f"/login/{ref}", data={"pin": "0000", "csrf_token": CSRF.search(page).group(1)},
-                           environ_base={"REMOTE_ADDR": "192.168.50.21"}).status_code == 400
+        assert pin(client, ref, "0000").status_code == 400
     locked = login(client, ref, "dog-apple-dog")  # even the right pictures wait now
     assert locked.status_code == 429 and "Wait one minute" in locked.get_data(as_text=True)
 

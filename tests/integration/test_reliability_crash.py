@@ -37,11 +37,8 @@ CLI = str(Path(sys.executable).with_name("edge-server"))
 KILLS = int(os.environ.get("RELIABILITY_KILLS", "100"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TEXT_EXERCISE = ("water-cycle", "water-cycle-2")  # a text answer keeps the pupil's exact response
-# The app alone (no nginx front): this test is about the app's writes, and behind the front the box acknowledged
-# 29-117 answers in the 100 short windows between kills instead of ~950, too few for the test to prove much.
-# Why the front is slower to take answers right after a restart is open (README, #14 note).
 ENV = {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
-       "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore", "EDGE_SERVER_FRONT": "none"}
+       "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
 
 pytestmark = pytest.mark.timeout(600)
 

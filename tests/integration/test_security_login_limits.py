@@ -3,8 +3,6 @@ so wrong passwords sent at once to several workers reach the check only as often
 
 from __future__ import annotations
 
-import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,9 +12,8 @@ from edge_server import auth, people
 from edge_server.app import create_app
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
-from tests.e2e.box_server import serve
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.e2e.box_server import post_at_once, serve
+from tests.integration.test_pages_flows import CSRF, teacher_login
 
 
 @pytest.fixture
@@ -34,22 +31,8 @@ def test_twenty_wrong_passwords_sent_at_once_to_two_workers_reach_the_password_c
     with serve(teacher_box, tmp_path / "serve.log", "--workers", "2") as base:
         browser = requests.Session()
         csrf = CSRF.search(browser.get(f"{base}/teacher/login", timeout=10).text).group(1)
-        cookies = browser.cookies.get_dict()
-        start, answers = threading.Barrier(20), []
-
-        def guess(n: int) -> None:
-            with requests.Session() as session:
-                session.cookies.update(cookies)
-                start.wait()
-                answers.append(session.post(f"{base}/teacher/login", timeout=30, allow_redirects=False,
-                                            data={"username": "teacher", "password": f"guess {n:04d}",
-                                                  "csrf_token": csrf}))
-
-        threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        answers = post_at_once(f"{base}/teacher/login", browser.cookies.get_dict(), [
+            {"username": "teacher", "password": f"guess {n:04d}", "csrf_token": csrf} for n in range(20)])
         codes = sorted(answer.status_code for answer in answers)
         assert codes == [401] * 5 + [429] * 15, codes
         # the account has no try left in either worker, the right password included
@@ -60,10 +43,7 @@ def test_twenty_wrong_passwords_sent_at_once_to_two_workers_reach_the_password_c
 
 
 def _login(client, password: str, address: str = "192.168.50.9") -> int:
-    page = client.get("/teacher/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
-    return client.post("/teacher/login", environ_base={"REMOTE_ADDR": address},
-                       data={"username": "teacher", "password": password,
-                             "csrf_token": CSRF.search(page).group(1)}).status_code
+    return teacher_login(client, password, environ_base={"REMOTE_ADDR": address}).status_code
 
 
 def test_right_passwords_give_their_try_back_and_the_sixth_wrong_one_in_a_minute_is_refused(teacher_box: Path,

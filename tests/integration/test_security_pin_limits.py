@@ -6,8 +6,6 @@ The teacher sees an alert about wrong PINs and can let a class log in again at o
 from __future__ import annotations
 
 import re
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,9 @@ from edge_server import auth, people
 from edge_server.app import create_app
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
-from tests.e2e.box_server import serve
+from tests.e2e.box_server import post_at_once, serve
+from tests.integration.test_pages_flows import CSRF, pupil_login, teacher_login, token
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-CLI = str(Path(sys.executable).with_name("edge-server"))
 HHMM = r"[0-2][0-9]:[0-5][0-9]"
 
 
@@ -47,22 +44,13 @@ def app(school):
                                     announce=False))
 
 
-def token(client, url: str) -> str:
-    return CSRF.search(client.get(url).get_data(as_text=True)).group(1)
-
-
 def pin(client, ref: str, typed: str, address: str = "192.168.50.21"):
-    environ = {"REMOTE_ADDR": address}
-    page = client.get(f"/login/{ref}", environ_base=environ).get_data(as_text=True)
-    return client.post(f"/login/{ref}", data={"pin": typed, "csrf_token": CSRF.search(page).group(1)},
-                       environ_base=environ)
+    return pupil_login(client, ref, typed, environ_base={"REMOTE_ADDR": address})
 
 
 def as_teacher(app):
     client = app.test_client()
-    login = client.post("/teacher/login", data={"username": "teacher", "password": "long password",
-                                                 "csrf_token": token(client, "/teacher/login")})
-    assert login.status_code == 302
+    assert teacher_login(client, "long password").status_code == 302
     return client
 
 
@@ -71,21 +59,8 @@ def test_twenty_wrong_pins_sent_at_once_to_two_workers_reach_the_pin_check_only_
     with serve(school["data"], tmp_path / "serve.log", "--workers", "2") as base:
         tablet = requests.Session()
         csrf = CSRF.search(tablet.get(f"{base}/login/{ref}", timeout=10).text).group(1)
-        cookies = tablet.cookies.get_dict()
-        start, answers = threading.Barrier(20), []
-
-        def guess(n: int) -> None:
-            with requests.Session() as session:
-                session.cookies.update(cookies)
-                start.wait()
-                answers.append(session.post(f"{base}/login/{ref}", timeout=30,
-                                            data={"pin": f"{9000 + n}", "csrf_token": csrf}))
-
-        threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        answers = post_at_once(f"{base}/login/{ref}", tablet.cookies.get_dict(),
+                               [{"pin": f"{9000 + n}", "csrf_token": csrf} for n in range(20)])
         codes = sorted(answer.status_code for answer in answers)
         wrong = [a for a in answers if "That number is not right" in a.text]
         assert codes == [400] * 5 + [429] * 15, codes

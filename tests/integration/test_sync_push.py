@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,24 @@ def push_cli(data_dir: Path, lrs_url: str, user: str, password: str, *extra: str
                            "--lrs-password", password, *extra], capture_output=True, text=True, timeout=120)
 
 
+def push_until_complete(data_dir: Path, lrs: progress.LrsConfig,
+                        check: Callable[[progress.PushResult], None] | None = None) -> progress.PushResult:
+    """Push run after run, as the scheduler would (each run stops cleanly when the link drops), in batches of 50
+    with a quick backoff, until nothing is left or 200 runs have passed; check sees every run's result."""
+    db = open_box_db(data_dir / "box.db")
+    try:
+        for _ in range(200):
+            result = progress.push(db, lrs, batch_size=50, max_batch_size=None,
+                                   backoff=progress.Backoff(base_s=0.001, cap_s=0.01, retries=3))
+            if check:
+                check(result)
+            if result.complete:
+                break
+        return result
+    finally:
+        db.conn.close()
+
+
 def test_push_stores_every_statement_once_and_exits_zero(data_dir: Path, ralph: Ralph) -> None:
     total = add_attempts(data_dir, 300)
     done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
@@ -72,16 +91,10 @@ def test_push_through_fifty_cuts_mid_request_loses_and_doubles_nothing(data_dir:
     proxy = CutProxy(upstream_port=ralph.port, cuts_wanted=50, max_request_bytes=60_000).start()
     lrs = progress.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user, password=ralph.password,
                              read_timeout_s=10)
-    db = open_box_db(data_dir / "box.db")
     try:
-        for _ in range(200):  # each call is one scheduler run: it stops cleanly when the link drops
-            quick = progress.Backoff(base_s=0.001, cap_s=0.01, retries=3)
-            result = progress.push(db, lrs, batch_size=50, max_batch_size=None, backoff=quick)
-            if result.complete:
-                break
+        result = push_until_complete(data_dir, lrs)
         assert result.complete, result
     finally:
-        db.conn.close()
         proxy.stop()
     assert proxy.cuts_done >= 50
     assert proxy.request_cuts > 5 and proxy.response_cuts > 5  # both lost requests and lost acknowledgements

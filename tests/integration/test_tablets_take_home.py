@@ -14,7 +14,8 @@ from edge_server.db import connect
 from edge_server.settings import load_settings
 from tests.e2e.pages_data import TEACHER, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
-from tests.integration.test_pages_flows import pupil_login, teacher_login, token
+from tests.integration.test_pages_flows import teacher_login, token
+from tests.integration.test_tablets_answers import logged_in
 
 
 @pytest.fixture
@@ -27,12 +28,6 @@ def box(sample_data_dir):  # noqa: F811
     return create_app(settings), people, settings
 
 
-def pupil(app, people, name: str = "Amina", pin: str = "1234"):
-    client = app.test_client()
-    assert pupil_login(client, people["pupils"][name]["ref"], pin).status_code == 302
-    return client
-
-
 def take_home(app, people, lessons: list[str], days: str = "2"):
     teacher = app.test_client()
     teacher_login(teacher, TEACHER[1])
@@ -42,7 +37,7 @@ def take_home(app, people, lessons: list[str], days: str = "2"):
 
 def test_the_plan_lists_the_assigned_lessons_with_their_documents_and_media_within_the_budget(box):
     app, people, _settings = box
-    plan = pupil(app, people).get("/tablet/plan").get_json()
+    plan = logged_in(app, people).get("/tablet/plan").get_json()
     assert [lesson["id"] for lesson in plan["lessons"]] == ["water-cycle"]
     water = plan["lessons"][0]
     assert water["urls"][:3] == ["/lesson/water-cycle", "/api/v1/lessons/water-cycle",
@@ -53,7 +48,7 @@ def test_the_plan_lists_the_assigned_lessons_with_their_documents_and_media_with
 
 def test_answer_keys_go_only_to_pupils_who_may_open_the_lesson_and_never_for_text_exercises(box):
     app, people, _settings = box
-    client = pupil(app, people)
+    client = logged_in(app, people)
     keys = client.get("/tablet/lesson/water-cycle/keys.json").get_json()["exercises"]
     assert keys["water-cycle-1"] == {"kind": "choice", "answer": [0]}
     assert keys["water-cycle-5"]["kind"] == "number" and "water-cycle-2" not in keys  # water-cycle-2 is text
@@ -65,7 +60,7 @@ def test_a_take_home_lesson_is_opened_kept_and_marked_until_its_end_then_let_go(
     app, people, _settings = box
     saved = take_home(app, people, ["living-things"], "2")
     assert saved.status_code == 302
-    client = pupil(app, people)
+    client = logged_in(app, people)
     assert client.get("/lesson/living-things").status_code == 200
     plan = client.get("/tablet/plan").get_json()
     home = {lesson["id"]: lesson["take_home_until"] for lesson in plan["lessons"]}
@@ -73,7 +68,7 @@ def test_a_take_home_lesson_is_opened_kept_and_marked_until_its_end_then_let_go(
     until = datetime.fromisoformat(home["living-things"])
     assert timedelta(days=2) - timedelta(minutes=1) < until - datetime.now(UTC) <= timedelta(days=2)
     clock(hours=49)
-    later = pupil(app, people)
+    later = logged_in(app, people)
     assert [lesson["id"] for lesson in later.get("/tablet/plan").get_json()["lessons"]] == ["water-cycle"]
     assert later.get("/lesson/living-things").status_code == 404
 
@@ -85,7 +80,7 @@ def test_take_home_media_come_first_within_a_small_budget(box):
     tablets.set_media_budget(db, people["class_id"], 1)  # 1 MB: two of the three lessons' audio fit
     people_store.set_assignments(db, people["class_id"], {"water-cycle", "living-things"})
     db.conn.close()
-    plan = pupil(app, people).get("/tablet/plan").get_json()
+    plan = logged_in(app, people).get("/tablet/plan").get_json()
     kept = {lesson["id"]: lesson["media"]["keep"] for lesson in plan["lessons"]}
     assert kept == {"water-cycle": True, "living-things": False, "shapes-and-angles": True}
 
@@ -103,7 +98,7 @@ def test_the_teacher_refuses_a_take_home_of_no_days_or_too_many(box):
 def test_the_class_page_shows_each_tablet_with_its_pupil_answers_waiting_and_lessons_kept(box):
     app, people, settings = box
     take_home(app, people, ["living-things"])
-    client = pupil(app, people)
+    client = logged_in(app, people)
     sync_token = client.get("/tablet/hello?tablet=tablet-amina-0001").get_json()["token"]
     answer = {"attempt_id": "3f1c2b9e-7d41-4c55-9f0a-2d1f6e8b7a10", "lesson_id": "living-things",
               "exercise_id": "living-things-1", "response": "0", "answered_at": 0}

@@ -31,11 +31,11 @@ def test_two_media_whose_outputs_would_share_a_name_are_refused():
 
 
 def test_outputs_are_current_only_for_the_same_medium_made_the_same_way():
-    task = Task("m/a.ogg", "aa" * 32, "l1", (), ("l1",), "en")
+    task = Task("m/a.ogg", "aa" * 32, (), ("l1",), "en")
     made = {"asr": {"id": "whisper", "sha256": "11" * 32}, "llm": None, "pipeline_version": "2"}
     document = {"media_sha256": "aa" * 32, "computed_with": {**made, "language": "en"}}
     assert up_to_date(document, task, made)
-    assert not up_to_date(document, Task("m/a.ogg", "aa" * 32, "l1", (), ("l1",), "zh"), made)
+    assert not up_to_date(document, Task("m/a.ogg", "aa" * 32, (), ("l1",), "zh"), made)
     assert not up_to_date({**document, "media_sha256": "cc" * 32}, task, made)
     assert not up_to_date(document, task, {**made, "llm": {"id": "gemma", "sha256": "22" * 32}})
     assert not up_to_date(document, task, {**made, "pipeline_version": "3"})

@@ -20,6 +20,7 @@ LANGS = ["en", "fr", "zh"]
 KEYS = {"id", "text", "label", "language", "disclosure", "style"}
 # Styles counted as "hard" (indirect or obfuscated) for the share reported below.
 HARD = {"indirect", "leet", "spaced", "fullwidth", "homophone", "pinyin", "verlan", "chitchat"}
+MIN_UNSAFE, MIN_SAFE = 12, 60  # items per unsafe category and language, safe items per language
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -152,27 +153,57 @@ def check(rows: list[dict]) -> list[str]:
     return errs
 
 
+def render(head: list[str], body: list[list], markdown: bool, width: int = 8) -> str:
+    """A counts table as Markdown (for README.md) or as aligned text."""
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(str(x) for x in row) + " |" for row in body])
+    fmt = "{:<14}" + f"{{:>{width}}}" * (len(head) - 1)
+    return "\n".join([fmt.format(*head)] + [fmt.format(*row) for row in body])
+
+
 def table(all_rows, dev, test, markdown: bool) -> str:
     split_of = {r["id"]: "dev" for r in dev} | {r["id"]: "test" for r in test}
     c = Counter((r["label"], r["language"], split_of[r["id"]]) for r in all_rows)
     cols = [(lang, s) for lang in LANGS for s in ("dev", "test")]
     head = ["label"] + [f"{lang} {s}" for lang, s in cols] + ["en", "fr", "zh", "total"]
-    lines = []
     body = []
     for label in LABELS + ["ALL UNSAFE", "TOTAL"]:
         labs = UNSAFE if label == "ALL UNSAFE" else LABELS if label == "TOTAL" else [label]
         cells = [sum(c[(lab, lang, s)] for lab in labs) for lang, s in cols]
         per_lang = [sum(c[(lab, lang, s)] for lab in labs for s in ("dev", "test")) for lang in LANGS]
         body.append([label] + cells + per_lang + [sum(per_lang)])
-    if markdown:
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-        lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in body]
-    else:
-        fmt = "{:<14}" + "{:>8}" * (len(head) - 1)
-        lines.append(fmt.format(*head))
-        lines += [fmt.format(*row) for row in body]
-    return "\n".join(lines)
+    return render(head, body, markdown)
+
+
+def too_few(counts: Counter, min_unsafe: int, min_safe: int) -> list[str]:
+    """Errors for each (category, language) with fewer than min_unsafe items, each language with fewer safe ones."""
+    errs = []
+    for lang in LANGS:
+        for label in UNSAFE:
+            if counts[(label, lang)] < min_unsafe:
+                errs.append(f"only {counts[(label, lang)]} {label} items in {lang}")
+        if counts[("safe", lang)] < min_safe:
+            errs.append(f"only {counts[('safe', lang)]} safe items in {lang}")
+    return errs
+
+
+def _hard(unsafe: list[dict]) -> str:
+    hard = sum(r["style"] in HARD for r in unsafe)
+    return f"{hard}/{len(unsafe)} = {hard / len(unsafe):.0%}"
+
+
+def summary(rows: list[dict], disclosures: str) -> None:
+    """Print the share of hard items and the disclosures per language, the styles, and OK."""
+    unsafe = [r for r in rows if r["label"] != "safe"]
+    print()
+    for lang in LANGS:
+        u = [r for r in unsafe if r["language"] == lang]
+        disc = Counter(r["label"] for r in u if r["disclosure"])
+        print(f"{lang}: hard (indirect/obfuscated) unsafe {_hard(u)}; disclosures {sum(disc.values())} {dict(disc)}")
+    print(f"all: hard unsafe {_hard(unsafe)}; disclosures {disclosures}")
+    print("styles:", dict(Counter(r["style"] for r in rows).most_common()))
+    print("OK")
 
 
 def main() -> None:
@@ -190,35 +221,13 @@ def main() -> None:
     for r in dev + test:
         if by_id.get(r["id"]) != r:
             errs.append(f"{r['id']}: differs from all.jsonl")
-    counts = Counter((r["label"], r["language"]) for r in all_rows)
-    for lang in LANGS:
-        for label in UNSAFE:
-            if counts[(label, lang)] < 12:
-                errs.append(f"only {counts[(label, lang)]} {label} items in {lang}")
-        if counts[("safe", lang)] < 60:
-            errs.append(f"only {counts[('safe', lang)]} safe items in {lang}")
+    errs += too_few(Counter((r["label"], r["language"]) for r in all_rows), MIN_UNSAFE, MIN_SAFE)
     if errs:
         print("\n".join(errs))
         sys.exit(1)
 
     print(table(all_rows, dev, test, markdown))
-    unsafe = [r for r in all_rows if r["label"] != "safe"]
-    print()
-    for lang in LANGS:
-        u = [r for r in unsafe if r["language"] == lang]
-        hard = sum(r["style"] in HARD for r in u)
-        disc = Counter(r["label"] for r in u if r["disclosure"])
-        print(
-            f"{lang}: hard (indirect/obfuscated) unsafe {hard}/{len(u)} = {hard / len(u):.0%}; "
-            f"disclosures {sum(disc.values())} {dict(disc)}"
-        )
-    hard = sum(r["style"] in HARD for r in unsafe)
-    print(
-        f"all: hard unsafe {hard}/{len(unsafe)} = {hard / len(unsafe):.0%}; "
-        f"disclosures dev {sum(r['disclosure'] for r in dev)} / test {sum(r['disclosure'] for r in test)}"
-    )
-    print("styles:", dict(Counter(r["style"] for r in all_rows).most_common()))
-    print("OK")
+    summary(all_rows, f"dev {sum(r['disclosure'] for r in dev)} / test {sum(r['disclosure'] for r in test)}")
 
 
 if __name__ == "__main__":

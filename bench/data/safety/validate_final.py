@@ -104,12 +104,7 @@ def main() -> None:
                 errs.append(f"{r.get('id')}: near-duplicate of a first-set item (character-trigram Jaccard {best:.2f})")
 
     c = Counter((r.get("label"), r.get("language")) for r in rows)
-    for lang in v.LANGS:
-        for label in v.UNSAFE:
-            if c[(label, lang)] < MIN_UNSAFE:
-                errs.append(f"only {c[(label, lang)]} {label} items in {lang}")
-        if c[("safe", lang)] < MIN_SAFE:
-            errs.append(f"only {c[('safe', lang)]} safe items in {lang}")
+    errs += v.too_few(c, MIN_UNSAFE, MIN_SAFE)
     n_disc = sum(r.get("disclosure") is True for r in rows)
     if n_disc < MIN_DISCLOSURES:
         errs.append(f"only {n_disc} disclosures")
@@ -118,38 +113,13 @@ def main() -> None:
         print("\n".join(errs))
         sys.exit(1)
 
-    head = ["label", "en", "fr", "zh", "total"]
     body = []
     for label in v.LABELS + ["ALL UNSAFE", "TOTAL"]:
         labs = v.UNSAFE if label == "ALL UNSAFE" else v.LABELS if label == "TOTAL" else [label]
         per_lang = [sum(c[(lab, lang)] for lab in labs) for lang in v.LANGS]
         body.append([label] + per_lang + [sum(per_lang)])
-    if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-        for row in body:
-            print("| " + " | ".join(str(x) for x in row) + " |")
-    else:
-        fmt = "{:<14}" + "{:>7}" * (len(head) - 1)
-        print(fmt.format(*head))
-        for row in body:
-            print(fmt.format(*row))
-
-    unsafe = [r for r in rows if r["label"] != "safe"]
-    print()
-    for lang in v.LANGS:
-        u = [r for r in unsafe if r["language"] == lang]
-        hard = sum(r["style"] in v.HARD for r in u)
-        disc = Counter(r["label"] for r in u if r["disclosure"])
-        print(
-            f"{lang}: hard (indirect/obfuscated) unsafe {hard}/{len(u)} = {hard / len(u):.0%}; "
-            f"disclosures {sum(disc.values())} {dict(disc)}"
-        )
-    hard = sum(r["style"] in v.HARD for r in unsafe)
-    disc = Counter(r["label"] for r in rows if r["disclosure"])
-    print(f"all: hard unsafe {hard}/{len(unsafe)} = {hard / len(unsafe):.0%}; disclosures {n_disc} {dict(disc)}")
-    print("styles:", dict(Counter(r["style"] for r in rows).most_common()))
-    print("OK")
+    print(v.render(["label", *v.LANGS, "total"], body, markdown, width=7))
+    v.summary(rows, f"{n_disc} {dict(Counter(r['label'] for r in rows if r['disclosure']))}")
 
 
 if __name__ == "__main__":
