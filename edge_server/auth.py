@@ -218,6 +218,14 @@ def current_pupil() -> dict | None:
     return g.box_pupil
 
 
+def require_class(class_id: int) -> dict:
+    """The class the logged-in teacher may open: 404 when there is none, 403 when it is not theirs to see."""
+    cls = people.get_class(_db(), class_id)
+    if cls is None:
+        abort(404)
+    return cls
+
+
 def someone_signed_in() -> bool:
     """True when this request comes with a good pupil or teacher session."""
     return current_pupil() is not None or current_teacher() is not None

@@ -59,7 +59,7 @@ def pupil_progress() -> Any:
 
 
 def _class_or_404(class_id: int) -> dict[str, Any]:
-    return people.get_class(get_db(), class_id) or abort(404)
+    return auth.require_class(class_id)
 
 
 def dashboard_data(db: Any, class_id: int) -> dict[str, Any]:

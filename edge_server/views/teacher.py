@@ -122,7 +122,7 @@ def answer_text(attempt: dict[str, Any]) -> str:
 
 
 def _class_or_404(class_id: int) -> dict[str, Any]:
-    return people.get_class(get_db(), class_id) or abort(404)
+    return auth.require_class(class_id)
 
 
 @bp.get("/class/<int:class_id>")
