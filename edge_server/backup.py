@@ -449,20 +449,21 @@ def _swap_in(data_dir: Path, staging: Path, manifest: BackupManifest, aside: Pat
 def _relink_channels(data_dir: Path) -> dict[str, list[str]]:
     """Point each channel at its folder in this data dir; unlist channels whose files are nowhere here."""
     from edge_server.channels import unlist_rows
-    from edge_server.db import open_box_db, rows, write
+    from edge_server.db import open_box_db, write
+    from edge_server.store import channels as channel_store
 
     db = open_box_db(data_dir / "box.db")
     try:
         def relink(tx: Any) -> dict[str, list[str]]:
             kept, unlisted = [], []
-            for channel in rows(tx, "SELECT id, version FROM channels ORDER BY id"):
-                folder = (data_dir / "content" / channel["id"] / f"v{channel['version']}").resolve()
+            for channel in channel_store.all_channels(tx):
+                folder = (data_dir / "content" / channel.id / f"v{channel.version}").resolve()
                 if folder.is_dir():
-                    tx.execute("UPDATE channels SET path = ? WHERE id = ?", (str(folder), channel["id"]))
-                    kept.append(channel["id"])
+                    channel_store.move(tx, channel.id, folder)
+                    kept.append(channel.id)
                 else:
-                    unlist_rows(tx, channel["id"])
-                    unlisted.append(channel["id"])
+                    unlist_rows(tx, channel.id)
+                    unlisted.append(channel.id)
             return {"kept": kept, "unlisted": unlisted}
 
         return write(db, relink)

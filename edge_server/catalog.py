@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_server.db import one, rows
-from edge_server.packs_import import box_trusted_now
+from edge_server.store import channels as channel_store
 from models import languages
 from sync.trust import parse_floor
 
@@ -20,12 +20,6 @@ def media_url(lesson: dict[str, Any]) -> str | None:
     if not lesson.get("media_path"):
         return None
     return f"/media/{lesson['channel_id']}/{lesson['media_path']}"
-
-
-def list_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Active channels with their versions."""
-    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at, "
-                    "local FROM channels ORDER BY id")
 
 
 # --- who may see what: the school's own recordings need a login; an expired pack is no longer served -------------
@@ -41,30 +35,28 @@ def is_expired(expires: str | None, trusted_now: datetime) -> bool:
 
 def expired_channels(db: sqlite_utils.Database, now: datetime | None = None) -> dict[str, str]:
     """Channel id -> expiry of every active channel whose pack has expired by the box's trusted time."""
-    trusted = box_trusted_now(db, now)
-    return {r["id"]: r["expires"] for r in rows(db, "SELECT id, expires FROM channels WHERE expires IS NOT NULL")
-            if is_expired(r["expires"], trusted)}
+    trusted = channel_store.box_trusted_now(db, now)
+    return {c.id: c.expires for c in channel_store.all_channels(db) if c.expires and is_expired(c.expires, trusted)}
 
 
 def hidden_channels(db: sqlite_utils.Database, signed_in: bool, now: datetime | None = None) -> set[str]:
     """Channels whose lessons may not be served to this reader: expired ones, and the local one without a login."""
     hidden = set(expired_channels(db, now))
     if not signed_in:
-        hidden |= {r["id"] for r in rows(db, "SELECT id FROM channels WHERE local = 1")}
+        hidden |= {c.id for c in channel_store.all_channels(db) if c.local}
     return hidden
 
 
 def lesson_refusal(db: sqlite_utils.Database, lesson_id: str, signed_in: bool,
                    now: datetime | None = None) -> tuple[int, str] | None:
     """Why a lesson (and its tracks) may not be served to this reader, as (HTTP status, reason), or None."""
-    row = one(db, "SELECT c.id, c.local, c.expires FROM lessons l JOIN channels c ON c.id = l.channel_id "
-                  "WHERE l.id = ?", (lesson_id,))
-    if row is None:
+    channel = channel_store.of_lesson(db, lesson_id)
+    if channel is None:
         return None
-    if row["local"] and not signed_in:
+    if channel.local and not signed_in:
         return 401, "the school's own recordings need a pupil or teacher login"
-    if is_expired(row["expires"], box_trusted_now(db, now)):
-        return 410, f"the pack of channel {row['id']} expired at {row['expires']}: it is no longer served"
+    if is_expired(channel.expires, channel_store.box_trusted_now(db, now)):
+        return 410, f"the pack of channel {channel.id} expired at {channel.expires}: it is no longer served"
     return None
 
 
@@ -103,7 +95,7 @@ def catalog_tree(db: sqlite_utils.Database, lesson_ids: set[str] | None = None, 
             "knowledge_points": kp_by_lesson.get(lesson["id"], []),
         })
     channels = []
-    for channel in list_channels(db):
+    for channel in (c.summary() for c in channel_store.all_channels(db)):
         if channel["local"] and not signed_in:
             continue
         if channel["id"] in expired:
@@ -300,5 +292,5 @@ def public_lesson(db: sqlite_utils.Database, lesson_id: str, api_prefix: str = "
 def box_facts(db: sqlite_utils.Database) -> dict[str, Any]:
     """Counts and identity for the health endpoint."""
     meta = {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM meta WHERE key IN ('box_id', 'box_name')")}
-    counts = one(db, "SELECT (SELECT COUNT(*) FROM channels) AS channels, (SELECT COUNT(*) FROM lessons) AS lessons")
-    return {"box_id": meta.get("box_id"), **(counts or {})}
+    lessons = one(db, "SELECT COUNT(*) AS n FROM lessons") or {"n": 0}
+    return {"box_id": meta.get("box_id"), "channels": channel_store.count(db), "lessons": lessons["n"]}

@@ -28,7 +28,8 @@ from typing import Any
 import sqlite_utils
 
 from edge_server.db import one, rows
-from sync.packs import in_scope, is_reserved_channel
+from edge_server.store import channels as channel_store
+from sync.packs import in_scope
 
 REMOVED_PREFIX = ".removed-"
 
@@ -70,20 +71,15 @@ def pack_size(path: Path) -> int:
 def channel_report(db: sqlite_utils.Database, settings: Any) -> list[dict[str, Any]]:
     """Each channel on the box: version, title, lessons, bytes on disk, dates, expiry by trusted time, followed."""
     from edge_server.catalog import is_expired
-    from edge_server.packs_import import box_trusted_now
 
-    trusted = box_trusted_now(db)
-    found = rows(db, "SELECT c.id AS channel, c.title, c.version, c.language, c.local, c.activated_at, "
-                     "c.manifest_created AS created, c.expires, c.path, "
-                     "(SELECT COUNT(*) FROM lessons l WHERE l.channel_id = c.id) AS lessons "
-                     "FROM channels c ORDER BY c.local, c.id")
+    trusted = channel_store.box_trusted_now(db)
     out = []
-    for c in found:
-        own = bool(c.pop("local")) or is_reserved_channel(c["channel"])
-        path = Path(c.pop("path"))
-        out.append({**c, "local": own, "bytes": folder_size(path) if own else pack_size(path),
-                    "expired": is_expired(c["expires"], trusted),
-                    "followed": own or follows(settings.channels, c["channel"])})
+    for c in sorted(channel_store.all_channels(db, count_lessons=True), key=lambda c: (c.local, c.id)):
+        path = Path(c.path)
+        out.append({"channel": c.id, "title": c.title, "version": c.version, "language": c.language,
+                    "activated_at": c.activated_at, "created": c.manifest_created, "expires": c.expires,
+                    "lessons": c.lessons, "local": c.own, "bytes": folder_size(path) if c.own else pack_size(path),
+                    "expired": is_expired(c.expires, trusted), "followed": c.own or follows(settings.channels, c.id)})
     return out
 
 
@@ -95,7 +91,7 @@ def unlist_rows(db: sqlite_utils.Database, channel_id: str) -> None:
                (channel_id,))
     for table in ("exercises", "lessons", "courses", "knowledge_points"):
         db.execute(f"DELETE FROM {table} WHERE channel_id = ?", (channel_id,))
-    db.execute("DELETE FROM channels WHERE id = ?", (channel_id,))
+    channel_store.delete(db, channel_id)
 
 
 def remove_rows(db: sqlite_utils.Database, channel_id: str) -> dict[str, int]:
@@ -161,11 +157,11 @@ def remove_channel(db: sqlite_utils.Database, content_dir: Path, staging_dir: Pa
 
     with content_lock(content_dir):
         sweep_removed(content_dir)
-        row = one(db, "SELECT id, version, path, local FROM channels WHERE id = ?", (channel_id,))
-        if row is None:
-            known = ", ".join(r["id"] for r in rows(db, "SELECT id FROM channels ORDER BY id")) or "none"
+        channel = channel_store.get(db, channel_id)
+        if channel is None:
+            known = ", ".join(c.id for c in channel_store.all_channels(db)) or "none"
             raise ChannelError(f"no channel {channel_id!r} on this box (channels: {known})")
-        own = bool(row["local"]) or is_reserved_channel(channel_id)
+        own = channel.own
         recordings = recordings_count(db, channel_id) if own else 0
         if own and not force:
             raise ChannelError(f"{channel_id} holds the teachers' own recordings ({recordings}), which exist nowhere "
@@ -179,5 +175,5 @@ def remove_channel(db: sqlite_utils.Database, content_dir: Path, staging_dir: Pa
             os.rename(folder, aside)
             shutil.rmtree(aside, ignore_errors=True)
         shutil.rmtree(staging_dir / channel_id, ignore_errors=True)
-    return {"channel": channel_id, "version": row["version"], "bytes_freed": size, "recordings": recordings,
+    return {"channel": channel_id, "version": channel.version, "bytes_freed": size, "recordings": recordings,
             **removed}

@@ -28,7 +28,7 @@ def _warn_floor_ahead(data_dir: Path, report: dict | None = None) -> None:
     """Say so when trusted time runs a day or more ahead of the system clock."""
     if report is None:
         from edge_server.db import connect
-        from edge_server.packs_import import trusted_time
+        from edge_server.store.channels import trusted_time
 
         db = connect(data_dir / "box.db", readonly=True)
         try:
@@ -100,7 +100,7 @@ def register(main: click.Group) -> None:
             active, now = None, None
             if data_dir is not None:
                 from edge_server.db import open_box_db
-                from edge_server.packs_import import active_version, box_trusted_now
+                from edge_server.store.channels import active_version, box_trusted_now
                 from sync.packs import parse_manifest
 
                 db = open_box_db(data_dir / "box.db")
@@ -146,13 +146,13 @@ def register(main: click.Group) -> None:
     def pack_list(data_dir: Path, as_json: bool) -> None:
         """Active channels and their versions."""
         from edge_server.db import connect
-        from edge_server.packs_import import list_channels
+        from edge_server.store.channels import all_channels
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
         db = connect(data_dir / "box.db", readonly=True)
         try:
-            channels = list_channels(db)
+            channels = [c.listing() for c in all_channels(db, count_lessons=True)]
         finally:
             db.conn.close()
         if not as_json:
@@ -168,7 +168,8 @@ def register(main: click.Group) -> None:
     def trusted_time_command(data_dir: Path, reset: bool, yes: bool) -> None:
         """The time the box judges pack expiry by: max(system clock, newest verified manifest); --reset repairs it."""
         from edge_server.db import open_box_db, write
-        from edge_server.packs_import import reset_floor, trusted_time
+        from edge_server.packs_import import reset_floor
+        from edge_server.store.channels import trusted_time
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")

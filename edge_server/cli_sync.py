@@ -80,8 +80,8 @@ def register(main: click.Group) -> None:
     def status(data_dir: Path, as_json: bool) -> None:
         """Last push and pull, statements pending, active versions, last error, how the LRS is reached."""
         from edge_server.db import connect
-        from edge_server.packs_import import trusted_time
         from edge_server.settings import load_settings
+        from edge_server.store.channels import trusted_time
         from edge_server.sync_jobs import lrs_check
         from edge_server.sync_state import summary
 

@@ -54,7 +54,7 @@ def _channel_ids(settings: Settings) -> list[str]:
         return []
     db = connect(settings.db_path, readonly=True)
     try:
-        return [c["id"] for c in shareable_channels(db)]  # never the teachers' recordings (local.*)
+        return [c.id for c in shareable_channels(db)]  # never the teachers' recordings (local.*)
     finally:
         db.conn.close()
 

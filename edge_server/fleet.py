@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows
+from edge_server.db import rows
 from edge_server.settings import Settings
-from sync.packs import is_reserved_channel
+from edge_server.store import channels as channel_store
 
 
 def meta(db: sqlite_utils.Database) -> dict[str, str]:
@@ -21,37 +21,20 @@ def meta(db: sqlite_utils.Database) -> dict[str, str]:
     return {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM meta")}
 
 
-def active_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Active channels with the version each serves."""
-    return rows(db, "SELECT id, title, language, level, version, manifest_created, expires, activated_at, local "
-                    "FROM channels ORDER BY id")
-
-
-def is_shareable(channel: dict[str, Any]) -> bool:
-    """A province pack another box may list and copy: never the box's own channel (local = 1, or a reserved local.*
-    id), the teachers' classroom recordings with children's voices and names."""
-    return not channel.get("local") and not is_reserved_channel(channel["id"])
-
-
-def shareable_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """The active channels this box offers to the boxes around it (share view, mDNS announcement)."""
-    return [c for c in active_channels(db) if is_shareable(c)]
+def shareable_channels(db: sqlite_utils.Database) -> list[channel_store.Channel]:
+    """The active channels this box offers to the boxes around it (share view, mDNS announcement): never the box's
+    own channel, the teachers' classroom recordings with children's voices and names."""
+    return [c for c in channel_store.all_channels(db) if not c.own]
 
 
 def shared_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: str) -> tuple[Path, int] | None:
     """The folder of a channel's active pack and its version, for another box to read; None when the channel is not
     active here or not shareable (the teachers' recordings, whatever lies in their folder)."""
-    row = one(db, "SELECT id, path, version, local FROM channels WHERE id = ?", (channel_id,))
-    if row is None or not is_shareable(row):
+    channel = channel_store.get(db, channel_id)
+    if channel is None or channel.own:
         return None
-    stored = Path(row["path"])
-    candidates = [stored] if stored.is_absolute() else [settings.data_dir / stored, settings.content_dir / stored]
-    # DESIGN.md's layout, for a row whose path was stored some other way.
-    candidates.append(settings.content_dir / channel_id / f"v{row['version']}")
-    for candidate in candidates:
-        if (candidate / "manifest.json").is_file():
-            return candidate, int(row["version"])
-    return None
+    folder = channel.folder(settings.data_dir)
+    return (folder, channel.version) if (folder / "manifest.json").is_file() else None
 
 
 def job_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -25,6 +25,7 @@ import sqlite_utils
 from edge_server.db import connect, one, open_box_db, rows, write
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
+from edge_server.store import channels as channel_store
 from models import languages
 
 log = logging.getLogger("edge_server.jobs")
@@ -49,11 +50,11 @@ def enqueue(db: sqlite_utils.Database, kind: str, key: str, payload: dict[str, A
 
 
 def _media_file(db: sqlite_utils.Database, lesson_id: str) -> Path | None:
-    found = one(db, "SELECT l.media_path, c.path FROM lessons l JOIN channels c ON c.id = l.channel_id "
-                    "WHERE l.id = ?", (lesson_id,))
-    if not found or not found["media_path"]:
+    found = one(db, "SELECT media_path FROM lessons WHERE id = ?", (lesson_id,))
+    channel = channel_store.of_lesson(db, lesson_id)
+    if not found or not found["media_path"] or channel is None:
         return None
-    return Path(found["path"]) / found["media_path"]
+    return Path(channel.path) / found["media_path"]
 
 
 def lesson_language(db: sqlite_utils.Database, lesson_id: str) -> str:

@@ -35,9 +35,9 @@ from werkzeug.wsgi import FileWrapper
 
 from edge_server.auth import signed_in
 from edge_server.catalog import is_expired, parse_floor
-from edge_server.db import connect, one
-from edge_server.packs_import import box_trusted_now
+from edge_server.db import connect
 from edge_server.settings import Settings
+from edge_server.store import channels as channel_store
 
 CHUNK = 64 * 1024
 # Pack folders are versioned but the URL is not, so keep browser caching short and revalidate by ETag.
@@ -244,13 +244,12 @@ class ChannelFolder(NamedTuple):
     expires: str | None
 
 
-def channel_folder(db: sqlite_utils.Database, data_dir: Path, channel: str) -> ChannelFolder | None:
+def channel_folder(db: sqlite_utils.Database, data_dir: Path, channel_id: str) -> ChannelFolder | None:
     """The active folder of a channel, whether it is local and when it expires, or None."""
-    row = one(db, "SELECT version, path, local, expires FROM channels WHERE id = ?", (channel,))
-    if row is None:
+    channel = channel_store.get(db, channel_id)
+    if channel is None:
         return None
-    folder = row["path"] or os.path.join("content", channel, f"v{row['version']}")
-    return ChannelFolder(Path(os.path.join(data_dir, folder)), bool(row["local"]), row["expires"])
+    return ChannelFolder(channel.folder(data_dir), channel.local, channel.expires)
 
 
 class MediaStore:
@@ -275,14 +274,14 @@ class MediaStore:
 
     def expired(self, expires: str | None) -> bool:
         """Whether a pack expiring at `expires` has expired by the box's trusted time (max(clock, floor))."""
-        return expires is not None and is_expired(expires, box_trusted_now(self._db()))
+        return expires is not None and is_expired(expires, channel_store.box_trusted_now(self._db()))
 
     def seconds_left(self, expires: str | None) -> int:
         """Whole seconds until a pack expires by the box's trusted time (a large number for never)."""
         moment = parse_floor(expires)
         if moment is None:
             return 1 << 30
-        return int((moment - box_trusted_now(self._db())).total_seconds())
+        return int((moment - channel_store.box_trusted_now(self._db())).total_seconds())
 
     def signed_in(self, session: Mapping[str, Any]) -> bool:
         """Whether an opened session is a good pupil or teacher session (the same test as the Flask views)."""

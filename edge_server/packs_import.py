@@ -29,14 +29,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from tqdm import tqdm
 
 from edge_server import jobs
-from edge_server.db import one, open_box_db, rows, write
+from edge_server.db import open_box_db, rows, write
 from edge_server.settings import Settings
+from edge_server.store import channels as channel_store
 from sync import packs
 from sync.packs import CATALOG, MANIFEST, SIGNATURE, FileEntry, FileFacts, Manifest, PackError
-from sync.trust import advance_floor, floor_ahead_s, parse_floor, trusted_keys, trusted_now
+from sync.trust import trusted_keys
 
 CHUNK = 1024 * 1024
-FLOOR_KEY = "trusted_time_floor"
 CRASH_ENV = "EDGE_SERVER_TEST_CRASH_AT"
 CRASH_PHASES = ("verified", "copying", "copied", "renamed", "in-transaction", "committed", "cleaned")
 
@@ -212,41 +212,6 @@ def build_pack(src: Path, out: Path, key: Ed25519PrivateKey, version: int, expir
 
 # --- box state ----------------------------------------------------------------------------------------------
 
-def active_version(db: sqlite_utils.Database, channel_id: str) -> int | None:
-    """The active version of a channel on this box, or None."""
-    row = one(db, "SELECT version FROM channels WHERE id = ?", (channel_id,))
-    return row["version"] if row else None
-
-
-def load_floor(db: sqlite_utils.Database) -> datetime | None:
-    """The stored trusted-time floor."""
-    row = one(db, "SELECT value FROM meta WHERE key = ?", (FLOOR_KEY,))
-    return parse_floor(row["value"] if row else None)
-
-
-def box_trusted_now(db: sqlite_utils.Database, now: datetime | None = None) -> datetime:
-    """max(system clock, stored floor)."""
-    return trusted_now(now or _now(), load_floor(db))
-
-
-def store_floor(db: sqlite_utils.Database, created: datetime) -> None:
-    """Raise the floor to a verified manifest's `created` (never lowers it); call inside a transaction."""
-    _write_floor(db, advance_floor(load_floor(db), created))
-
-
-def _write_floor(db: sqlite_utils.Database, floor: datetime) -> None:
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, floor.isoformat()))
-
-
-def trusted_time(db: sqlite_utils.Database, now: datetime | None = None) -> dict[str, Any]:
-    """The system clock, the stored floor, the trusted time the box judges expiry by, and how far ahead the floor is."""
-    system, floor = now or _now(), load_floor(db)
-    return {"system_clock": system.isoformat(timespec="seconds"),
-            "floor": floor.isoformat(timespec="seconds") if floor else None,
-            "trusted_now": trusted_now(system, floor).isoformat(timespec="seconds"),
-            "floor_ahead_s": floor_ahead_s(system, floor)}
-
-
 def reset_floor(db: sqlite_utils.Database, now: datetime | None = None) -> datetime | None:
     """Lower the floor to the system clock (an operator's repair after a manifest dated in the future); return the
     old floor. The next verified manifest raises it again as usual; call inside a transaction.
@@ -255,23 +220,13 @@ def reset_floor(db: sqlite_utils.Database, now: datetime | None = None) -> datet
     time would otherwise judge expiry by a clock in the past.
     """
     system = now or _now()
-    last = one(db, "SELECT MAX(activated_at) AS at FROM channels")
-    activated = parse_floor(last["at"] if last else None)
+    activated = channel_store.last_activation(db)
     if activated is not None and system < activated:
         raise PackError(f"the system clock ({system.isoformat(timespec='seconds')}) is behind the last pack "
                         f"activation ({activated.isoformat(timespec='seconds')}): set the clock first")
-    old = load_floor(db)
-    _write_floor(db, system)
+    old = channel_store.load_floor(db)
+    channel_store.write_floor(db, system)
     return old
-
-
-def list_channels(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Active channels as `pack list` shows them."""
-    found = rows(db, "SELECT c.id AS channel, c.version, c.title, c.language, c.level, c.manifest_created AS "
-                     "created, c.expires, c.key_id, c.activated_at, c.path, "
-                     "(SELECT COUNT(*) FROM lessons l WHERE l.channel_id = c.id) AS lessons "
-                     "FROM channels c ORDER BY c.id")
-    return found
 
 
 # --- import ------------------------------------------------------------------------------------------------
@@ -377,13 +332,9 @@ def _replace_rows(db: sqlite_utils.Database, verified: VerifiedPack, path: Path)
                                for k in lesson["knowledge_points"])
             db.execute("INSERT INTO catalog_fts (kind, ref, lesson_id, title, body) VALUES ('lesson', ?, ?, ?, ?)",
                        (lesson["id"], lesson["id"], lesson["title"], f"{lesson['text'] or ''}\n{kp_text}"))
-    ch = manifest.channel
-    db.execute("INSERT OR REPLACE INTO channels (id, title, language, level, version, path, manifest_created, "
-               "expires, key_id, activated_at, local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-               (cid, ch["title"], ch["language"], ch["level"], manifest.version, str(path),
-                packs.iso(manifest.created), packs.iso(manifest.expires) if manifest.expires else None,
-                verified.key_id, _now().isoformat(timespec="seconds")))
-    store_floor(db, manifest.created)
+    channel_store.activate(db, {**manifest.channel, "id": cid}, manifest.version, path, manifest.created,
+                      manifest.expires, verified.key_id, _now())
+    channel_store.raise_floor(db, manifest.created)
     queued = jobs.queue_pipeline_jobs(db, cid)
     _crash_point("in-transaction")
     return queued
@@ -406,9 +357,10 @@ def import_pack(settings: Settings, pack: Path, show_progress: bool = False,
 def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
                    trusted: dict[str, Ed25519PublicKey], show_progress: bool,
                    now: datetime | None) -> dict[str, Any]:
-    manifest, key = check_header(pack, trusted, lambda cid: active_version(db, cid), box_trusted_now(db, now))
+    manifest, key = check_header(pack, trusted, lambda cid: channel_store.active_version(db, cid),
+                                 channel_store.box_trusted_now(db, now))
     cid = manifest.channel_id
-    previous = active_version(db, cid)
+    previous = channel_store.active_version(db, cid)
     _remove_leftovers(settings, cid, previous)
     _crash_point("verified")
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
@@ -447,7 +399,7 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
 
     def activate(tx: sqlite_utils.Database) -> int:
         # re-checked inside the transaction: another writer may have moved the channel meanwhile
-        packs.check_version(manifest, active_version(tx, cid))
+        packs.check_version(manifest, channel_store.active_version(tx, cid))
         _check_ids(tx, catalog, cid)
         return _replace_rows(tx, verified, target.resolve())
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +22,7 @@ import sqlite_utils
 from edge_server.db import one, rows, write
 from edge_server.jobs import PIPELINE, enqueue
 from edge_server.settings import Settings
+from edge_server.store import channels as channel_store
 
 LOCAL_CHANNEL = "local.school"
 LOCAL_COURSE = "local.school.recordings"
@@ -150,11 +150,8 @@ def local_channel_dir(settings: Settings) -> Path:
 
 def ensure_local_channel(db: sqlite_utils.Database, settings: Settings, box_name: str) -> None:
     """Create the school's local channel and its one course, once (call inside a transaction)."""
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    db.execute("INSERT OR IGNORE INTO channels (id, title, language, level, version, path, activated_at, local) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-               (LOCAL_CHANNEL, f"Recordings of {box_name}", "en", "", LOCAL_VERSION,
-                str(local_channel_dir(settings).resolve()), now))
+    channel_store.add_local(db, LOCAL_CHANNEL, f"Recordings of {box_name}", LOCAL_VERSION,
+                            local_channel_dir(settings).resolve())
     db.execute("INSERT OR IGNORE INTO courses (id, channel_id, title, subject, grade, position) "
                "VALUES (?, ?, ?, '', '', 0)", (LOCAL_COURSE, LOCAL_CHANNEL, "Our recorded lessons"))
 

@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from edge_server.packs_import import active_version, build_pack, import_pack
+from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
+from edge_server.store.channels import active_version
 from sync.trust import PRIVATE_NAME, PUBLIC_NAME, generate_keys, read_private
 
 SAMPLE_COURSE = Path(__file__).resolve().parent / "sample_course"

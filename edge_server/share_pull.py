@@ -64,16 +64,16 @@ def _download(session: requests.Session, url: str, target: Path, entry: packs.Fi
 
 
 def _active_version(settings: Settings, channel_id: str) -> int | None:
-    from edge_server.db import connect, one
+    from edge_server.db import connect
+    from edge_server.store import channels as channel_store
 
     if not settings.db_path.exists():
         return None
     db = connect(settings.db_path, readonly=True)
     try:
-        row = one(db, "SELECT version FROM channels WHERE id = ?", (channel_id,))
+        return channel_store.active_version(db, channel_id)
     finally:
         db.conn.close()
-    return None if row is None else int(row["version"])
 
 
 def fetch_pack(settings: Settings, base_url: str, channel_id: str, staging: Path, *,

@@ -30,6 +30,7 @@ import sqlite_utils
 from edge_server import sync_state
 from edge_server.db import open_box_db
 from edge_server.settings import Settings
+from edge_server.store import channels as channel_store
 from sync import content, progress, schedule
 from sync.rsync import RsyncError, RsyncOptions
 
@@ -144,10 +145,16 @@ def probe_origin(origin: str) -> bool:
     return schedule.probe(origin)
 
 
-def _same_manifest(staged: Path, active: str | None) -> bool:
-    if not active:
+def _active_folder(settings: Settings, db: sqlite_utils.Database, channel_id: str) -> Path | None:
+    """The folder of a channel's active version, if the channel is active here."""
+    channel = channel_store.get(db, channel_id)
+    return channel.folder(settings.data_dir) if channel else None
+
+
+def _same_manifest(staged: Path, active: Path | None) -> bool:
+    if active is None:
         return False
-    mine, theirs = staged / "manifest.json", Path(active) / "manifest.json"
+    mine, theirs = staged / "manifest.json", active / "manifest.json"
     return mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes()
 
 
@@ -185,7 +192,8 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
     Raises PackError (refused: nothing changed) or ModelError. Used by `sync pull` and `models install --pack`.
     """
     from edge_server.db import write
-    from edge_server.packs_import import box_trusted_now, store_floor, verify_pack
+    from edge_server.packs_import import verify_pack
+    from edge_server.store.channels import box_trusted_now, raise_floor
     from models.registry import install_from_dir, pack_models, remove_unreferenced
     from sync.packs import CATALOG, PackError
     from sync.trust import trusted_keys
@@ -223,7 +231,7 @@ def install_models_pack(settings: Settings, db: sqlite_utils.Database, pack: Pat
         # Only a whole pack becomes the channel's version: after some roles, the rest may still come by sync.
         if not roles:
             sync_state.set_value(tx, MODELS_PACK_KEY + cid, record)
-        store_floor(tx, verified.manifest.created)
+        raise_floor(tx, verified.manifest.created)
 
     write(db, remember)
     # What this channel installed before and models.json no longer names would only fill the disk.
@@ -259,7 +267,7 @@ def _activate(settings: Settings, db: sqlite_utils.Database, staged: content.Sta
                                "version": _staged_version(staged.path)}
     if is_models_pack(staged.path):
         return _activate_models(settings, db, staged, outcome)
-    if _same_manifest(staged.path, sync_state.active_path(db, staged.channel)):
+    if _same_manifest(staged.path, _active_folder(settings, db, staged.channel)):
         return {**outcome, "status": "unchanged"}
     return _outcome(outcome, lambda: import_pack(settings, staged.path), (PackError,),
                     refused="pack refused", doing="activating the pack", failed="activation failed")
@@ -314,8 +322,7 @@ def _pull_locked(settings: Settings, origin: str) -> dict[str, Any]:
         opts = rsync_options(settings, origin)
 
         def basis(channel: str) -> Path | None:
-            path = sync_state.active_path(db, channel)
-            return Path(path) if path else None
+            return _active_folder(settings, db, channel)
 
         from edge_server.channels import follows
 

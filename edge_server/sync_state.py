@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows
+from edge_server.db import one
 
 LAST_PUSH, LAST_PULL, LAST_ERROR = "last_push", "last_pull", "last_error"
 LAST_PUSH_RESULT, LAST_PULL_RESULT = "last_push_result", "last_pull_result"
@@ -92,17 +92,12 @@ def active_channels(db: sqlite_utils.Database, now: datetime | None = None) -> l
     """Each channel's active version, when it was activated, when it expires and whether it has expired by the
     box's trusted time (an expired pack is no longer served: a newer version must be pulled)."""
     from edge_server.catalog import is_expired
-    from edge_server.packs_import import box_trusted_now
+    from edge_server.store import channels as channel_store
 
-    trusted = box_trusted_now(db, now)
-    return [{**c, "expired": is_expired(c["expires"], trusted)}
-            for c in rows(db, "SELECT id AS channel, title, version, activated_at, expires FROM channels ORDER BY id")]
-
-
-def active_path(db: sqlite_utils.Database, channel: str) -> str | None:
-    """The folder of a channel's active version, if any."""
-    row = one(db, "SELECT path FROM channels WHERE id = ?", (channel,))
-    return row["path"] if row else None
+    trusted = channel_store.box_trusted_now(db, now)
+    return [{"channel": c.id, "title": c.title, "version": c.version, "activated_at": c.activated_at,
+             "expires": c.expires, "expired": is_expired(c.expires, trusted)}
+            for c in channel_store.all_channels(db)]
 
 
 def summary(db: sqlite_utils.Database) -> dict[str, Any]:

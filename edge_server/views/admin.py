@@ -15,6 +15,7 @@ from edge_server.auth import teacher_required
 from edge_server.backup import last_backup
 from edge_server.channels import channel_report
 from edge_server.model_status import models_health
+from edge_server.store import channels as channel_store
 
 bp = Blueprint("admin", __name__, url_prefix="/teacher/admin")
 
@@ -41,7 +42,7 @@ def _channels(db: Any, settings: Any) -> list[dict[str, Any]]:
     """Active channels, each with its lessons, bytes on disk, expiry by trusted time and whether the box follows it."""
     details = {c["channel"]: c for c in channel_report(db, settings)}
     return [{**c, **{k: details.get(c["id"], {}).get(k) for k in ("lessons", "bytes", "expired", "followed")}}
-            for c in fleet.active_channels(db)]
+            for c in (ch.summary() for ch in channel_store.all_channels(db))]
 
 
 def _overview() -> dict[str, Any]:

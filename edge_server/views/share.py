@@ -30,8 +30,8 @@ def _served_paths(manifest_path: Path, mtime_ns: int) -> frozenset[str]:
 def channels() -> Any:
     """Active channels and their versions, for a nearby box deciding what to pull (province packs only)."""
     db = get_db()
-    items = [{k: c[k] for k in ("id", "title", "language", "level", "version", "manifest_created", "expires")}
-             for c in fleet.shareable_channels(db)]
+    keys = ("id", "title", "language", "level", "version", "manifest_created", "expires")
+    items = [{k: c.summary()[k] for k in keys} for c in fleet.shareable_channels(db)]
     return jsonify({"box_id": fleet.meta(db).get("box_id", ""), "channels": items})
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from edge_server.app import create_app
 from edge_server.db import open_box_db, write
-from edge_server.packs_import import build_pack, import_pack, store_floor
+from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
+from edge_server.store.channels import raise_floor
 from provisioning.box import init_data_dir
 from sync.trust import read_private
 from tests.fixtures_packs import TINY_CHANNEL, write_source
@@ -72,7 +73,7 @@ def test_a_pack_stops_being_served_once_the_trusted_time_floor_passes_its_expiry
     # A verified manifest dated after the expiry raised the floor: the system clock is evidently behind.
     db = open_box_db(data / "box.db")
     try:
-        write(db, lambda tx: store_floor(tx, expires + timedelta(hours=1)))
+        write(db, lambda tx: raise_floor(tx, expires + timedelta(hours=1)))
     finally:
         db.conn.close()
     assert datetime.now(UTC) < expires  # the raw clock alone would still serve it

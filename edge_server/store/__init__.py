@@ -1,0 +1,1 @@
+"""Storage: one module per table family, each the only place that writes SQL for its tables."""
