@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -37,8 +36,6 @@ from sync.packs import CATALOG, MANIFEST, SIGNATURE, FileEntry, FileFacts, Manif
 from sync.trust import trusted_keys
 
 CHUNK = 1024 * 1024
-CRASH_ENV = "EDGE_SERVER_TEST_CRASH_AT"
-CRASH_PHASES = ("verified", "copying", "copied", "renamed", "in-transaction", "committed", "cleaned")
 
 
 @dataclass(frozen=True)
@@ -46,12 +43,6 @@ class VerifiedPack:
     manifest: Manifest
     catalog: dict[str, Any]
     key_id: str
-
-
-def _crash_point(phase: str) -> None:
-    """Tests of atomic activation kill the import here (EDGE_SERVER_TEST_CRASH_AT=<phase>)."""
-    if os.environ.get(CRASH_ENV) == phase:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _now() -> datetime:
@@ -336,7 +327,6 @@ def _replace_rows(db: sqlite_utils.Database, verified: VerifiedPack, path: Path)
                       manifest.expires, verified.key_id, _now())
     channel_store.raise_floor(db, manifest.created)
     queued = jobs.queue_pipeline_jobs(db, cid)
-    _crash_point("in-transaction")
     return queued
 
 
@@ -362,19 +352,16 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
     cid = manifest.channel_id
     previous = channel_store.active_version(db, cid)
     _remove_leftovers(settings, cid, previous)
-    _crash_point("verified")
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     staging = settings.staging_dir / f".import-{cid}-v{manifest.version}-{secrets.token_hex(4)}"
     staging.mkdir()
     try:
         with _progress(sum(f.size for f in manifest.files), f"importing {cid}", show_progress) as bar:
-            for i, entry in enumerate(manifest.files):
+            for entry in manifest.files:
                 dest = staging / entry.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 packs.check_file(entry, _stream(pack, entry, bar, dest))
                 os.chmod(dest, 0o444)  # activated pack files are read-only (DESIGN: data directory)
-                if i == 0:
-                    _crash_point("copying")
         for name, cap in ((MANIFEST, packs.MAX_MANIFEST_BYTES), (SIGNATURE, packs.MAX_SIGNATURE_BYTES)):
             _write_synced(staging / name, _read_capped(pack, name, cap))
         if packs.parse_manifest((staging / MANIFEST).read_bytes()) != manifest:
@@ -384,7 +371,6 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
         _check_ids(db, catalog, cid)
         for dirpath, _dirs, _files in os.walk(staging, topdown=False):
             fsync_dir(Path(dirpath))
-        _crash_point("copied")
         target = settings.content_dir / cid / f"v{manifest.version}"
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -394,7 +380,6 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _crash_point("renamed")
     verified = VerifiedPack(manifest, catalog, key)
 
     def activate(tx: sqlite_utils.Database) -> int:
@@ -408,9 +393,7 @@ def _import_locked(settings: Settings, db: sqlite_utils.Database, pack: Path,
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    _crash_point("committed")
     _remove_leftovers(settings, cid, manifest.version)
-    _crash_point("cleaned")
     return {"channel": cid, "version": manifest.version, "previous_version": previous,
             "title": manifest.channel["title"], "language": manifest.channel["language"],
             "lessons": len(packs.lesson_ids(catalog)), "files": len(manifest.files), "key_id": key,

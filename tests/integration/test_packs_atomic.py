@@ -17,13 +17,15 @@ import pytest
 
 from edge_server.app import create_app
 from edge_server.db import connect, rows
-from edge_server.packs_import import CRASH_ENV, CRASH_PHASES, build_pack, import_pack
+from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
 from provisioning.box import init_data_dir
 from sync.trust import read_private
+from tests.crash_import import PHASES as CRASH_PHASES
 from tests.fixtures_packs import TINY_CHANNEL, write_source
 
 EDGE_SERVER = str(Path(sys.executable).parent / "edge-server")
+REPO = Path(__file__).resolve().parents[2]
 BEFORE_SWITCH = CRASH_PHASES[:CRASH_PHASES.index("committed")]
 AFTER_SWITCH = CRASH_PHASES[CRASH_PHASES.index("committed"):]
 
@@ -41,12 +43,10 @@ def setup_box(tmp: Path, key, media_size: int = 64 * 1024) -> SimpleNamespace:
 
 
 def start_import(box: SimpleNamespace, crash_at: str | None = None) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.pop(CRASH_ENV, None)
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    return subprocess.Popen([EDGE_SERVER, "pack", "import", str(box.pack), "--data", str(box.data)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    args = ["pack", "import", str(box.pack), "--data", str(box.data)]
+    # the kill is placed from the test side: tests/crash_import.py wraps the step's function, then runs the CLI
+    command = [sys.executable, "-m", "tests.crash_import", crash_at, *args] if crash_at else [EDGE_SERVER, *args]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def serving(data: Path) -> int:
