@@ -20,9 +20,10 @@ from typing import Any
 
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store.outbox import SqliteOutbox
 from edge_server.sync_jobs import run_pull
 from provisioning.box import init_data_dir, install_trust_anchor
-from sync import progress
+from sync import lrs_push
 from tests.cutproxy import CutProxy
 from tests.lrs import free_port, ralph_available, start_ralph
 from tests.sync_fixtures import CHANNEL, RsyncDaemon, add_attempts, keys, media, publish
@@ -52,11 +53,12 @@ def push_rate(root: Path, statements: int, batch_size: int, adaptive: bool) -> d
     total = add_attempts(data, statements, pupils=40)
     ralph = start_ralph(root / "ralph")
     try:
-        lrs = progress.LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
+        lrs = lrs_push.LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
         db = open_box_db(data / "box.db")
         try:
             started = time.perf_counter()
-            result = progress.push(db, lrs, batch_size=batch_size, max_batch_size=2000 if adaptive else None)
+            result = lrs_push.push(SqliteOutbox(db), lrs, batch_size=batch_size,
+                                   max_batch_size=2000 if adaptive else None)
             elapsed = time.perf_counter() - started
         finally:
             db.conn.close()
@@ -74,7 +76,7 @@ def forced_cuts(root: Path, statements: int, cuts: int) -> dict[str, Any]:
     ralph = start_ralph(root / "ralph")
     proxy = CutProxy(upstream_port=ralph.port, cuts_wanted=cuts, max_request_bytes=60_000).start()
     try:
-        lrs = progress.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user,
+        lrs = lrs_push.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user,
                                  password=ralph.password, read_timeout_s=10)
         db = open_box_db(data / "box.db")
         runs = 0
@@ -82,8 +84,8 @@ def forced_cuts(root: Path, statements: int, cuts: int) -> dict[str, Any]:
             started = time.perf_counter()
             while runs < 500:
                 runs += 1
-                result = progress.push(db, lrs, batch_size=50, max_batch_size=None,
-                                       backoff=progress.Backoff(base_s=0.001, cap_s=0.01, retries=3))
+                result = lrs_push.push(SqliteOutbox(db), lrs, batch_size=50, max_batch_size=None,
+                                       backoff=lrs_push.Backoff(base_s=0.001, cap_s=0.01, retries=3))
                 if result.complete:
                     break
             elapsed = time.perf_counter() - started
@@ -107,17 +109,17 @@ def push_resume(root: Path) -> dict[str, Any]:
     data = _box(root)
     add_attempts(data, 500)
     port = free_port()
-    lrs = progress.LrsConfig(url=f"http://127.0.0.1:{port}/xAPI", user="classroom-box",
+    lrs = lrs_push.LrsConfig(url=f"http://127.0.0.1:{port}/xAPI", user="classroom-box",
                              password="ralph-test-password")
     db = open_box_db(data / "box.db")
     try:
-        down = progress.push(db, lrs, backoff=progress.Backoff(retries=0))
+        down = lrs_push.push(SqliteOutbox(db), lrs, backoff=lrs_push.Backoff(retries=0))
         ralph = start_ralph(root / "ralph", port=port)  # the link comes back
         try:
             started = time.perf_counter()
-            first = progress.push(db, lrs, batch_size=200, max_batches=1)
+            first = lrs_push.push(SqliteOutbox(db), lrs, batch_size=200, max_batches=1)
             first_batch = time.perf_counter() - started
-            rest = progress.push(db, lrs, batch_size=200)
+            rest = lrs_push.push(SqliteOutbox(db), lrs, batch_size=200)
         finally:
             ralph.stop()
     finally:

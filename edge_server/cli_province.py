@@ -218,8 +218,8 @@ def register(main: click.Group) -> None:
         from tqdm import tqdm
 
         from edge_server.fleet_report import ACTIVE_DAYS, summarise
+        from sync.lrs_push import LrsConfig
         from sync.lrs_query import LrsQueryError, fetch_statements
-        from sync.progress import LrsConfig
 
         lrs = LrsConfig(url=lrs_url, user=lrs_user, password=lrs_password, ca_file=lrs_ca_file,
                         allow_insecure_http=allow_insecure_http)

@@ -31,7 +31,9 @@ from edge_server import sync_state
 from edge_server.db import open_box_db
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
-from sync import content, progress, schedule
+from edge_server.store import outbox
+from edge_server.store.outbox import SqliteOutbox
+from sync import content, lrs_push, schedule
 from sync.rsync import RsyncError, RsyncOptions
 
 SSH_KEY_NAME = "box_ssh_ed25519"
@@ -65,13 +67,13 @@ def exclusive(settings: Settings, what: str) -> Iterator[None]:
 
 def lrs_config(settings: Settings, url: str | None = None, user: str | None = None,
                password: str | None = None, ca_file: str | None = None,
-               allow_insecure_http: bool | None = None) -> progress.LrsConfig:
+               allow_insecure_http: bool | None = None) -> lrs_push.LrsConfig:
     """The LRS to push to: explicit values first, then the box's settings (lrs_ca_file relative to the data dir)."""
     url = url or settings.lrs_url
     if not url:
         raise SyncError("no LRS configured: set lrs_url in config.toml or pass --lrs URL")
     ca_path = Path(ca_file) if ca_file else settings.lrs_ca_path
-    return progress.LrsConfig(url=url, user=user if user is not None else settings.lrs_user,
+    return lrs_push.LrsConfig(url=url, user=user if user is not None else settings.lrs_user,
                               password=password if password is not None else settings.lrs_password,
                               ca_file=str(ca_path) if ca_path else None,
                               allow_insecure_http=(settings.lrs_allow_insecure_http if allow_insecure_http is None
@@ -92,21 +94,21 @@ def lrs_check(settings: Settings) -> dict[str, Any]:
     transport = "https, pinned CA" if scheme == "https" and lrs.ca_file else (
         "https, system CA store" if scheme == "https" else "plain http")
     return {"url": shown, "ca_file": lrs.ca_file, "transport": transport,
-            "problem": progress.transport_problem(lrs)}
+            "problem": lrs_push.transport_problem(lrs)}
 
 
-def run_push(settings: Settings, lrs: progress.LrsConfig, *, retries: int | None = None,
+def run_push(settings: Settings, lrs: lrs_push.LrsConfig, *, retries: int | None = None,
              max_batches: int | None = None) -> dict[str, Any]:
     """Push the outbox once (until empty, the link drops, or max_batches) and record the outcome."""
     with exclusive(settings, "push"):
         db = open_box_db(settings.db_path)
         try:
-            backoff = progress.Backoff() if retries is None else progress.Backoff(retries=retries)
-            result = progress.push(db, lrs, batch_size=settings.push_batch_size, backoff=backoff,
+            backoff = lrs_push.Backoff() if retries is None else lrs_push.Backoff(retries=retries)
+            result = lrs_push.push(SqliteOutbox(db), lrs, batch_size=settings.push_batch_size, backoff=backoff,
                                    max_batches=max_batches).as_dict()
             sync_state.record_push(db, result)
             # Without this a school year of answers fills a small SD card with statements already delivered.
-            result["pruned"] = progress.prune_sent(db, datetime.now(UTC) - timedelta(days=settings.outbox_keep_days))
+            result["pruned"] = outbox.prune_sent(db, datetime.now(UTC) - timedelta(days=settings.outbox_keep_days))
             return result
         finally:
             db.conn.close()
@@ -372,7 +374,7 @@ def push_tick(settings: Settings, now: datetime | None = None) -> str:
         if not schedule.due(now, _when(db, sync_state.NEXT_PUSH_AT)):
             return "waiting"
         lrs = lrs_config(settings)
-        if progress.transport_problem(lrs):
+        if lrs_push.transport_problem(lrs):
             # refused before any connection (plain http to another host, no CA bundle): recorded as that, not as a
             # link down
             ok = run_push(settings, lrs, retries=2)["error"] is None

@@ -80,14 +80,6 @@ def record_pull(db: sqlite_utils.Database, result: dict[str, Any]) -> None:
     _record(db, "pull", result)
 
 
-def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Statements pending, sent, and refused for good by the LRS."""
-    row = one(db, "SELECT COUNT(*) AS total, SUM(sent_at IS NULL) AS pending, "
-                  "SUM(sent_at IS NULL AND last_error LIKE 'rejected:%') AS rejected FROM outbox") or {}
-    total, pending = row.get("total") or 0, row.get("pending") or 0
-    return {"pending": pending, "sent": total - pending, "rejected": row.get("rejected") or 0}
-
-
 def active_channels(db: sqlite_utils.Database, now: datetime | None = None) -> list[dict[str, Any]]:
     """Each channel's active version, when it was activated, when it expires and whether it has expired by the
     box's trusted time (an expired pack is no longer served: a newer version must be pulled)."""
@@ -103,7 +95,9 @@ def active_channels(db: sqlite_utils.Database, now: datetime | None = None) -> l
 def summary(db: sqlite_utils.Database) -> dict[str, Any]:
     """What teacher and admin pages show: last sync, pending statements, active versions (expired ones named in
     expired_channels), last error."""
-    counts = outbox_counts(db)
+    from edge_server.store import outbox
+
+    counts = outbox.counts(db)
     channels = active_channels(db)
     return {
         "last_push": get_value(db, LAST_PUSH),

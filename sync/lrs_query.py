@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from sync.progress import LrsConfig, _session, transport_problem
+from sync.lrs_push import LrsConfig, _session, transport_problem
 
 PAGE_LIMIT = 1000
 MAX_PAGES = 100_000

@@ -197,16 +197,16 @@ def test_plain_http_to_another_host_is_refused_before_anything_is_sent_and_sync_
 
 def test_a_https_push_through_thirty_cut_connections_loses_and_doubles_nothing_and_never_blames_the_certificate(
         data_dir: Path, ralph_tls: Ralph, province_ca) -> None:
-    from sync import progress
+    from sync import lrs_push
     from tests.cutproxy import CutProxy
     from tests.integration.test_sync_push import push_until_complete
 
-    def never_the_certificate(result: progress.PushResult) -> None:
+    def never_the_certificate(result: lrs_push.PushResult) -> None:
         assert "certificate" not in (result.error or ""), result.error
 
     total = add_attempts(data_dir, 400)
     proxy = CutProxy(upstream_port=ralph_tls.port, cuts_wanted=30, max_request_bytes=60_000).start()
-    lrs = progress.LrsConfig(url=f"https://127.0.0.1:{proxy.port}/xAPI", user=ralph_tls.user,
+    lrs = lrs_push.LrsConfig(url=f"https://127.0.0.1:{proxy.port}/xAPI", user=ralph_tls.user,
                              password=ralph_tls.password, read_timeout_s=10, ca_file=str(province_ca.cert_file))
     try:  # each run is one scheduler run: a cut (in the handshake too) is the link, retried
         result = push_until_complete(data_dir, lrs, check=never_the_certificate)

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.db import open_box_db
-from sync import progress
+from edge_server.db import open_box_db, write
+from edge_server.store import outbox as store_outbox
+from edge_server.store.outbox import SqliteOutbox
+from sync import lrs_push
 from tests.cutproxy import CutProxy
 from tests.lrs import Ralph, free_port, start_ralph
 from tests.requirements import require_nginx, require_ralph
@@ -58,15 +60,15 @@ def push_cli(data_dir: Path, lrs_url: str, user: str, password: str, *extra: str
                            "--lrs-password", password, *extra], capture_output=True, text=True, timeout=120)
 
 
-def push_until_complete(data_dir: Path, lrs: progress.LrsConfig,
-                        check: Callable[[progress.PushResult], None] | None = None) -> progress.PushResult:
+def push_until_complete(data_dir: Path, lrs: lrs_push.LrsConfig,
+                        check: Callable[[lrs_push.PushResult], None] | None = None) -> lrs_push.PushResult:
     """Push run after run, as the scheduler would (each run stops cleanly when the link drops), in batches of 50
     with a quick backoff, until nothing is left or 200 runs have passed; check sees every run's result."""
     db = open_box_db(data_dir / "box.db")
     try:
         for _ in range(200):
-            result = progress.push(db, lrs, batch_size=50, max_batch_size=None,
-                                   backoff=progress.Backoff(base_s=0.001, cap_s=0.01, retries=3))
+            result = lrs_push.push(SqliteOutbox(db), lrs, batch_size=50, max_batch_size=None,
+                                   backoff=lrs_push.Backoff(base_s=0.001, cap_s=0.01, retries=3))
             if check:
                 check(result)
             if result.complete:
@@ -89,7 +91,7 @@ def test_push_stores_every_statement_once_and_exits_zero(data_dir: Path, ralph: 
 def test_push_through_fifty_cuts_mid_request_loses_and_doubles_nothing(data_dir: Path, ralph: Ralph) -> None:
     add_attempts(data_dir, 1000)
     proxy = CutProxy(upstream_port=ralph.port, cuts_wanted=50, max_request_bytes=60_000).start()
-    lrs = progress.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user, password=ralph.password,
+    lrs = lrs_push.LrsConfig(url=f"http://127.0.0.1:{proxy.port}/xAPI", user=ralph.user, password=ralph.password,
                              read_timeout_s=10)
     try:
         result = push_until_complete(data_dir, lrs)
@@ -162,24 +164,22 @@ def test_statements_delivered_longer_ago_than_the_keep_period_are_pruned_and_uns
     assert len(held) == len(set(held)) == total  # pruning on the box takes nothing from the LRS
 
 
-def test_a_known_id_with_other_content_does_not_block_the_queue(data_dir: Path, ralph: Ralph) -> None:
+def test_a_known_id_with_other_content_does_not_block_the_queue(data_dir: Path, ralph: Ralph, tmp_path: Path) -> None:
     add_attempts(data_dir, 30)
     first = outbox(data_dir)[0]
     statement = json.loads(first["statement"])
     statement["result"]["success"] = not statement["result"]["success"]
-    lrs = progress.LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
-    progress_db = sqlite3.connect(":memory:")
-    progress_db.executescript("CREATE TABLE outbox (id INTEGER PRIMARY KEY, statement_id TEXT, statement TEXT, "
-                              "created TEXT, sent_at TEXT, tries INTEGER DEFAULT 0, last_error TEXT)")
-    progress_db.execute("INSERT INTO outbox (statement_id, statement, created) VALUES (?, ?, 'x')",
-                        (statement["id"], json.dumps(statement)))
-    assert progress.push(progress_db, lrs).complete  # the LRS now holds a different statement under that id
+    lrs = lrs_push.LrsConfig(url=ralph.url, user=ralph.user, password=ralph.password)
+    other = open_box_db(tmp_path / "other.db")  # another box's outbox holding the changed statement
+    write(other, lambda tx: store_outbox.enqueue(tx, statement))
+    assert lrs_push.push(SqliteOutbox(other), lrs).complete  # the LRS now holds a different statement under that id
+    other.conn.close()
     done = push_cli(data_dir, ralph.url, ralph.user, ralph.password)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["conflicts"] == 1 and report["pending"] == 0
     rows = outbox(data_dir)
-    assert rows[0]["last_error"].startswith(progress.CONFLICT)
+    assert rows[0]["last_error"].startswith(lrs_push.CONFLICT)
     assert {s["id"] for s in ralph.statements()} == {r["statement_id"] for r in rows}
 
 

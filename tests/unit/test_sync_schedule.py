@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from sync import schedule
-from sync.progress import Backoff
+from sync.lrs_push import Backoff
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

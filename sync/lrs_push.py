@@ -1,7 +1,8 @@
 """Push the outbox of xAPI statements to the province's LRS: oldest first, batched, exactly once as the LRS sees it.
 
 A row is marked sent only after the LRS acknowledged it. A resend after a lost acknowledgement is the same
-statement (same id, same bytes), which an LRS stores once. Takes a plain sqlite3 (or sqlite-utils) connection.
+statement (same id, same bytes), which an LRS stores once. The queue is any `Outbox` (the box's lives in
+edge_server/store/outbox.py); this module knows no table.
 
 Transport: basic-auth credentials and pupils' records go over https://, checked against exactly the CA bundle of
 LrsConfig.ca_file when it is set (the province's own CA; the system store otherwise). Plain http:// is used only for
@@ -14,14 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import random
-import sqlite3
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +28,25 @@ import requests
 XAPI_VERSION = "1.0.3"
 REJECTED = "rejected:"  # last_error prefix of rows the LRS refused for good; skipped so they never block the queue
 CONFLICT = "conflict:"  # last_error prefix of rows whose id the LRS holds with other content; counted as delivered
+
+
+class Outbox(Protocol):
+    """The statements waiting for the LRS, oldest first; rows are (row id, statement id, canonical JSON text)."""
+
+    def pending_count(self) -> int:
+        """Statements not yet acknowledged (rejected ones included)."""
+
+    def rejected_count(self) -> int:
+        """Statements the LRS refused for good, kept unsent and skipped."""
+
+    def oldest_unsent(self, limit: int) -> list[tuple[int, str, str]]:
+        """Up to `limit` unsent statements that are not rejected, oldest first."""
+
+    def mark_sent(self, ids: list[int], note: str | None = None) -> None:
+        """The LRS acknowledged these rows (atomically; a crash before it means a harmless resend)."""
+
+    def mark_failed(self, ids: list[int], error: str) -> None:
+        """A try of these rows failed with `error` (REJECTED prefix: for good)."""
 
 
 class PushError(Exception):
@@ -172,49 +190,6 @@ def _tls_error(lrs: LrsConfig, exc: requests.exceptions.SSLError) -> Exception:
                      f"against {against}; check lrs_url and lrs_ca_file")
 
 
-def _conn(db: Any) -> sqlite3.Connection:
-    return getattr(db, "conn", db)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def pending_count(db: Any) -> int:
-    """Statements not yet acknowledged by the LRS (rejected ones included: they still need a person)."""
-    return _conn(db).execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-
-
-def rejected_count(db: Any) -> int:
-    """Statements the LRS refused for good (malformed); kept unsent and skipped."""
-    return _conn(db).execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND last_error LIKE ?",
-                             (REJECTED + "%",)).fetchone()[0]
-
-
-def prune_sent(db: Any, before: datetime) -> int:
-    """Delete statements the LRS acknowledged before `before` (they live on there); unsent ones always stay."""
-    cur = _conn(db).execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before.isoformat(),))
-    return cur.rowcount
-
-
-def _oldest_unsent(conn: sqlite3.Connection, limit: int) -> list[tuple[int, str, str]]:
-    return [tuple(r) for r in conn.execute(
-        "SELECT id, statement_id, statement FROM outbox WHERE sent_at IS NULL "
-        "AND (last_error IS NULL OR last_error NOT LIKE ?) ORDER BY id LIMIT ?", (REJECTED + "%", limit)).fetchall()]
-
-
-def _mark_sent(conn: sqlite3.Connection, ids: list[int], note: str | None = None) -> None:
-    # One statement: atomic even on an autocommit connection; a crash before it means a harmless resend.
-    marks = ",".join("?" * len(ids))
-    conn.execute(f"UPDATE outbox SET sent_at = ?, tries = tries + 1, last_error = ? WHERE id IN ({marks})",
-                 (_now(), note, *ids))
-
-
-def _mark_failed(conn: sqlite3.Connection, ids: list[int], error: str) -> None:
-    marks = ",".join("?" * len(ids))
-    conn.execute(f"UPDATE outbox SET tries = tries + 1, last_error = ? WHERE id IN ({marks})", (error[:500], *ids))
-
-
 def _session(lrs: LrsConfig) -> requests.Session:
     session = requests.Session()
     if lrs.user:
@@ -253,7 +228,7 @@ def _fatal(response: requests.Response) -> str | None:
     return None
 
 
-def _one_by_one(session: requests.Session, lrs: LrsConfig, conn: sqlite3.Connection,
+def _one_by_one(session: requests.Session, lrs: LrsConfig, outbox: Outbox,
                 batch: list[tuple[int, str, str]], result: PushResult) -> None:
     """PUT each statement of a refused batch to learn which are known, conflicting or malformed."""
     for row_id, statement_id, text in batch:
@@ -264,14 +239,14 @@ def _one_by_one(session: requests.Session, lrs: LrsConfig, conn: sqlite3.Connect
             raise PushError(fatal)
         code = response.status_code
         if code in (200, 204):
-            _mark_sent(conn, [row_id])
+            outbox.mark_sent([row_id])
             result.sent += 1
         elif code == 409:
             # The LRS holds this id with other content: resending can never succeed, so it must not block.
-            _mark_sent(conn, [row_id], f"{CONFLICT} the LRS holds a different statement with this id")
+            outbox.mark_sent([row_id], f"{CONFLICT} the LRS holds a different statement with this id")
             result.conflicts += 1
         else:
-            _mark_failed(conn, [row_id], f"{REJECTED} HTTP {code}: {response.text[:300]}")
+            outbox.mark_failed([row_id], f"{REJECTED} HTTP {code}: {response.text[:300]}")
             result.rejected += 1
 
 
@@ -286,7 +261,7 @@ def _stored_count(response: requests.Response, sent: int) -> int:
     return len(ids) if isinstance(ids, list) else sent
 
 
-def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int | None = 2000,
+def push(outbox: Outbox, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int | None = 2000,
          backoff: Backoff | None = None, max_batches: int | None = None, sleep: Callable[[float], None] = time.sleep,
          session: requests.Session | None = None) -> PushResult:
     """Send the oldest unsent statements in batches until none are left, the link drops or max_batches is hit.
@@ -295,10 +270,9 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
     halve after a dropped link: big batches on a good link (an LRS pays per request), small ones on a flaky one
     (a cut wastes at most one batch).
     """
-    conn = _conn(db)
     problem = transport_problem(lrs)
     if problem:  # before any connection: nothing sent, every statement stays queued
-        return PushResult(pending=pending_count(conn), error=problem)
+        return PushResult(pending=outbox.pending_count(), error=problem)
     backoff = backoff or Backoff()
     own_session = session is None
     session = session or _session(lrs)
@@ -308,7 +282,7 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
     ceiling = max(size, max_batch_size) if max_batch_size else size
     try:
         while max_batches is None or result.batches < max_batches:
-            batch = _oldest_unsent(conn, size)
+            batch = outbox.oldest_unsent(size)
             if not batch:
                 break
             # Rows already hold canonical JSON: join the exact bytes, so a resend is byte-for-byte the same.
@@ -323,17 +297,17 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
                     ceiling = size = max(1, len(batch) // 2)
                     continue
                 if response.status_code in (200, 204):
-                    _mark_sent(conn, [row_id for row_id, _, _ in batch])
+                    outbox.mark_sent([row_id for row_id, _, _ in batch])
                     result.sent += len(batch)
                     result.duplicates += len(batch) - _stored_count(response, len(batch))
                 else:
                     # 409 (some id known with other content) or 400 (a malformed one): find which, one by one.
-                    _one_by_one(session, lrs, conn, batch, result)
+                    _one_by_one(session, lrs, outbox, batch, result)
                 result.batches += 1
                 attempt = 0
                 size = min(ceiling, size * 2)
             except _LinkDown as exc:
-                _mark_failed(conn, [row_id for row_id, _, _ in batch], str(exc))
+                outbox.mark_failed([row_id for row_id, _, _ in batch], str(exc))
                 size = max(min(10, batch_size), size // 2)
                 if attempt >= backoff.retries:
                     raise PushError(str(exc)) from exc
@@ -345,7 +319,8 @@ def push(db: Any, lrs: LrsConfig, *, batch_size: int = 200, max_batch_size: int 
     finally:
         if own_session:
             session.close()
-    result.pending = pending_count(conn)
-    if result.error is None and rejected_count(conn):
-        result.error = f"{rejected_count(conn)} statements were refused by the LRS as malformed: see outbox.last_error"
+    result.pending = outbox.pending_count()
+    if result.error is None and outbox.rejected_count():
+        result.error = (f"{outbox.rejected_count()} statements were refused by the LRS as malformed: "
+                        "see outbox.last_error")
     return result
