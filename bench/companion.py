@@ -170,7 +170,7 @@ def ask_all(service: Any, db: Any, questions: list[dict[str, Any]], scoped: bool
 
 
 def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generator: Any,
-               timeout_s: float, extra: dict[str, Any]) -> dict[str, Any]:
+               timeout_s: float, budget_s: float | None) -> dict[str, Any]:
     """askers pupils post one question each at the same moment through the app; all must be answered."""
     from edge_server import companion, people
     from edge_server.app import create_app
@@ -182,7 +182,7 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     ids = [people.add_pupil(db, class_id, f"Pupil {i}", None)["id"] for i in range(askers)]
     db.conn.close()
     settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
-                             companion_timeout_s=timeout_s, extra=extra)
+                             companion_timeout_s=timeout_s, companion_rephrase_budget_s=budget_s)
     service = companion.Companion(settings, generator=generator)
     companion._SERVICES[str(settings.data_dir.resolve())] = service
     app = create_app(settings)
@@ -295,9 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-companion-") as tmp:
         print(f"building a box with {len(lessons)} lessons", file=sys.stderr)
         data = build_box(lessons, Path(tmp), Transcribe(args.cache))
-        extra = {} if args.budget is None else {"companion_rephrase_budget_s": args.budget}
         settings = load_settings(data, scheduler_enabled=False, announce=False, companion_timeout_s=args.timeout,
-                                 extra=extra)
+                                 companion_rephrase_budget_s=args.budget)
         service = companion.Companion(settings, generator=generator)
         db = open_box_db(data / "box.db")
         print(f"asking {len(questions)} questions", file=sys.stderr)
@@ -306,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unscoped = ask_all(companion.Companion(settings, generator=False), db, questions, scoped=False)
         db.conn.close()
         print(f"{args.askers} pupils asking at once", file=sys.stderr)
-        klass = full_class(data, questions, args.askers, generator, args.timeout, extra)
+        klass = full_class(data, questions, args.askers, generator, args.timeout, args.budget)
     firsts = [r["first_token_s"] for r in scoped]
     fulls = [r["full_s"] for r in scoped]
     summary = {"cite_top1": sum(r["right"] for r in scoped) / len(scoped),

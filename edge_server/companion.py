@@ -46,7 +46,6 @@ MAX_TOKENS = 40
 STOP = ["\n\n", "\nLesson", "\nLeçon", "\nQuestion", "Question:", "Question :"]
 CACHE_SIZE = 512
 GRACE_S = 0.25
-REPHRASE_BUDGET_S = 2.5
 
 # Fixed phrases of the companion, in the pupil's language.
 TEXTS: dict[str, dict[str, str]] = {
@@ -291,8 +290,7 @@ class Companion:
         self._embed = embed
         # the model's rephrasing is a bonus that must arrive within the budget (config.toml
         # companion_rephrase_budget_s); a stuck model is cut at companion_timeout_s whatever the budget
-        budget = float(settings.extra.get("companion_rephrase_budget_s", REPHRASE_BUDGET_S))
-        self.timeout_s = min(float(settings.companion_timeout_s), budget)
+        self.timeout_s = min(float(settings.companion_timeout_s), float(settings.companion_rephrase_budget_s))
         self._generator = generator
         self._lock = threading.Condition()
         self._queue: deque[Ticket] = deque()

@@ -5,10 +5,9 @@ whatever the number of web workers. It is a separate, spawned process rather tha
 so that workers forked later never inherit a half-held lock of a running job, and a heavy job (AI pipeline)
 cannot take the master down.
 
-To add a periodic job, add one line at the bottom of this file (or call register_job from code that the
-scheduler process imports):
+To add a periodic job, add one line to `box_jobs()` at the bottom of this file:
 
-    register_job("edge_server.jobs:run_next", trigger="interval", seconds=5, when=lambda s: s.ai_jobs_enabled)
+    Job("edge_server.jobs:run_next", {"trigger": "interval", "seconds": 5}, when=lambda s: s.ai_jobs_enabled)
 
 The target is "module:function" (imported lazily, in the scheduler process) or a callable; it is called with
 the box's Settings. Trigger keyword arguments are APScheduler's (`interval` with seconds=..., `cron` with
@@ -60,17 +59,6 @@ class Job:
         return f"{self.target.__module__}:{self.target.__qualname__}"
 
 
-JOBS: list[Job] = []
-
-
-def register_job(target: JobTarget, *, when: Callable[[Settings], bool] | None = None, id: str | None = None,
-                 **trigger: Any) -> Job:
-    """Add a periodic job to the registry (call before the scheduler starts)."""
-    job = Job(target=target, trigger=trigger, when=when, id=id)
-    JOBS.append(job)
-    return job
-
-
 def resolve_target(target: JobTarget) -> Callable[[Settings], Any]:
     """The callable named by "module:function" (or the callable itself)."""
     if not isinstance(target, str):
@@ -96,7 +84,7 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Backgr
         # One run at a time per job, and a burst of missed runs (box asleep, clock jump) collapses into one.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
-    for job in JOBS if jobs is None else jobs:
+    for job in box_jobs() if jobs is None else jobs:
         try:
             if job.when is not None and not job.when(settings):
                 continue
@@ -235,26 +223,23 @@ def _main() -> None:
     os._exit(0)
 
 
-def _heartbeat_seconds(settings: Settings) -> int:
-    return int(settings.extra.get("scheduler_heartbeat_s", 60))
-
-
 # --- the jobs of the box: one line each -----------------------------------------------------------
-register_job(heartbeat, id="heartbeat", trigger="interval", seconds=_heartbeat_seconds,
-             next_run_time=lambda s: datetime.now(UTC))
-register_job("edge_server.attempts:fit_all", id="mastery-fit", trigger="cron", hour=2, minute=30)
-register_job("edge_server.jobs:scheduled_run", id="ai-jobs", trigger="interval", seconds=5,
-             when=lambda s: s.ai_jobs_enabled)
-register_job("edge_server.sync_jobs:push_tick", id="sync-push", trigger="interval",
-             seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.lrs_url))
-register_job("edge_server.sync_jobs:pull_tick", id="sync-pull", trigger="interval",
-             seconds=lambda s: int(s.extra.get("sync_tick_s", 30)), when=lambda s: bool(s.pack_origin))
-register_job("edge_server.backup:scheduled_backup", id="backup", trigger="interval", minutes=15,
-             when=lambda s: bool(s.backup_dir))
+def box_jobs() -> list[Job]:
+    """Every periodic job of the box; build_scheduler keeps those the box's settings want."""
+    return [
+        Job(heartbeat, {"trigger": "interval", "seconds": lambda s: s.scheduler_heartbeat_s,
+                        "next_run_time": lambda s: datetime.now(UTC)}, id="heartbeat"),
+        Job("edge_server.attempts:fit_all", {"trigger": "cron", "hour": 2, "minute": 30}, id="mastery-fit"),
+        Job("edge_server.jobs:scheduled_run", {"trigger": "interval", "seconds": 5},
+            when=lambda s: s.ai_jobs_enabled, id="ai-jobs"),
+        Job("edge_server.sync_jobs:push_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
+            when=lambda s: bool(s.lrs_url), id="sync-push"),
+        Job("edge_server.sync_jobs:pull_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
+            when=lambda s: bool(s.pack_origin), id="sync-pull"),
+        Job("edge_server.backup:scheduled_backup", {"trigger": "interval", "minutes": 15},
+            when=lambda s: bool(s.backup_dir), id="backup"),
+    ]
 
 
 if __name__ == "__main__":
-    # Run the imported module, not this __main__ copy, so jobs registered by other modules land in one JOBS.
-    from edge_server.scheduler import _main as _imported_main
-
-    _imported_main()
+    _main()

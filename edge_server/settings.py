@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA = Path("var")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Settings:
     ai_jobs_enabled: bool = True
     companion_timeout_s: float = 30.0
     companion_show_questions_to_teacher: bool = False
+    # the model's rephrasing must arrive this long after the question, or the extractive answer is given
+    companion_rephrase_budget_s: float = 2.5
     # request bodies: a teacher's recording upload may reach max_upload_mb; every other request max_request_kb
     max_upload_mb: int = 512
     max_request_kb: int = 64
@@ -84,9 +88,10 @@ class Settings:
     # discovery
     announce: bool = False
     mdns_interfaces: tuple[str, ...] = ()
-    # scheduler
+    # scheduler: the heartbeat file's period, and how often the push and pull ticks look for work
     scheduler_enabled: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    scheduler_heartbeat_s: int = 60
+    sync_tick_s: int = 30
 
     @property
     def db_path(self) -> Path:
@@ -190,12 +195,13 @@ def load_settings(data_dir: Path | str = DEFAULT_DATA, **overrides: Any) -> Sett
                     flat[f"{key}_{sub}" if f"{key}_{sub}" in known else sub] = subvalue
             else:
                 flat[key] = value
-        extra = {k: v for k, v in flat.items() if k not in known}
+        unknown = sorted(k for k in flat if k not in known)
+        if unknown:  # a misspelt setting must not pass silently
+            log.warning("%s: unknown settings ignored: %s", config, ", ".join(unknown))
         values.update({k: _coerce(k, v) for k, v in flat.items() if k in known})
-        values["extra"] = extra
     for f in fields(Settings):
         env = os.environ.get(f"EDGE_SERVER_{f.name.upper()}")
-        if env is None or f.name in ("extra",):
+        if env is None:
             continue
         if f.type in ("int",):
             values[f.name] = int(env)

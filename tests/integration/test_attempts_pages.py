@@ -128,7 +128,7 @@ def test_next_for_pupil_includes_untouched_topics_of_assigned_lessons_after_thos
 
 
 def test_the_nightly_fit_is_registered_with_the_scheduler():
-    from edge_server.scheduler import JOBS, resolve_target
+    from edge_server.scheduler import box_jobs, resolve_target
 
-    job = next(j for j in JOBS if j.name == "mastery-fit")
+    job = next(j for j in box_jobs() if j.name == "mastery-fit")
     assert resolve_target(job.target) is attempts.fit_all and job.trigger["trigger"] == "cron"

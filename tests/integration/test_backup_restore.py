@@ -218,7 +218,7 @@ def test_the_scheduled_backup_runs_once_a_day_keeps_the_newest_n_and_says_when_t
 
 
 def test_the_box_schedules_its_backup_only_when_a_backup_folder_is_set():
-    from edge_server.scheduler import JOBS, build_scheduler, resolve_target
+    from edge_server.scheduler import box_jobs, build_scheduler, resolve_target
     from edge_server.settings import Settings
 
     def ids(settings: Settings) -> set[str]:
@@ -226,7 +226,7 @@ def test_the_box_schedules_its_backup_only_when_a_backup_folder_is_set():
 
     assert "backup" in ids(Settings(backup_dir="/media/usb"))
     assert "backup" not in ids(Settings())
-    assert resolve_target(next(j for j in JOBS if j.name == "backup").target) is scheduled_backup
+    assert resolve_target(next(j for j in box_jobs() if j.name == "backup").target) is scheduled_backup
 
 
 def test_an_archive_from_a_newer_edge_server_is_refused_and_nothing_changes(tmp_path):

@@ -57,7 +57,7 @@ def box(data_dir: Path):
 def make_app(data_dir: Path, model, embed=None, **overrides):
     """The app with its companion on a scripted model; the safety check's embedder is the model process's (none
     runs in these tests: the rules alone decide) unless one is given."""
-    overrides.setdefault("extra", {"companion_rephrase_budget_s": 30.0})  # held models must not run out of time
+    overrides.setdefault("companion_rephrase_budget_s", 30.0)  # held models must not run out of time
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, **overrides)
     companion._SERVICES[str(settings.data_dir.resolve())] = companion.Companion(settings, generator=model, embed=embed)
     app = create_app(settings)
@@ -341,7 +341,7 @@ def test_teachers_see_refused_questions_only_and_pupils_only_their_own(box) -> N
 def test_a_slow_model_past_the_rephrasing_budget_leaves_the_lesson_sentences_in_time(box) -> None:
     data_dir, pupils = box
     model = ScriptedModel(hang_s=3.0)
-    app = make_app(data_dir, model, extra={"companion_rephrase_budget_s": 0.5})
+    app = make_app(data_dir, model, companion_rephrase_budget_s=0.5)
     started = time.monotonic()
     body = ask(pupil_client(app, pupils["Amina"]), "How are clouds made?").get_json()
     assert time.monotonic() - started < 2.0

@@ -30,7 +30,7 @@ def generator():
 def service(data_dir: Path, generator):
     seed(data_dir / "box.db")
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, companion_timeout_s=60.0,
-                             extra={"companion_rephrase_budget_s": 60.0})
+                             companion_rephrase_budget_s=60.0)
     db = open_box_db(data_dir / "box.db")
     yield companion.Companion(settings, generator=generator), db
     db.conn.close()

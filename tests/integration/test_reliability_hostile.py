@@ -70,7 +70,7 @@ def test_no_request_to_any_api_v1_operation_gets_a_server_error(sample_data_dir)
     pupil_id = people.add_pupil(db, people.add_class(db, "5B"), "Amina", auth.hash_pin("1234"))["id"]
     db.conn.close()
     box_settings = load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
-                                 extra={"companion_rephrase_budget_s": 5.0})
+                                 companion_rephrase_budget_s=5.0)
     companion._SERVICES[str(box_settings.data_dir.resolve())] = companion.Companion(box_settings, generator=EchoModel())
     app = create_app(box_settings)
     seen: dict[str, set[int]] = {}

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from edge_server import scheduler
-from edge_server.scheduler import Job, build_scheduler, register_job, resolve_target
+from edge_server.scheduler import Job, build_scheduler, resolve_target
 from edge_server.settings import Settings
 
 CALLS: list[str] = []
@@ -77,12 +77,19 @@ def test_jobs_run_with_the_box_settings_when_the_scheduler_fires():
     assert CALLS == ["school-7"]
 
 
-def test_register_job_adds_one_line_worth_of_job_to_the_registry(monkeypatch):
-    monkeypatch.setattr(scheduler, "JOBS", [])
-    job = register_job("edge_server.jobs:scheduled_run", trigger="interval", seconds=5, when=lambda s: True)
-    assert len(scheduler.JOBS) == 1 and scheduler.JOBS[0] is job
-    assert job.name == "edge_server.jobs:scheduled_run"
-    assert dict(job.trigger) == {"trigger": "interval", "seconds": 5}
+def test_the_box_jobs_are_a_list_built_when_asked_not_a_registry_filled_at_import():
+    first, second = scheduler.box_jobs(), scheduler.box_jobs()
+    assert [j.name for j in first] == [j.name for j in second] and first is not second
+    ai = next(j for j in first if j.name == "ai-jobs")
+    assert ai.target == "edge_server.jobs:scheduled_run" and dict(ai.trigger) == {"trigger": "interval", "seconds": 5}
+
+
+def test_tick_and_heartbeat_periods_come_from_typed_settings():
+    jobs = {j.id: j for j in build_scheduler(Settings(scheduler_heartbeat_s=7, sync_tick_s=11, lrs_url="https://x",
+                                                      pack_origin="rsync://o/p")).get_jobs()}
+    assert jobs["heartbeat"].trigger.interval.total_seconds() == 7
+    assert jobs["sync-push"].trigger.interval.total_seconds() == 11
+    assert jobs["sync-pull"].trigger.interval.total_seconds() == 11
 
 
 def test_the_box_registry_builds_for_default_settings():

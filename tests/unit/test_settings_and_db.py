@@ -64,3 +64,11 @@ def test_pin_limits_are_typed_settings_with_todays_defaults_read_from_config_tom
         (200, 300), (40, 120), (30, 90), (12, 60))
     monkeypatch.setenv("EDGE_SERVER_PIN_LOCKOUTS_S", "10,20,40")
     assert load_settings(data).pin_lockouts_s == (10, 20, 40)
+
+
+def test_a_misspelt_setting_in_config_toml_is_named_in_a_warning_and_the_known_ones_still_load(tmp_path, caplog):
+    (tmp_path / "config.toml").write_text('box_name = "Kigoma"\nsync_tik_s = 5\n')
+    with caplog.at_level("WARNING", logger="edge_server.settings"):
+        settings = load_settings(tmp_path)
+    assert settings.box_name == "Kigoma" and settings.sync_tick_s == 30
+    assert "sync_tik_s" in caplog.text
