@@ -194,6 +194,9 @@ def create_app(settings: Settings) -> Flask:
     for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share, tablet,
                    picture_login):
         module.init_app(app)
+    from edge_server import openapi
+
+    app.extensions["openapi"] = openapi.build([openapi.CORE, api_companion.OPENAPI])
     # The box's own nginx front (front_token set by serve) is one more proxy hop on this machine.
     hops = int(settings.trusted_proxy) + (1 if settings.front_token else 0)
     if hops:

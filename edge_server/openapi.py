@@ -1,8 +1,13 @@
-"""The OpenAPI 3.1 document of /api/v1, as a dict; other modules add their endpoints with add_path()."""
+"""The OpenAPI 3.1 document of /api/v1: the core endpoints here, others in a Part of their own view module.
+
+create_app builds the document once from the parts (build); nothing is added at import time.
+"""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from edge_server import __version__
@@ -145,25 +150,27 @@ PATHS: dict[str, Any] = {
                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
 }
 
-_DOCUMENT: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "Classroom box API", "version": __version__,
-             "description": "The JSON API of a classroom box, served on the school LAN."},
-    "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
-}
+@dataclass(frozen=True)
+class Part:
+    """The path items and component schemas one module documents."""
+
+    paths: Mapping[str, dict[str, Any]]
+    schemas: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def add_path(path: str, spec: dict[str, Any]) -> None:
-    """Add (or extend) a path item, e.g. add_path("/api/v1/companion/ask", {"post": {...}})."""
-    _DOCUMENT["paths"].setdefault(path, {}).update(copy.deepcopy(spec))
+CORE = Part(PATHS, SCHEMAS)
 
 
-def add_schema(name: str, schema: dict[str, Any]) -> None:
-    """Add a component schema that paths can reference with ref(name)."""
-    _DOCUMENT["components"]["schemas"][name] = copy.deepcopy(schema)
-
-
-def document() -> dict[str, Any]:
-    """A copy of the whole document, as served at /api/v1/openapi.json."""
-    return copy.deepcopy(_DOCUMENT)
+def build(parts: Iterable[Part]) -> dict[str, Any]:
+    """The whole document, as served at /api/v1/openapi.json: the parts' paths (methods of one path merged) and
+    schemas."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    for part in parts:
+        for path, item in part.paths.items():
+            paths.setdefault(path, {}).update(copy.deepcopy(item))
+        schemas.update(copy.deepcopy(dict(part.schemas)))
+    return {"openapi": "3.1.0",
+            "info": {"title": "Classroom box API", "version": __version__,
+                     "description": "The JSON API of a classroom box, served on the school LAN."},
+            "paths": paths, "components": {"schemas": schemas}}

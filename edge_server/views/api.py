@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from edge_server import __version__, auth, catalog, openapi
+from edge_server import __version__, auth, catalog
 from edge_server.app import get_db, get_settings
 from edge_server.model_status import models_health
 
@@ -105,7 +105,7 @@ def search() -> Any:
 @bp.get("/openapi.json")
 def openapi_json() -> Any:
     """The OpenAPI 3.1 document of /api/v1."""
-    return jsonify(openapi.document())
+    return jsonify(current_app.extensions["openapi"])
 
 
 def init_app(app: Flask) -> None:

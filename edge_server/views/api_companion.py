@@ -198,20 +198,20 @@ def _pastoral_badge() -> dict[str, Any]:
 
 
 _ERROR = openapi.ref("Error")
-openapi.add_schema("CompanionQuestion", {
+_QUESTION = {
     "type": "object", "required": ["question"],
     "properties": {"question": {"type": "string", "minLength": 1, "maxLength": 2000},
                    "lesson_id": {"type": ["string", "null"]},
                    "exercise_id": {"type": ["string", "null"],
                                    "description": "Socratic mode: a hint and a chapter pointer, never the answer"}},
-})
-openapi.add_schema("Citation", {
+}
+_CITATION = {
     "type": "object", "required": ["lesson", "knowledge_point", "start", "end", "url"],
     "properties": {"lesson": {"type": "string"}, "knowledge_point": {"type": ["string", "null"]},
                    "start": {"type": "number"}, "end": {"type": "number"},
                    "url": {"type": "string", "pattern": "^/lesson/", "description": "opens the player at start"}},
-})
-openapi.add_schema("CompanionAnswer", {
+}
+_ANSWER = {
     "type": "object", "required": ["answer", "refused", "citations"],
     "properties": {"answer": {"type": "string"}, "refused": {"type": "boolean"},
                    "citations": {"type": "array", "items": openapi.ref("Citation")},
@@ -219,7 +219,7 @@ openapi.add_schema("CompanionAnswer", {
                    "category": {"type": ["string", "null"], "description": "why a question was refused"},
                    "method": {"type": "string",
                               "enum": ["generated", "extractive", "socratic", "refused", "not_found", "cached"]}},
-})
+}
 _BODY = {"required": True, "content": {"application/json": {"schema": openapi.ref("CompanionQuestion")}}}
 _FAILS = {"400": {"description": "Malformed question", "content": {"application/json": {"schema": _ERROR}}},
           "401": {"description": "Not a logged-in pupil"},
@@ -230,20 +230,25 @@ _FAILS = {"400": {"description": "Malformed question", "content": {"application/
                   "content": {"application/json": {"schema": _ERROR}}},
           "503": {"description": "The model process is restarting: ask again after Retry-After seconds",
                   "content": {"application/json": {"schema": _ERROR}}}}
-openapi.add_path("/api/v1/companion/ask", {"post": {
+_ASK = {"post": {
     "operationId": "companionAsk", "summary": "Ask the study companion (pupils only)", "requestBody": _BODY,
     "responses": {"200": {"description": "The answer", "content": {"application/json": {
-        "schema": openapi.ref("CompanionAnswer")}}}, **_FAILS}}})
-openapi.add_path("/api/v1/companion/stream", {"post": {
+        "schema": openapi.ref("CompanionAnswer")}}}, **_FAILS}}}
+_STREAM = {"post": {
     "operationId": "companionStream", "summary": "Ask, with the answer as Server-Sent Events "
     "(queued {place, queue}, token {text}, answer CompanionAnswer)", "requestBody": _BODY,
     "responses": {"200": {"description": "Event stream", "content": {"text/event-stream": {
-        "schema": {"type": "string"}}}}, **_FAILS}}})
-openapi.add_path("/api/v1/companion/history", {"get": {
+        "schema": {"type": "string"}}}}, **_FAILS}}}
+_HISTORY = {"get": {
     "operationId": "companionHistory", "summary": "The logged-in pupil's own questions",
     "responses": {"200": {"description": "Questions, newest first", "content": {"application/json": {"schema": {
         "type": "object", "required": ["questions"], "properties": {"questions": {"type": "array", "items": {
-            "type": "object"}}}}}}}, "401": {"description": "Not a logged-in pupil"}}}})
+            "type": "object"}}}}}}}, "401": {"description": "Not a logged-in pupil"}}}}
+
+
+OPENAPI = openapi.Part(
+    paths={"/api/v1/companion/ask": _ASK, "/api/v1/companion/stream": _STREAM, "/api/v1/companion/history": _HISTORY},
+    schemas={"CompanionQuestion": _QUESTION, "Citation": _CITATION, "CompanionAnswer": _ANSWER})
 
 
 def init_app(app: Flask) -> None:
