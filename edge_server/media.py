@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -236,6 +236,10 @@ class _Slice:
         self._fh.close()
 
 
+# realpaths of channel folders a MediaStore remembers (one per active version; cleared when full)
+ROOTS_MAX = 256
+
+
 class ChannelFolder(NamedTuple):
     """A channel's active folder, whether it is the local (teacher uploads) channel, and its pack's expiry."""
 
@@ -259,6 +263,7 @@ class MediaStore:
         self.settings = settings
         self._local = threading.local()
         self._manifests: dict[str, tuple[int, dict[str, tuple[str, int]]]] = {}
+        self._roots: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _db(self) -> sqlite_utils.Database:
@@ -307,6 +312,17 @@ class MediaStore:
             self._manifests[key] = (mtime, table)
         return table
 
+    def real_root(self, folder: str) -> str:
+        """realpath of a channel folder, remembered: active folders change only when a pack is activated."""
+        root = self._roots.get(folder)
+        if root is None:
+            root = os.path.realpath(folder, strict=True)
+            with self._lock:
+                if len(self._roots) >= ROOTS_MAX:
+                    self._roots.clear()
+                self._roots[folder] = root
+        return root
+
     def etag(self, folder: Path, path: str, st: os.stat_result) -> str:
         """The manifest's sha256 when it describes this file, else size and mtime."""
         known = self.manifest_files(folder).get(path)
@@ -315,25 +331,13 @@ class MediaStore:
         return stat_etag(st)
 
 
-_ROOTS: dict[str, str] = {}
-_ROOTS_MAX = 256
+def resolve(folder: Path | str, path: str, real_root: Callable[[str], str] = os.path.realpath) -> str | None:
+    """The real file for a clean relative path, or None if missing or if it (or a link) leaves the folder.
 
-
-def _real_root(folder: str) -> str:
-    """realpath of a channel folder, remembered: active folders change only when a pack is activated."""
-    root = _ROOTS.get(folder)
-    if root is None:
-        root = os.path.realpath(folder, strict=True)
-        if len(_ROOTS) >= _ROOTS_MAX:
-            _ROOTS.clear()
-        _ROOTS[folder] = root
-    return root
-
-
-def resolve(folder: Path | str, path: str) -> str | None:
-    """The real file for a clean relative path, or None if missing or if it (or a link) leaves the folder."""
+    real_root(folder) gives the folder's realpath (MediaStore.real_root remembers them).
+    """
     try:
-        root = _real_root(str(folder))
+        root = real_root(str(folder))
         target = root
         for part in path.split("/"):
             target = os.path.join(target, part)
@@ -399,7 +403,7 @@ class MediaApp:
         if self.store.expired(found.expires):
             return _error(start_response, 410, reason=f"the pack of channel {channel} expired at {found.expires}: "
                                                      "it is no longer served")
-        target = resolve(found.path, rel)
+        target = resolve(found.path, rel, self.store.real_root)
         if target is None:
             return _error(start_response, 404)
         try:
