@@ -75,10 +75,10 @@ class BenchRunners:
 
 def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe) -> Path:
     """A data dir with one channel holding every lesson, imported and run through the AI pipeline."""
+    from edge_server.identity import init_data_dir
     from edge_server.jobs import run_pending
     from edge_server.packs_import import build_pack, import_pack
     from edge_server.settings import load_settings
-    from provisioning.box import init_data_dir
     from sync.trust import generate_keys, read_private
 
     private, public, _ = generate_keys(root / "keys")

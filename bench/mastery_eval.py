@@ -267,8 +267,8 @@ def bench_dashboard(n_pupils: int = 40, n_kps: int = 30, repeats: int = 15, seed
     from edge_server import attempts, people
     from edge_server.app import create_app
     from edge_server.db import open_box_db
+    from edge_server.identity import init_data_dir
     from edge_server.settings import load_settings
-    from provisioning.box import init_data_dir
 
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:

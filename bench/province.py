@@ -22,10 +22,10 @@ from typing import Any
 
 from bench.report import emit
 from edge_server.backup import create_backup, restore_backup
+from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.sample import SAMPLE_COURSE, build_and_import_sample
 from edge_server.settings import load_settings
-from provisioning.box import init_data_dir
 from sync.trust import generate_keys, read_private
 from tests.sync_fixtures import EDGE, add_attempts
 

@@ -90,7 +90,7 @@ http {{
 
 def make_data_dir(root: Path, size_mb: int) -> tuple[Path, int]:
     """An initialised data dir with one channel holding a random media file of size_mb; returns (dir, size)."""
-    from provisioning.box import init_data_dir
+    from edge_server.identity import init_data_dir
 
     data = root / "var"
     init_data_dir(data, trust=None, name="bench-box")

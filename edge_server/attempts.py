@@ -15,9 +15,9 @@ import sqlite_utils
 from edge_server import grading, mastery
 from edge_server.catalog import get_exercise
 from edge_server.db import one, rows, write
+from edge_server.identity import load_identity
 from edge_server.settings import Settings
 from edge_server.store import outbox
-from provisioning.box import load_identity
 from sync import statements
 
 

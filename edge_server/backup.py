@@ -474,7 +474,7 @@ def _relink_channels(data_dir: Path) -> dict[str, list[str]]:
 def restore_backup(archive: Path, data_dir: Path, *, check_only: bool = False, new_identity: bool = False,
                    show_progress: bool = False) -> dict[str, Any]:
     """Check an archive completely, then restore it into data_dir (see the module docstring); return a report."""
-    from provisioning.box import adopt_host, load_identity, rekey
+    from edge_server.identity import adopt_host, load_identity, rekey
 
     archive = archive.resolve()
     running = _running(data_dir) if data_dir.is_dir() else []

@@ -54,7 +54,7 @@ def main() -> None:
 @click.option("--name", help="Friendly box name, shown on the LAN.")
 def init(data_dir: Path, trust: Path | None, name: str | None) -> None:
     """Create a data directory, box identity and trust anchor."""
-    from provisioning.box import ProvisionError, init_data_dir, issue_setup_token
+    from edge_server.identity import ProvisionError, init_data_dir, issue_setup_token
 
     try:
         identity = init_data_dir(data_dir, trust, name)
@@ -76,7 +76,7 @@ def _show_setup_token(token: str, data_dir: Path) -> None:
 @data_option
 def setup_token(data_dir: Path) -> None:
     """Make a new one-time token for the first-teacher setup page (the old one stops working)."""
-    from provisioning.box import issue_setup_token
+    from edge_server.identity import issue_setup_token
 
     if not (data_dir / "box.db").is_file():
         fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")

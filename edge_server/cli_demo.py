@@ -52,10 +52,10 @@ def register(main: click.Group) -> None:
         """Set up a demo box with the bundled sample course, then serve it."""
         from edge_server.cli_serve import _check_port_free, public_url, run_server
         from edge_server.db import open_box_db
+        from edge_server.identity import init_data_dir
         from edge_server.sample import build_and_import_sample
         from edge_server.settings import load_settings
         from models.registry import ModelError, install_defaults
-        from provisioning.box import init_data_dir
 
         if not no_serve:
             _check_port_free(host, port)

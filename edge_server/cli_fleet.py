@@ -46,7 +46,7 @@ def register(main: click.Group) -> None:
                   help="Keep the identity and record this host as its owner (a restore after a failed disk).")
     def rekey(data_dir: Path, if_cloned: bool, adopt_host: bool) -> None:
         """Give this box a new key, secret and box id, keeping content, pupils and progress."""
-        from provisioning import box
+        from edge_server import identity as box
 
         if if_cloned and adopt_host:
             fail("--if-cloned and --adopt-host exclude each other: pick one")

@@ -196,7 +196,7 @@ def register(main: click.Group) -> None:
         settings = load_settings(data_dir, host=host, port=port, workers=workers, threads=threads,
                                  announce=announce, mdns_interfaces=tuple(mdns_interfaces) or None, front=front)
         _check_port_free(settings.host, settings.port)
-        from provisioning.box import ProvisionError, ensure_unique_identity
+        from edge_server.identity import ProvisionError, ensure_unique_identity
 
         try:
             check = ensure_unique_identity(data_dir)

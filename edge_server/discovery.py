@@ -60,7 +60,7 @@ def _channel_ids(settings: Settings) -> list[str]:
 
 
 def _box_id(settings: Settings) -> str:
-    from provisioning.box import ProvisionError, load_identity
+    from edge_server.identity import ProvisionError, load_identity
 
     try:
         return load_identity(settings.keys_dir).box_id

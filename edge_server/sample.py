@@ -30,7 +30,7 @@ def build_and_import_sample(data_dir: Path, keys_dir: Path | None = None, *, for
 
     Already imported: nothing changes (`imported` false) unless force, which imports the next version.
     """
-    from provisioning.box import init_data_dir
+    from edge_server.identity import init_data_dir
 
     keys_dir = keys_dir or data_dir.resolve().parent / "demo-keys"
     private, public = ensure_demo_key(keys_dir)

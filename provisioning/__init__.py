@@ -1,1 +1,1 @@
-"""First-boot and fleet helpers: data directory, box identity, trust anchors, models."""
+"""First-boot helpers that need no box: installing the package-shipped models."""

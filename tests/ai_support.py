@@ -46,9 +46,9 @@ def write_spoken_source(folder: Path, channel: str = "test.spoken", clips: dict[
 
 def import_source(source: Path, data_dir: Path, signing_key, version: int = 1) -> dict:
     """Sign source as a pack and import it into an initialised data dir that trusts signing_key."""
+    from edge_server.identity import init_data_dir
     from edge_server.packs_import import build_pack, import_pack
     from edge_server.settings import load_settings
-    from provisioning.box import init_data_dir
     from sync.trust import read_private
 
     init_data_dir(data_dir, trust=signing_key.public)

@@ -297,7 +297,7 @@ def push(data: Path, lrs) -> dict:
 
 def trusting_box(data: Path, public: Path, name: str = "pull-test") -> Path:
     """An initialised data dir that trusts the province's key."""
-    from provisioning.box import init_data_dir, install_trust_anchor
+    from edge_server.identity import init_data_dir, install_trust_anchor
 
     init_data_dir(data, trust=None, name=name)
     install_trust_anchor(data / "keys" / "trusted", public)

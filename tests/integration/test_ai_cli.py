@@ -116,7 +116,7 @@ def test_a_signed_models_pack_installs_its_model_for_its_role_and_a_tampered_one
                                                                                                   signing_key):
     import hashlib
 
-    from provisioning.box import init_data_dir
+    from edge_server.identity import init_data_dir
 
     data = tmp_path / "var"
     init_data_dir(data, trust=signing_key.public)

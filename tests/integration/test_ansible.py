@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from edge_server.identity import load_identity
 from edge_server.settings import load_settings
-from provisioning.box import load_identity
 from sync.trust import generate_keys, trusted_keys
 from tests.processes import stop_process
 from tests.requirements import require_path, require_tool

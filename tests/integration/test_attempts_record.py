@@ -8,7 +8,7 @@ import pytest
 
 from edge_server import attempts
 from edge_server.db import open_box_db, rows
-from provisioning.box import load_identity
+from edge_server.identity import load_identity
 from sync.statements import pseudonym
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from edge_server.backup import scheduled_backup
+from edge_server.identity import init_data_dir
 from edge_server.packs_import import import_pack
 from edge_server.settings import load_settings
-from provisioning.box import init_data_dir
 from tests.sync_fixtures import add_attempts, add_recording, edge, push, query
 
 

@@ -13,9 +13,9 @@ from edge_server import auth, people
 from edge_server.app import create_app
 from edge_server.db import open_box_db
 from edge_server.discovery import announce
+from edge_server.identity import init_data_dir, load_identity
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
-from provisioning.box import init_data_dir, load_identity
 
 LOOPBACK = "127.0.0.1"
 

@@ -14,9 +14,9 @@ import requests
 from zeroconf import AddressResolverIPv4, IPVersion, ServiceBrowser, ServiceListener, Zeroconf
 
 from edge_server.discovery import BOX_TYPE, announce, discover
+from edge_server.identity import load_identity
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
-from provisioning.box import load_identity
 
 EDGE_SERVER = str(Path(sys.executable).with_name("edge-server"))
 LOOPBACK = "127.0.0.1"

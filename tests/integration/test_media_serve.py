@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.box import init_data_dir
+from edge_server.identity import init_data_dir
 
 EDGE_SERVER = str(Path(sys.executable).parent / "edge-server")
 CHANNEL = "test.serve"

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 from edge_server.db import open_box_db, rows
+from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.sample import SAMPLE_COURSE
 from edge_server.settings import load_settings
-from provisioning.box import init_data_dir
 from sync import packs
 from sync.trust import read_private
 from tests.sync_fixtures import EDGE

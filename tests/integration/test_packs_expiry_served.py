@@ -13,10 +13,10 @@ from pathlib import Path
 
 from edge_server.app import create_app
 from edge_server.db import open_box_db, write
+from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
 from edge_server.store.channels import raise_floor
-from provisioning.box import init_data_dir
 from sync.trust import read_private
 from tests.fixtures_packs import TINY_CHANNEL, write_source
 

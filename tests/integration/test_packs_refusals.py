@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 from edge_server.db import connect, rows
+from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
-from provisioning.box import init_data_dir
 from sync.trust import generate_keys, read_private
 from tests.fixtures_packs import TINY_CHANNEL, resign, write_source
 
@@ -363,7 +363,7 @@ def test_a_signed_pack_for_the_local_school_channel_is_refused_and_the_teachers_
 
 def _scoped_key(box: SimpleNamespace, name: str, scope: str | None) -> Path:
     """A second signing key, installed on the box with `edge-server init --trust` and, when given, a scope file."""
-    from provisioning.box import install_trust_anchor
+    from edge_server.identity import install_trust_anchor
 
     private, public, _ = generate_keys(box.tmp / name)
     pub = box.tmp / name / f"{name}.pub"

@@ -25,8 +25,8 @@ import requests
 
 from edge_server import auth, people
 from edge_server.db import open_box_db
+from edge_server.identity import load_identity
 from edge_server.packs_import import build_pack
-from provisioning.box import load_identity
 from sync.statements import statement_id
 from sync.trust import read_private
 from tests.e2e.box_server import free_port

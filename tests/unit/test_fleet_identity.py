@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from edge_server import identity as box
 from edge_server.db import open_box_db
-from provisioning import box
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_writer_retries_while_another_connection_holds_the_lock(tmp_path):
 
 
 def test_init_creates_identity_once(tmp_path):
-    from provisioning.box import init_data_dir
+    from edge_server.identity import init_data_dir
 
     first = init_data_dir(tmp_path / "d", trust=None, name="x")
     second = init_data_dir(tmp_path / "d", trust=None, name="x")

@@ -1,4 +1,4 @@
-"""Create and check a box's data directory: identity key, secret, trust anchors, config."""
+"""Create and check a box's data directory: identity key, secret, trust anchors, config (first boot, rekey, clones)."""
 
 from __future__ import annotations
 
