@@ -20,11 +20,12 @@ For each lesson and each method it measures:
   terms     share of the lesson's summary key terms found in the summary (stemmed words in order; Chinese: the
             term's characters)
   x_rt      seconds of transcription (when not cached) plus the methods, over the lesson's duration
-Methods: ours (models.segment + models.summary), equal (k equal parts, knowledge points in order; summary = first
+Methods: ours (models.segment + models.summary; chapters aligned by words and sentence embeddings as the box does,
+by words alone with --no-embed), equal (k equal parts, knowledge points in order; summary = first
 sentence of each part, then more in turn, up to 150 words) and texttiling (TextTiling cohesion dips, k-1 deepest,
 knowledge points in order; summary = the first 150 words).
 
-    python -m bench.ai_quality [--json] [--no-llm] [--samples DIR] [--extra FILE] [--languages FILE]
+    python -m bench.ai_quality [--json] [--no-llm] [--no-embed] [--samples DIR] [--extra FILE] [--languages FILE]
                                [--language en|fr|zh ...] [--split dev|test|all] [--cache DIR]
 """
 
@@ -283,15 +284,17 @@ def lead_summary(segments: Sequence[Segment], chapters: Sequence[Chapter] | None
 
 
 def _ours(segments: list[Segment], kps: list[KnowledgePoint], generate: Callable[[str], str] | None,
-          language: str) -> tuple[list[Chapter], Any]:
-    """The box's chapters and summary, as models.pipeline makes them (the text model phrases English only)."""
+          language: str, embed: Callable[..., Any] | None = None) -> tuple[list[Chapter], Any]:
+    """The box's chapters and summary, as models.pipeline makes them (the text model phrases English only; embed:
+    the sentence embedder the box aligns chapters with, None for words alone)."""
     generate = generate if language == "en" else None
-    chapters = chapter_titles(segment_chapters(segments, kps), segments, kps, generate)
+    chapters = chapter_titles(segment_chapters(segments, kps, embed), segments, kps, generate)
     return chapters, summarize(segments, chapters, kps, generate, max_words=MAX_WORDS, headings=language != "en")
 
 
 def evaluate(lesson: dict[str, Any], segments: list[Segment], generate: Callable[[str], str] | None,
-             raw: list[Segment] | None = None, asr_seconds: float = 0.0) -> dict[str, Any]:
+             raw: list[Segment] | None = None, asr_seconds: float = 0.0,
+             embed: Callable[..., Any] | None = None) -> dict[str, Any]:
     """All measures of all methods for one lesson; with raw (the raw model's transcript) ours on it too."""
     language = lesson.get("language", "en")
     truth = json.loads(Path(lesson["truth"]).read_text())
@@ -305,7 +308,7 @@ def evaluate(lesson: dict[str, Any], segments: list[Segment], generate: Callable
                            "wer": error_rate(language, said, heard),
                            "raw_wer": raw_wer(said, heard) if language == "en" else error_rate(language, said, heard)}
     t0 = time.perf_counter()
-    ours, summary = _ours(segments, kps, generate, language)
+    ours, summary = _ours(segments, kps, generate, language, embed)
     row["method_s"] = round(time.perf_counter() - t0, 2)
     row["x_rt"] = round((asr_seconds + row["method_s"]) / truth["duration"], 3) if asr_seconds else None
     predicted = {"ours": ours, "equal": equal_split(segments, kps), "texttiling": texttiling(segments, kps)}
@@ -313,7 +316,7 @@ def evaluate(lesson: dict[str, Any], segments: list[Segment], generate: Callable
                  "texttiling": lead_summary(segments)}
     if raw is not None:
         row["model_wer"] = error_rate(language, said, join_text(s.text for s in raw))
-        predicted["raw"], raw_summary = _ours(raw, kps, generate, language)
+        predicted["raw"], raw_summary = _ours(raw, kps, generate, language, embed)
         summaries["raw"] = raw_summary.text
     for name, chapters in predicted.items():
         row[name] = {"f1": boundary_f1([c.start for c in chapters[1:]], true_cuts),
@@ -388,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-raw", action="store_true", help="skip the raw model's transcripts")
     parser.add_argument("--cache", type=Path, default=CACHE, help="narrations and transcripts cache")
     parser.add_argument("--no-llm", action="store_true", help="extractive titles and summary only")
+    parser.add_argument("--no-embed", action="store_true",
+                        help="chapters aligned by words alone (the box aligns by words and sentence embeddings)")
     parser.add_argument("--json", action="store_true", help="JSON to stdout instead of the table")
     args = parser.parse_args(argv)
     from models.asr import options_for
@@ -403,6 +408,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours: dict[str, Transcribe] = {}
     raws: dict[str, Transcribe] = {}
     generate = text_generator(not args.no_llm and any(lesson["language"] == "en" for lesson in lessons))
+    embed = None
+    if not args.no_embed:
+        from models.embed import Embedder
+
+        embed = Embedder(threads=1).embed  # the model the box's model process serves (its socket adds ~1 ms)
     rows = []
     for lesson in lessons:
         language = lesson["language"]
@@ -414,7 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prompt = asr_prompt(kps, language) if options.use_prompt else None
         segments = ours[language](lesson["audio"], prompt)
         raw = None if args.no_raw else raws[language](lesson["audio"])
-        rows.append(evaluate(lesson, segments, generate, raw, ours[language].seconds.get(lesson["audio"], 0.0)))
+        rows.append(evaluate(lesson, segments, generate, raw, ours[language].seconds.get(lesson["audio"], 0.0),
+                             embed))
     means = []
     english = [r for r in rows if r["language"] == "en"]
     if english:

@@ -1,5 +1,11 @@
 """CLI commands: ai (transcribe, chapters, summarize), models (list, verify, install), jobs (wait, list).
 
+The three `ai` commands take the lesson's language (--language en|fr|zh; without it the multilingual speech model
+tells which of the three is spoken, and a box without that model takes English) and share one cached transcript per
+medium, model and decoding options (models.transcript_cache, under $XDG_CACHE_HOME/classroom-box/transcripts), so
+running all three costs one transcription. They process a medium as the box's pipeline job does (models.pipeline):
+the language's decoding, chapters aligned to the knowledge points by words and meaning, a summary in the language.
+
 `jobs wait` runs the pending jobs itself when no server is running them (it takes the worker lock of the data
 dir, see edge_server.jobs); when a server's scheduler already holds the lock it only watches the queue drain.
 Either way it returns when nothing is queued or running, with a progress bar on stderr.
@@ -45,18 +51,64 @@ def _models(models_dir: Path | None, threads: int | None, device: str) -> Iterat
         fail(f"{exc}: run `edge-server models selftest --json` to see which model fails on this machine")
 
 
-def _transcribe(client: Any, media: Path, models_dir: Path | None, threads: int | None, device: str) -> Any:
+def _fail_for_media(exc: Exception, media: Path) -> None:
+    """One line for a model error or a file that is not sound; anything else is raised."""
     from models.registry import ModelError
-    from models.worker import RemoteError, RemoteTranscriber
+    from models.worker import RemoteError
 
-    try:
-        return RemoteTranscriber(client, models_dir, device, _threads(threads)).transcribe(media)
-    except ModelError as exc:
+    if isinstance(exc, ModelError):
         fail(str(exc))
-    except RemoteError as exc:  # PyAV raises many kinds for a file that is not audio
-        if "InvalidData" in exc.kind or exc.module.startswith("av"):
-            fail(f"{media} is not a readable audio or video file ({exc}): pass a WAV, MP3, MP4 or similar")
-        raise
+    if isinstance(exc, RemoteError) and ("InvalidData" in exc.kind or exc.module.startswith("av")):
+        # PyAV raises many kinds for a file that is not audio
+        fail(f"{media} is not a readable audio or video file ({exc}): pass a WAV, MP3, MP4 or similar")
+    raise exc
+
+
+def _cached(client: Any, models_dir: Path | None, threads: int | None, device: str) -> Any:
+    """The model process's transcriber behind the `ai` commands' transcript cache."""
+    from models.transcript_cache import CachedTranscriber, default_dir
+    from models.worker import RemoteTranscriber
+
+    return CachedTranscriber(RemoteTranscriber(client, models_dir, device, _threads(threads)), default_dir(),
+                             models_dir)
+
+
+def _language(transcriber: Any, media: Path, language: str | None, models_dir: Path | None) -> tuple[str, str]:
+    """(The language given, else the one the multilingual model hears, English on a box without that model; what
+    to tell the operator once the work has succeeded: a failure is one line on stderr)."""
+    from models.registry import ModelError, resolve
+
+    if language:
+        return language, ""
+    try:
+        resolve("asr_multilingual", models_dir, check=False)
+    except ModelError:
+        return "en", "no multilingual speech model to tell the language: took English (pass --language en|fr|zh)"
+    try:
+        found, probabilities = transcriber.language_of(media)
+    except Exception as exc:  # noqa: BLE001 - a model error or a file that is not sound is one line
+        _fail_for_media(exc, media)
+    heard = ", ".join(f"{k} {v:.2f}" for k, v in probabilities.items())
+    return found, f"language heard: {found} ({heard}); pass --language to choose"
+
+
+def _transcribe(client: Any, media: Path, models_dir: Path | None, threads: int | None, device: str,
+                language: str | None = None, kps: list[Any] | None = None) -> tuple[Any, str]:
+    """(The medium's transcript, its language): from the cache when this medium, model and decoding were heard."""
+    from models.pipeline import asr_prompt
+
+    transcriber = _cached(client, models_dir, threads, device)
+    language, note = _language(transcriber, media, language, models_dir)
+    try:
+        # the knowledge points are Whisper's prompt only where that language's decoding uses one (models.asr)
+        transcript = transcriber.transcribe(media, prompt=asr_prompt(kps or [], language), language=language)
+    except Exception as exc:  # noqa: BLE001 - a model error or a file that is not sound is one line
+        _fail_for_media(exc, media)
+    if note:
+        info(note)
+    if transcriber.hits:
+        info(f"transcript of {media.name} from the cache (same medium, model and decoding)")
+    return transcript, language
 
 
 def _generator(client: Any, models_dir: Path | None, threads: int | None, device: str, use_llm: bool) -> Any:
@@ -90,17 +142,19 @@ def _load_kps(path: Path | None) -> list[Any]:
 
 
 def _chapters(client: Any, media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None,
-              device: str, use_llm: bool) -> tuple[Any, list[Any], list[Any], Any]:
+              device: str, use_llm: bool, language: str | None) -> tuple[Any, list[Any], list[Any], Any, str]:
+    """(transcript, knowledge points, chapters, text model or None, language) as the pipeline job makes them."""
     from models.pipeline import TITLE_MAX_TOKENS
     from models.segment import segment_chapters
     from models.summary import chapter_titles
 
     kps = _load_kps(kps_file)
-    transcript = _transcribe(client, media, models_dir, threads, device)
-    generator = _generator(client, models_dir, threads, device, use_llm)
-    chapters = segment_chapters(transcript.segments, kps)
+    transcript, language = _transcribe(client, media, models_dir, threads, device, language, kps)
+    # the text model's few-shot prompts are English: other languages keep the knowledge points' names as titles
+    generator = _generator(client, models_dir, threads, device, use_llm and language == "en")
+    chapters = segment_chapters(transcript.segments, kps, client.embed)
     titles = (lambda p: generator.generate(p, max_tokens=TITLE_MAX_TOKENS, stop=["\n"])) if generator else None
-    return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator
+    return transcript, kps, chapter_titles(chapters, transcript.segments, kps, titles), generator, language
 
 
 def _install_pack(data_dir: Path, folder: Path, pack: Path, roles: tuple[str, ...], bar: Any) -> dict[str, Any]:
@@ -147,6 +201,8 @@ def register(main: click.Group) -> None:
         """Run the lesson AI on one medium (no data dir needed)."""
 
     media_arg = click.argument("media", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    language_option = click.option("--language", type=click.Choice(["en", "fr", "zh"]), default=None,
+                                   help="The language spoken (default: heard by the multilingual speech model).")
     kp_option = click.option("--knowledge-points", "kps_file", type=click.Path(exists=True, path_type=Path),
                              help='JSON list of {"id", "name", "description"} in lesson order.')
     llm_option = click.option("--llm/--no-llm", "use_llm", default=True, show_default=True,
@@ -154,14 +210,18 @@ def register(main: click.Group) -> None:
 
     @ai.command("transcribe")
     @media_arg
+    @language_option
+    @kp_option
     @models_option
     @threads_option
     @device_option
     @json_option
-    def transcribe(media: Path, models_dir: Path | None, threads: int | None, device: str, as_json: bool) -> None:
+    def transcribe(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
+                   threads: int | None, device: str, as_json: bool) -> None:
         """Transcribe an audio or video file."""
+        kps = _load_kps(kps_file)
         with _models(models_dir, threads, device) as client:
-            transcript = _transcribe(client, media, models_dir, threads, device)
+            transcript, _language = _transcribe(client, media, models_dir, threads, device, language, kps)
         if as_json:
             emit_json(transcript.to_json())
         else:
@@ -169,19 +229,21 @@ def register(main: click.Group) -> None:
 
     @ai.command("chapters")
     @media_arg
+    @language_option
     @kp_option
     @models_option
     @threads_option
     @device_option
     @llm_option
     @json_option
-    def chapters(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
-                 use_llm: bool, as_json: bool) -> None:
+    def chapters(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
+                 threads: int | None, device: str, use_llm: bool, as_json: bool) -> None:
         """Chapters of a medium aligned to knowledge points."""
         from models.pipeline import chapters_json
 
         with _models(models_dir, threads, device) as client:
-            _t, _k, found, _g = _chapters(client, media, kps_file, models_dir, threads, device, use_llm)
+            _t, _k, found, _g, _l = _chapters(client, media, kps_file, models_dir, threads, device, use_llm,
+                                              language)
         if as_json:
             emit_json({"chapters": chapters_json(found)})
         else:
@@ -190,24 +252,27 @@ def register(main: click.Group) -> None:
 
     @ai.command("summarize")
     @media_arg
+    @language_option
     @kp_option
     @models_option
     @threads_option
     @device_option
     @llm_option
     @json_option
-    def summarize(media: Path, kps_file: Path | None, models_dir: Path | None, threads: int | None, device: str,
-                  use_llm: bool, as_json: bool) -> None:
-        """A short summary of a medium, faithful to its transcript."""
+    def summarize(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
+                  threads: int | None, device: str, use_llm: bool, as_json: bool) -> None:
+        """A short summary of a medium, faithful to its transcript, in its language."""
         from models.pipeline import SUMMARY_MAX_TOKENS, SUMMARY_MAX_WORDS
         from models.summary import summarize as summarize_text
 
         with _models(models_dir, threads, device) as client:
-            transcript, kps, found, generator = _chapters(client, media, kps_file, models_dir, threads, device,
-                                                          use_llm)
+            transcript, kps, found, generator, language = _chapters(client, media, kps_file, models_dir, threads,
+                                                                    device, use_llm, language)
             gen = (lambda p: generator.generate(p, max_tokens=SUMMARY_MAX_TOKENS, stop=["\n\n"])) if generator \
                 else None
-            summary = summarize_text(transcript.segments, found, kps, gen, max_words=SUMMARY_MAX_WORDS)
+            # as the pipeline: outside English, the transcript's own sentences under the knowledge points' names
+            summary = summarize_text(transcript.segments, found, kps, gen, max_words=SUMMARY_MAX_WORDS,
+                                     headings=language != "en")
         model = generator.model_id if (generator and summary.method == "generated") else None
         if as_json:
             emit_json({"summary": summary.text, "model": model, "method": summary.method,
@@ -304,15 +369,17 @@ def register(main: click.Group) -> None:
     @json_option
     def models_selftest(data_dir: Path | None, models_dir: Path | None, as_json: bool) -> None:
         """Load each model in a child process and use it once; a crash there is reported, never fatal."""
+        from models.selftest import passed
+
         report = _selftest(data_dir, models_dir)
         if as_json:
             emit_json(report)
         else:
             for m in report["models"]:
-                state = "ok" if m["ok"] else f"FAILED: {m['error']}"
+                state = "ok" if m["ok"] else f"{'not installed' if m.get('optional') else 'FAILED'}: {m['error']}"
                 extra = f" (llama.cpp CPU variant {m['backend']})" if m.get("backend") else ""
-                click.echo(f"{m['role']:4s} {m['id'] or '-':32s} {m['seconds']:6.2f} s  {state}{extra}")
-        if not all(m["ok"] for m in report["models"]):
+                click.echo(f"{m['role']:16s} {m['id'] or '-':32s} {m['seconds']:6.2f} s  {state}{extra}")
+        if not passed(report):  # a multilingual model that is not installed is no failure: English lessons only
             raise SystemExit(1)
 
     @main.group()

@@ -135,8 +135,10 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
     report = selftest_if_needed(settings.model_options(), settings.selftest_path)
     for model in report["models"]:
         if not model["ok"]:
+            without = ("Chinese and French lessons get no transcript" if model["role"] == "asr_multilingual"
+                       else "extractive chapters, summaries and answers")
             click.echo(f"warning: the {model['role']} model failed its self-test ({model['error']}); the box serves "
-                       "without it (extractive chapters, summaries and answers)", err=True)
+                       f"without it ({without})", err=True)
     from edge_server import front
 
     try:

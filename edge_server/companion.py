@@ -34,6 +34,8 @@ import sqlite_utils
 from edge_server import retrieval, safety
 from edge_server.db import rows, write
 from edge_server.model_status import selftest_allows_llm
+from edge_server.passage_vectors import QuestionEmbedder, QuestionMeaning, vectors_for
+from edge_server.safety_normalise import clean
 from edge_server.settings import Settings
 from models.textutil import content_terms, has_cjk, names, numbers, words
 from models.worker import ModelsUnavailable
@@ -312,12 +314,29 @@ class Companion:
 
     @property
     def embed(self) -> Any:
-        """texts -> unit vectors, served by the model process (the web worker holds no copy); None: rules alone."""
+        """texts -> unit vectors, served by the model process (the web worker holds no copy); None: rules and
+        words alone. A question is embedded once for the safety check and the search."""
         if self._embed is None:
             from edge_server.jobs import runners_for
 
-            self._embed = runners_for(self.settings).client.embed
+            self._embed = QuestionEmbedder(runners_for(self.settings).client.embed)
+        elif self._embed and not isinstance(self._embed, QuestionEmbedder):
+            self._embed = QuestionEmbedder(self._embed)
         return self._embed or None
+
+    def meaning(self, question: str) -> QuestionMeaning | None:
+        """The question's meaning for the search, or None (words alone) when there is no embedder, the box turned it
+        off (`retrieval_by_meaning = false` in config.toml) or the model process does not answer."""
+        embed = self.embed
+        if embed is None or not self.settings.retrieval_by_meaning:
+            return None
+        try:
+            # the safety check embedded this same text a moment ago: QuestionEmbedder answers from memory
+            vector = embed([clean(question)])[0]
+        except Exception as exc:  # noqa: BLE001 - no model process: the words alone rank, never an error page
+            log.info("companion: search by words alone (%s)", exc)
+            return None
+        return QuestionMeaning(vector, vectors_for(self.settings.data_dir), embed)
 
     def model_available(self) -> bool:
         """True when a text model can be used (else answers stay extractive)."""
@@ -463,7 +482,8 @@ class Companion:
             log_question(db, pupil_id, lesson_id, question, answer)
             yield "answer", answer
             return
-        key = cache_key(question, lesson_id, exercise_id, lang, allowed)
+        # an answer cached before a transcript or chapter changed (a teacher's correction, a new pack) is not reused
+        key = (*cache_key(question, lesson_id, exercise_id, lang, allowed), retrieval.index_generation(db))
         hit = self._cache_get(key)
         if hit is not None:
             self.stats["cached"] += 1
@@ -477,7 +497,7 @@ class Companion:
             log_question(db, pupil_id, lesson_id, question, answer)
             yield "answer", answer
             return
-        passages = retrieval.search(db, question, lesson_id, allowed=allowed)
+        passages = retrieval.search(db, question, lesson_id, allowed=allowed, meaning=self.meaning(question))
         if not passages or not passages[0].found:
             answer = Answer(text("not_found", lang), found=False, method="not_found", language=lang)
             self._cache_put(key, answer)

@@ -103,21 +103,39 @@ def queue_pipeline_jobs(db: sqlite_utils.Database, channel_id: str) -> int:
 def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[str, Any]) -> None:
     """Write outputs and the transcript chunks (with their FTS rows) of every lesson using this medium.
 
-    Runs inside the caller's transaction, so outputs, chunks and index change together or not at all.
+    An output a teacher corrected (ai_outputs.edited_at, edge_server/output_edits.py) is kept: a later run, a pack's
+    precomputed outputs or a re-import never overwrite it. Runs inside the caller's transaction, so outputs, chunks
+    and index change together or not at all.
     """
-    from models.asr import Transcript
-    from models.pipeline import chapters_from_json, chunks_for
-    from models.textutil import index_text
-
     created = now_iso()
+    edited = {r["kind"] for r in rows(db, "SELECT kind FROM ai_outputs WHERE media_sha256 = ? "
+                                          "AND edited_at IS NOT NULL", (media_sha256,))}
     for out in outputs.values():
+        if out.kind in edited:
+            continue
         db.execute("INSERT OR REPLACE INTO ai_outputs (media_sha256, kind, content, model_id, model_sha256, params, "
                    "pipeline_version, source, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (media_sha256, out.kind, out.content, out.model_id, out.model_sha256,
                     json.dumps(out.params, ensure_ascii=False), out.pipeline_version, out.source, created))
-    transcript = Transcript.from_json(json.loads(outputs["transcript"].content))
-    chapters = chapters_from_json(json.loads(outputs["chapters"].content))
+    index_outputs(db, media_sha256)
+
+
+def index_outputs(db: sqlite_utils.Database, media_sha256: str) -> None:
+    """Rebuild the transcript chunks (the companion's index) of every lesson using this medium from its stored
+    transcript and chapters, the teacher's corrections included (call inside a transaction)."""
+    from edge_server.retrieval import bump_index_generation
+    from models.asr import Transcript
+    from models.pipeline import chapters_from_json, chunks_for
+    from models.textutil import index_text
+
+    stored = {r["kind"]: r["content"] for r in rows(db, "SELECT kind, content FROM ai_outputs WHERE media_sha256 = ? "
+                                                        "AND kind IN ('transcript', 'chapters')", (media_sha256,))}
+    if len(stored) < 2:
+        return
+    transcript = Transcript.from_json(json.loads(stored["transcript"]))
+    chapters = chapters_from_json(json.loads(stored["chapters"]))
     chunks = chunks_for(transcript.segments, chapters)
+    bump_index_generation(db)  # the companions' answer caches, in every worker, start again
     # external-content FTS5: old rows must be deleted from the index with their old text before they go
     for old in rows(db, "SELECT id, COALESCE(search_text, text) AS text FROM transcript_chunks "
                         "WHERE media_sha256 = ?", (media_sha256,)):
@@ -263,12 +281,17 @@ class Runners:
 
     @property
     def transcriber(self) -> Any:
+        """Speech to text in the model process, behind the box's transcript cache (DATA/cache/transcripts, the
+        same kind the `ai` commands keep: a medium processed again is not transcribed again)."""
         with self._lock:
             if self._transcriber is None:
+                from models.transcript_cache import CachedTranscriber
                 from models.worker import RemoteTranscriber
 
-                self._transcriber = RemoteTranscriber(self.client, self.settings.installed_models_dir,
-                                                      self.settings.device, self.settings.ai_threads)
+                remote = RemoteTranscriber(self.client, self.settings.installed_models_dir, self.settings.device,
+                                           self.settings.ai_threads)
+                self._transcriber = CachedTranscriber(remote, self.settings.data_dir / "cache" / "transcripts",
+                                                      self.settings.installed_models_dir)
             return self._transcriber
 
     @property
@@ -280,6 +303,11 @@ class Runners:
                 self._generator = RemoteGenerator(self.client, self.settings.installed_models_dir,
                                                   self.settings.device, self.settings.ai_threads)
             return self._generator
+
+    @property
+    def embed(self) -> Any:
+        """texts -> unit sentence vectors, from the model process (chapters by meaning, passages for the search)."""
+        return self.client.embed
 
 
 _RUNNERS: dict[Path, Runners] = {}
@@ -334,8 +362,9 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
             if not selftest_allows_llm(runners.settings.selftest_path):
                 generator = None  # the text model failed its self-test here: extractive titles and summary
             outputs = run_pipeline(media, _lesson_kps(db, lesson_id), runners.transcriber, generator, report,
-                                   language=lesson_language(db, lesson_id))
+                                   language=lesson_language(db, lesson_id), embed=getattr(runners, "embed", None))
         finish(db, job["id"], media_sha, outputs)
+        embed_passages(runners.settings, db, media_sha, getattr(runners, "embed", None))
     except ModelsUnavailable as exc:
         # the model process crashed or was killed: the reason is recorded and the job runs once more
         log.warning("job %s: %s", job["id"], exc)
@@ -344,6 +373,23 @@ def run_job(db: sqlite_utils.Database, job: dict[str, Any], runners: Runners,
         log.exception("job %s failed", job["id"])
         fail(db, job["id"], f"{type(exc).__name__}: {exc}" if not isinstance(exc, ModelError | FileNotFoundError)
              else str(exc))
+
+
+def embed_passages(settings: Settings, db: sqlite_utils.Database, media_sha256: str, embed: Any) -> int:
+    """Embed the companion's passages of a medium now (kept under DATA/cache/embed), so that a pupil's question
+    embeds only itself; how many texts were embedded. A failure here costs nothing: the question embeds them."""
+    from edge_server.passage_vectors import texts_of, vectors_for
+    from edge_server.retrieval import load_passages
+
+    if embed is None:
+        return 0
+    try:
+        lessons = [r["id"] for r in rows(db, "SELECT id FROM lessons WHERE media_sha256 = ?", (media_sha256,))]
+        texts = [t for lesson in lessons for _, p in load_passages(db, lesson) for t in texts_of(p)]
+        return vectors_for(settings.data_dir).warm(texts, embed)
+    except Exception as exc:  # noqa: BLE001 - the job is done; its passages are embedded by the first question
+        log.warning("passages of %s not embedded now (%s): the first question embeds them", media_sha256[:12], exc)
+        return 0
 
 
 def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progress | None = None,

@@ -7,9 +7,13 @@ medium; a lesson without a transcript yet is represented by its notes. Each pass
     (models.textutil.index_text: the index holds the words, the row the text as spoken);
   * the similarity of the question to its chapter's knowledge point (name and description), which is clean
     authored text where the transcript may have recognition errors;
-  * a small bonus when the lesson's notes match, which helps to pick the right lesson among many.
-A passage counts as found only when enough of the question's content words occur in it (coverage), so that an
-off-topic question gets "I don't know" rather than the least bad chapter.
+  * a small bonus when the lesson's notes match, which helps to pick the right lesson among many;
+  * when the model process answers, the question's meaning: its sentence-embedding similarity to the chunk and to
+    its knowledge point (edge_server.fusion, vectors from edge_server.passage_vectors), which finds the chapter of a
+    question asked in another language than the lesson's, or in other words than a misheard transcript's.
+A passage counts as found only when enough of the question's content words occur in it (coverage), or when it is
+close enough in meaning (fusion.near), so that an off-topic question gets "I don't know" rather than the least bad
+chapter. Without the model process the words alone rank, as before.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import sqlite_utils
 
+from edge_server import fusion
 from edge_server.catalog import expired_channels
 from edge_server.db import rows
 from models.textutil import STOP_WORDS, content_terms, stem, words
@@ -53,11 +59,19 @@ class Passage:
     source: str  # "transcript" | "notes"
     score: float = 0.0
     coverage: float = 0.0
+    similarity: float | None = None  # closeness in meaning to the question (None: not known)
+    near: bool = False  # close enough in meaning to answer from (fusion.near)
 
     @property
     def found(self) -> bool:
-        """Relevant enough to answer from."""
-        return self.coverage >= MIN_COVERAGE and self.score > 0
+        """Relevant enough to answer from: the question's words are in it, or its meaning is close."""
+        return self.near or (self.coverage >= MIN_COVERAGE and self.score > 0)
+
+
+class Meaning(Protocol):
+    """One question's similarities in meaning to passages (passage_vectors.QuestionMeaning)."""
+
+    def similarities(self, passages: Sequence[Passage]) -> list[float | None] | None: ...
 
 
 # Spoken numbers and digits meet: a transcript writes "3 times 4" where a pupil types "three times four".
@@ -224,11 +238,13 @@ def query_terms(question: str) -> list[str]:
 
 
 def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None,
-         allowed: set[str] | None = None, expired: Iterable[str] | None = None) -> list[Passage]:
-    """Every passage in scope (one lesson, or the lessons allowed, or all), best first, with score and coverage."""
+         allowed: set[str] | None = None, expired: Iterable[str] | None = None,
+         meaning: Meaning | None = None) -> list[Passage]:
+    """Every passage in scope (one lesson, or the lessons allowed, or all), best first, with score and coverage
+    (and similarity in meaning when given one)."""
     query = query_terms(question)
     candidates = [c for c in load_passages(db, lesson_id, expired) if allowed is None or c[1].lesson_id in allowed]
-    if not query or not candidates:
+    if not candidates or (not query and meaning is None):
         return []
     passages = [p for _, p in candidates]
     text_terms = [terms(p.text) for p in passages]
@@ -240,22 +256,27 @@ def rank(db: sqlite_utils.Database, question: str, lesson_id: str | None = None,
     kp_sim = _normalise([_cosine_terms(query, t) for t in kp_terms])
     notes = _notes_terms(db, {p.lesson_id for p in passages})
     notes_sim = _normalise([coverage(query, set(notes.get(p.lesson_id, []))) for p in passages])
+    by_words = [lexical[i] + KP_WEIGHT * kp_sim[i] + NOTES_WEIGHT * notes_sim[i] for i in range(len(passages))]
+    similarities = meaning.similarities(passages) if meaning is not None else None
+    scores = fusion.fuse(by_words, similarities)
     ranked = []
     for i, p in enumerate(passages):
-        score = lexical[i] + KP_WEIGHT * kp_sim[i] + NOTES_WEIGHT * notes_sim[i]
         cover = coverage(query, set(text_terms[i]) | set(kp_terms[i]))
-        ranked.append(replace(p, score=round(score, 4), coverage=round(cover, 3)))
+        similar = similarities[i] if similarities is not None else None
+        ranked.append(replace(p, score=round(scores[i], 4), coverage=round(cover, 3),
+                              similarity=None if similar is None else round(similar, 4),
+                              near=fusion.near(similar, lesson_id is not None)))
     return sorted(ranked, key=lambda p: (-p.score, p.lesson_id, p.start))
 
 
 def search(db: sqlite_utils.Database, question: str, lesson_id: str | None = None, limit: int = 3,
-           allowed: set[str] | None = None) -> list[Passage]:
+           allowed: set[str] | None = None, meaning: Meaning | None = None) -> list[Passage]:
     """The best passages for a question: in the pupil's lesson first, then the lessons the pupil may open (all
-    when allowed is None) when nothing there is found."""
+    when allowed is None) when nothing there is found; by words, and by meaning too when given the question's."""
     expired = set(expired_channels(db))  # read once for both rankings
-    ranked = rank(db, question, lesson_id, allowed, expired)
+    ranked = rank(db, question, lesson_id, allowed, expired, meaning)
     if lesson_id and not (ranked and ranked[0].found):
-        wider = rank(db, question, None, allowed, expired)
+        wider = rank(db, question, None, allowed, expired, meaning)
         if wider and wider[0].found:
             ranked = wider
     return ranked[:limit]
@@ -267,3 +288,20 @@ def kp_passage(db: sqlite_utils.Database, lesson_id: str, knowledge_point: str |
         if p.knowledge_point == knowledge_point:
             return p
     return None
+
+
+# -- the index's generation -----------------------------------------------------------------------------------
+
+INDEX_GENERATION = "index_generation"  # meta key: moves on whenever transcript chunks are rebuilt
+
+
+def bump_index_generation(db: sqlite_utils.Database) -> None:
+    """Mark the passages as changed (inside the transaction that changes them), so cached answers are not reused."""
+    db.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+               "value = CAST(value AS INTEGER) + 1", (INDEX_GENERATION,))
+
+
+def index_generation(db: sqlite_utils.Database) -> str:
+    """The passages' generation: part of a cached answer's key (each worker process has its own cache)."""
+    found = rows(db, "SELECT value FROM meta WHERE key = ?", (INDEX_GENERATION,))
+    return found[0]["value"] if found else "0"

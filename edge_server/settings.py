@@ -36,6 +36,8 @@ class Settings:
     companion_show_questions_to_teacher: bool = False
     # the model's rephrasing must arrive this long after the question, or the extractive answer is given
     companion_rephrase_budget_s: float = 2.5
+    # the companion's search by meaning too (sentence embeddings, edge_server.fusion); false: by words alone
+    retrieval_by_meaning: bool = True
     # request bodies: a teacher's recording upload may reach max_upload_mb; every other request max_request_kb
     max_upload_mb: int = 512
     max_request_kb: int = 64

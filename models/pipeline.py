@@ -33,7 +33,7 @@ present the box stores its outputs as they are (source "pack") and runs no model
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,8 +138,9 @@ def asr_prompt(kps: list[KnowledgePoint], language: str = "en") -> str:
 
 def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: TranscriberLike,
                  generator: GeneratorLike | None = None, progress: Progress | None = None,
-                 language: str = "en") -> dict[str, Output]:
-    """Run every step for one medium, taught in `language`, and return its outputs by kind."""
+                 language: str = "en", embed: Callable[[Sequence[str]], Any] | None = None) -> dict[str, Output]:
+    """Run every step for one medium, taught in `language`, and return its outputs by kind (embed: sentence vectors
+    for aligning chapters to knowledge points by meaning too, models.segment)."""
     from models.segment import segment_chapters
     from models.summary import chapter_titles, summarize
 
@@ -160,7 +161,7 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
                                asr_params),
     }
     report(0.78, "finding chapters")
-    chapters = segment_chapters(transcript.segments, kps)
+    chapters = segment_chapters(transcript.segments, kps, embed)
     # the text model's few-shot prompts are English: in another language titles stay the knowledge points' names
     # and the summary stays the transcript's own sentences, in the lesson's language
     generator = generator if language == "en" else None

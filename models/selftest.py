@@ -1,4 +1,5 @@
-"""The self-test: each installed model loaded in a child process, one second of speech transcribed, 8 tokens generated.
+"""The self-test: each installed model loaded in a child process, one second of speech transcribed (by tiny.en and by
+the multilingual model of French and Chinese lessons), 8 tokens generated.
 
 A native crash (SIGSEGV, SIGILL) kills only the child and is reported as that model's error. For the text model the
 llama.cpp CPU variants are tried best first, and the first that generates is the one the model process loads: the
@@ -88,12 +89,24 @@ def _model_facts(role: str, options: Options) -> tuple[dict[str, Any], str | Non
     return {"role": role, "id": model.id, "sha256": model.sha256}, None
 
 
-def check_asr(options: Options) -> dict[str, Any]:
-    """Transcribe the bundled second of speech in a child process."""
-    facts, missing = _model_facts("asr", options)
+CHECKED = ("asr", "llm", "asr_multilingual")
+
+
+def check_asr(options: Options, role: str = "asr") -> dict[str, Any]:
+    """Transcribe the bundled second of speech in a child process with a speech model (tiny.en, or the multilingual
+    one). A box may do without the multilingual model (English lessons only): its absence is reported as optional."""
+    from models.registry import REQUIRED_ROLES
+
+    facts, missing = _model_facts(role, options)
     if missing:
-        return {**facts, "ok": False, "seconds": 0.0, "error": missing}
-    return {**facts, "error": None, **run_child("asr", options)}
+        optional = {} if role in REQUIRED_ROLES else {"optional": True}
+        return {**facts, "ok": False, "seconds": 0.0, "error": missing, **optional}
+    return {**facts, "error": None, **run_child(role, options)}
+
+
+def passed(report: dict[str, Any]) -> bool:
+    """Every model ok, but for an optional one that is not installed."""
+    return all(m.get("ok") or m.get("optional") for m in report.get("models", []))
 
 
 def check_llm(options: Options, remembered: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -126,7 +139,7 @@ def run_selftest(options: Options, state: Path | None = None) -> dict[str, Any]:
     llm_before = next((m for m in remembered.get("models", []) if m.get("role") == "llm"), None)
     if remembered.get("machine") != llama_backend.machine_key():
         llm_before = None  # another CPU or another wheel: crashes seen before say nothing here
-    report = {"models": [check_asr(options), check_llm(options, llm_before)],
+    report = {"models": [check_asr(options), check_llm(options, llm_before), check_asr(options, "asr_multilingual")],
               "machine": llama_backend.machine_key(), "at": datetime.now(UTC).isoformat(timespec="seconds")}
     if state is not None:
         write_state(state, report)
@@ -192,10 +205,12 @@ def is_current(report: dict[str, Any], options: Options) -> bool:
     """True when the report is for this machine and wheel and for the models installed now, all ok."""
     if report.get("machine") != llama_backend.machine_key():
         return False
-    if {m.get("role") for m in report.get("models", [])} != {"asr", "llm"}:
+    if {m.get("role") for m in report.get("models", [])} != set(CHECKED):
         return False
     for model in report.get("models", []):
         facts, missing = _model_facts(model.get("role", ""), options)
+        if model.get("optional") and missing:
+            continue  # still not installed: nothing new to test
         if missing or facts["sha256"] != model.get("sha256") or not model.get("ok"):
             return False
     return bool(report.get("models"))
@@ -211,7 +226,7 @@ def selftest_if_needed(options: Options, state: Path) -> dict[str, Any]:
         write_state(state, known)
         return known
     report = run_selftest(options, state)
-    if all(m["ok"] for m in report["models"]):
+    if passed(report):
         write_state(default_state(), report)
     return report
 
@@ -225,6 +240,18 @@ def _child(role: str, options: Options, variant: str | None) -> dict[str, Any]:
                           options=DecodeOptions(tempos=(1.0,), beam_size=1))
         transcript = asr.transcribe(SPEECH)
         return {"ok": True, "output": transcript.text.strip()}
+    if role == "asr_multilingual":
+        from models.asr import DecodeOptions, Transcriber
+        from models.registry import resolve
+
+        # the multilingual model hears the bundled English speech, and tells its language as the `ai` CLI asks it
+        asr = Transcriber(resolve(role, options.models_dir), threads=options.threads, device=options.device,
+                          options=DecodeOptions(tempos=(1.0,), beam_size=1))
+        transcript = asr.transcribe(SPEECH)
+        language, _probabilities = Transcriber(
+            resolve(role, options.models_dir), threads=options.threads, device=options.device,
+            options=DecodeOptions(language="fr", tempos=(1.0,), beam_size=1)).detect_language(SPEECH)
+        return {"ok": True, "output": transcript.text.strip(), "language": language}
     from models.llm import TextGenerator
 
     backend = llama_backend.load(variant, device="cpu" if options.device == "cpu" else options.device)
@@ -242,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--state", type=Path, help="where to remember the report")
-    parser.add_argument("--child", choices=["asr", "llm"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=list(CHECKED), help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     options = Options(models_dir=args.models, device=args.device, threads=args.threads)

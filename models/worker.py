@@ -9,6 +9,8 @@ one JSON line per reply event:
                                             -> {"piece": "..."}* then {"done": true, "text", "params"}
     {"op": "transcribe", "path", "options": DecodeOptions, "prompt"}
                                             -> {"progress": f}* then {"transcript": {...}, "params"}
+    {"op": "detect", "path", "languages"}   -> {"language", "probabilities", "model"}  (the multilingual model:
+                                               which of the languages is spoken; the `ai` CLI without --language)
     {"op": "embed", "texts": [...]}         -> {"vectors": {"shape", "b64"}, "model"}  (models.embed: unit vectors,
                                                float32; the companion's safety check, ~2 ms a question; a list
                                                of 64 texts or more, the exemplar bank, is cached in memory and
@@ -170,6 +172,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._transcribe(request)
             elif op == "embed":
                 self._embed(request)
+            elif op == "detect":
+                self._detect(request)
             else:
                 self._send({"error": f"unknown op {op!r}", "kind": "ValueError"})
         except (BrokenPipeError, ConnectionResetError):
@@ -217,6 +221,14 @@ class _Handler(socketserver.StreamRequestHandler):
         host = self.server.host
         vectors = host.embed(texts)
         self._send({"vectors": encode_vectors(vectors), "model": host.embedder().model_id})
+
+    def _detect(self, request: dict[str, Any]) -> None:
+        from models.asr import DETECT_WITH, options_for
+
+        transcriber = self.server.host.transcriber(asdict(options_for(DETECT_WITH)))
+        language, probabilities = transcriber.detect_language(request["path"], tuple(request.get("languages") or ()))
+        self._send({"language": language, "probabilities": probabilities,
+                    "model": {"id": transcriber.model_id, "sha256": transcriber.sha256}})
 
     def _transcribe(self, request: dict[str, Any]) -> None:
         transcriber = self.server.host.transcriber(request.get("options") or {})
@@ -421,6 +433,14 @@ class RemoteTranscriber(_Remote):
     @property
     def sha256(self) -> str:
         return self._used["sha256"] if self._used else super().sha256
+
+    def detect_language(self, path: Path | str, candidates: Sequence[str] = ("en", "fr", "zh")) -> tuple[str, dict]:
+        """The language spoken in a file, among candidates, and their probabilities (the model process's multilingual
+        model, models.asr.Transcriber.detect_language)."""
+        request = {"op": "detect", "path": str(Path(path).resolve()), "languages": list(candidates)}
+        for event in self.client.events(request):
+            return event["language"], event["probabilities"]
+        raise ModelsUnavailable("the model process ended the language detection without a result")
 
     def transcribe(self, path: Path | str, progress: Callable[[float], None] | None = None,
                    prompt: str | None = None, language: str | None = None) -> Any:

@@ -59,8 +59,10 @@ def test_the_self_test_generates_real_tokens_with_every_model_ok_and_names_the_c
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     by_role = {m["role"]: m for m in report["models"]}
-    assert set(by_role) == {"asr", "llm"}
+    assert set(by_role) == {"asr", "llm", "asr_multilingual"}
     assert all(m["ok"] and m["error"] is None and m["seconds"] > 0 for m in by_role.values()), report
+    # the multilingual model of French and Chinese lessons hears the English speech and tells its language
+    assert by_role["asr_multilingual"]["language"] == "en" and by_role["asr_multilingual"]["output"].strip()
     assert by_role["llm"]["tokens"] > 0 and by_role["llm"]["output"].strip()
     assert by_role["llm"]["backend"] in {v.name for v in llama_backend.variants()}
     # the variant that crashed here (if any) is remembered, so the probe is paid once per machine
@@ -201,7 +203,7 @@ def test_status_lists_the_web_workers_the_model_process_and_the_scheduler_of_a_s
     assert set(facts["jobs"]) >= {"pending", "counts"}
     health = requests.get(f"{base}/api/v1/health", timeout=5).json()["models"]
     assert health["process"] == "up" and health["text"] == "generated"
-    assert {m["role"] for m in health["selftest"]} == {"asr", "llm"}
+    assert {m["role"] for m in health["selftest"]} == {"asr", "llm", "asr_multilingual"}
 
 
 def test_sigkill_of_the_model_process_mid_ask_is_a_503_while_health_answers_and_asks_work_again(live_box) -> None:
