@@ -194,6 +194,17 @@ def create_app(settings: Settings) -> Flask:
     for module in (api, api_companion, media, pupil, teacher, presenter, progress, recordings, admin, share, tablet,
                    picture_login):
         module.init_app(app)
+    from edge_server.views import roster, teachers  # rosters and login cards; the admin's teacher pages
+
+    roster.init_app(app)
+    teachers.init_app(app)
+    from edge_server.views import quizzes  # a class's quizzes: builder, live results, projector, pupils' answers
+
+    quizzes.init_app(app)
+    from edge_server.views import lesson_reports, recording_edits, watching  # corrections; reports; the beacon
+
+    for module in (recording_edits, lesson_reports, watching):
+        module.init_app(app)
     from edge_server import openapi
 
     app.extensions["openapi"] = openapi.build([openapi.CORE, api_companion.OPENAPI])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -163,12 +163,15 @@ def _stored_result(db: sqlite_utils.Database, pupil_id: int, client_id: str | No
 
 def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int, exercise_id: str,
                    response: str, origin: AnswerOrigin | None = None, *, exercise: dict[str, Any] | None = None,
-                   box: tuple[str, bytes] | None = None) -> dict[str, Any]:
+                   box: tuple[str, bytes] | None = None,
+                   link: Callable[[sqlite_utils.Database, int], None] | None = None) -> dict[str, Any]:
     """Grade a pupil's answer and store attempt, mastery and xAPI statements in one transaction.
 
     With origin.client_id, the same id sent again by the same pupil records nothing more and returns the result
     stored the first time (a tablet resending its queue after a lost acknowledgement): the key "duplicate" says so.
     exercise (catalog.get_exercise's) and box (box_identity's): what the caller already read, not read again here.
+    link(db, attempt id), when given, runs in the same transaction once a new attempt is stored (a quiz ties the
+    attempt to itself there, edge_server/quiz_store.py); an exception it raises stores nothing.
     """
     origin = origin or AnswerOrigin()
     known = _stored_result(db, pupil_id, origin.client_id)
@@ -197,6 +200,8 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
                   "hint": None if result.correct else (exercise.get("hint") or None),
                   "p_mastery": None if p is None else round(p, 4)}
         db.execute("UPDATE attempts SET result = ? WHERE id = ?", (json.dumps(answer), attempt_id))
+        if link is not None:
+            link(db, attempt_id)
         return answer
 
     return write(db, _write)

@@ -219,11 +219,22 @@ def current_pupil() -> dict | None:
 
 
 def require_class(class_id: int) -> dict:
-    """The class the logged-in teacher may open: 404 when there is none, 403 when it is not theirs to see."""
+    """The class the logged-in teacher may open: 404 when there is none, 403 when it is not theirs to see (a
+    teacher opens the classes they own, an admin every class)."""
+    from edge_server.roster_ops import may_open
+
     cls = people.get_class(_db(), class_id)
     if cls is None:
         abort(404)
+    if not may_open(current_teacher(), cls):
+        abort(403)
     return cls
+
+
+def is_admin() -> bool:
+    """True when the logged-in teacher is an admin of the box."""
+    teacher = current_teacher()
+    return teacher is not None and teacher.get("role") == "admin"
 
 
 def someone_signed_in() -> bool:
@@ -244,6 +255,22 @@ def teacher_required(view: F) -> F:
             if _wants_json():
                 abort(401)
             return redirect(url_for("teacher.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def admin_required(view: F) -> F:
+    """Only a logged-in admin gets through: other teachers get 403, others go to the login page (or get 401)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_teacher() is None:
+            if _wants_json():
+                abort(401)
+            return redirect(url_for("teacher.login", next=request.full_path.rstrip("?")))
+        if not is_admin():
+            abort(403)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -47,6 +47,14 @@ def hidden_channels(db: sqlite_utils.Database, signed_in: bool, now: datetime | 
     return hidden
 
 
+def lesson_ids(db: sqlite_utils.Database, channels: set[str] | None = None) -> set[str]:
+    """The ids of every lesson, or of the lessons of the given channels."""
+    if channels is None:
+        return {r["id"] for r in rows(db, "SELECT id FROM lessons")}
+    marks = ",".join("?" * len(channels))
+    return {r["id"] for r in rows(db, f"SELECT id FROM lessons WHERE channel_id IN ({marks})", tuple(channels))}
+
+
 def lesson_refusal(db: sqlite_utils.Database, lesson_id: str, signed_in: bool,
                    now: datetime | None = None) -> tuple[int, str] | None:
     """Why a lesson (and its tracks) may not be served to this reader, as (HTTP status, reason), or None."""

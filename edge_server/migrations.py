@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import sqlite_utils
@@ -267,3 +268,130 @@ def _lesson_languages(db: sqlite_utils.Database) -> None:
         if indexed != row["text"]:
             db.execute("UPDATE transcript_chunks SET search_text = ? WHERE id = ?", (indexed, row["id"]))
     db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+
+
+@migrations(name="0010_quizzes")
+def _quizzes(db: sqlite_utils.Database) -> None:
+    # Quizzes a teacher builds for a class from the packs' exercises (edge_server/quizzes.py). A quiz answer is an
+    # ordinary attempt (record_attempt: mastery, xAPI outbox, idempotent on the tablet's attempt_id); quiz_answers
+    # only links it to the quiz. A link table rather than a column on attempts: attempts stays as the export, sync
+    # and nightly fit read it, and the primary key makes "one answer per pupil per item" a rule of the database.
+    _script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS quizzes (
+            id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            title TEXT NOT NULL, created_by INTEGER REFERENCES teachers(id) ON DELETE SET NULL,
+            state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'open', 'closed')),
+            released INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, opened TEXT, closed TEXT, released_at TEXT
+        );
+        CREATE INDEX IF NOT EXISTS quizzes_class ON quizzes(class_id, state);
+        CREATE TABLE IF NOT EXISTS quiz_items (
+            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+            exercise_id TEXT NOT NULL, PRIMARY KEY (quiz_id, position), UNIQUE (quiz_id, exercise_id)
+        );
+        CREATE TABLE IF NOT EXISTS quiz_answers (
+            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
+            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+            exercise_id TEXT NOT NULL,
+            attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts(id) ON DELETE CASCADE,
+            PRIMARY KEY (quiz_id, pupil_id, exercise_id)
+        );
+        """,
+    )
+
+
+@migrations(name="0011_teacher_edits_and_watching")
+def _teacher_edits_and_watching(db: sqlite_utils.Database) -> None:
+    # A teacher's corrections of the AI's outputs (edge_server/output_edits.py) replace them in ai_outputs, marked
+    # with who and when: every reader (player, API, companion index, tablets) sees them at once, and the pipeline's
+    # store_outputs keeps any row so marked when it runs again. Recordings remember who uploaded them (NULL for those
+    # uploaded before this migration and for pack lessons). Each pupil's watching of a lesson (the player's progress
+    # beacon): the furthest point played, the seconds played, and each jump back to a part already played (a
+    # position, mapped to the chapters of the day when reported, so that an edited chapter keeps its replays).
+    _script(
+        db,
+        """
+        ALTER TABLE ai_outputs ADD COLUMN edited_by INTEGER;
+        ALTER TABLE ai_outputs ADD COLUMN edited_at TEXT;
+        ALTER TABLE lessons ADD COLUMN uploaded_by INTEGER;
+        CREATE TABLE IF NOT EXISTS lesson_watching (
+            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE, lesson_id TEXT NOT NULL,
+            furthest REAL NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0, duration REAL,
+            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, last_beat REAL,
+            PRIMARY KEY (pupil_id, lesson_id)
+        );
+        CREATE INDEX IF NOT EXISTS lesson_watching_lesson ON lesson_watching(lesson_id);
+        CREATE TABLE IF NOT EXISTS lesson_replays (
+            id INTEGER PRIMARY KEY, pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+            lesson_id TEXT NOT NULL, at REAL NOT NULL, ts TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS lesson_replays_lesson ON lesson_replays(lesson_id, pupil_id);
+        """,
+    )
+
+
+_KEEP_IDS = ("pupils", "attempts", "chapter_views")
+
+
+def _keep_ids_unique(db: sqlite_utils.Database, table: str) -> None:
+    """Rebuild a table as it stands (columns added by any migration, indexes, triggers) with AUTOINCREMENT ids."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    if "AUTOINCREMENT" in sql.upper():
+        return  # done by an earlier run of this migration that stopped before it was recorded
+    new_sql, found = re.subn(r"\bid\s+INTEGER\s+PRIMARY\s+KEY\b", "id INTEGER PRIMARY KEY AUTOINCREMENT", sql,
+                             count=1, flags=re.IGNORECASE)
+    if not found:
+        raise RuntimeError(f"0009_teacher_roles: {table}.id is not an INTEGER PRIMARY KEY")
+    new_sql = re.sub(rf'^CREATE\s+TABLE\s+"?{table}"?', f'CREATE TABLE "{table}_0009"', new_sql, count=1,
+                     flags=re.IGNORECASE)
+    extras = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN "
+                                       "('index', 'trigger') AND sql IS NOT NULL", (table,)).fetchall()]
+    columns = ", ".join(f'"{r[1]}"' for r in db.execute(f'PRAGMA table_info("{table}")').fetchall())
+    db.execute(new_sql)
+    db.execute(f'INSERT INTO "{table}_0009" ({columns}) SELECT {columns} FROM "{table}"')
+    db.execute(f'DROP TABLE "{table}"')
+    db.execute(f'ALTER TABLE "{table}_0009" RENAME TO "{table}"')
+    for statement in extras:
+        db.execute(statement)
+
+
+@migrations(name="0009_teacher_roles", transactional=False)
+def _teacher_roles(db: sqlite_utils.Database) -> None:
+    # Teachers are admins (box settings, teachers, channels, sync; every class) or teachers (their own classes):
+    # teachers.role and classes.teacher_id, the owner. On a box that had teachers, the oldest one becomes the admin
+    # and owns the classes that exist.
+    # A removed pupil (edge_server/roster_ops.py) is deleted with their attempts and chapter views, so those ids
+    # must never be handed out again: statements sent to the LRS are named by the attempt's or view's id
+    # (sync/statements.py: a reused id would be "the same statement", refused or dropped) and the pupil's
+    # pseudonym is an HMAC of the pupil's id (a reused id would join a new pupil to the removed one's history).
+    # SQLite gives INTEGER PRIMARY KEY rows max(id) + 1, so these tables are rebuilt with AUTOINCREMENT. That needs
+    # foreign keys off (the official 12-step rebuild: dropping a parent table with them on would cascade), which
+    # SQLite ignores inside a transaction: hence transactional=False and a transaction of our own. Every step is
+    # skipped when already done, since the record of this migration is written after that transaction commits.
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA legacy_alter_table = ON")  # the rename checks no view or trigger of the other tables
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            teacher_columns = {r[1] for r in conn.execute("PRAGMA table_info(teachers)").fetchall()}
+            if "role" not in teacher_columns:
+                conn.execute("ALTER TABLE teachers ADD COLUMN role TEXT NOT NULL DEFAULT 'teacher'")
+                conn.execute("UPDATE teachers SET role = 'admin' WHERE id = "
+                             "(SELECT id FROM teachers ORDER BY created, id LIMIT 1)")
+            class_columns = {r[1] for r in conn.execute("PRAGMA table_info(classes)").fetchall()}
+            if "teacher_id" not in class_columns:
+                conn.execute("ALTER TABLE classes ADD COLUMN teacher_id INTEGER REFERENCES teachers(id)")
+                conn.execute("UPDATE classes SET teacher_id = (SELECT id FROM teachers WHERE role = 'admin' "
+                             "ORDER BY created, id LIMIT 1) WHERE teacher_id IS NULL")
+            conn.execute("CREATE INDEX IF NOT EXISTS classes_teacher ON classes(teacher_id)")
+            for table in _KEEP_IDS:
+                _keep_ids_unique(db, table)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA legacy_alter_table = OFF")
+        conn.execute("PRAGMA foreign_keys = ON")

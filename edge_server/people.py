@@ -32,15 +32,25 @@ def count_teachers(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT COUNT(*) FROM teachers").fetchone()[0]
 
 
+ROLES = ("teacher", "admin")
+
+
 def add_teacher(db: sqlite_utils.Database, username: str, password_hash: str, display_name: str | None = None,
-                only_if_none: bool = False) -> int | None:
-    """Create a teacher; with only_if_none, only when no teacher exists yet (None otherwise)."""
+                only_if_none: bool = False, role: str = "teacher") -> int | None:
+    """Create a teacher; with only_if_none, only when no teacher exists yet (None otherwise). The box's first
+    teacher is its admin, and owns the classes made before any teacher existed."""
+    if role not in ROLES:
+        raise ValueError(f"a teacher's role is one of {', '.join(ROLES)}")
 
     def _insert(db: sqlite_utils.Database) -> int | None:
-        if only_if_none and count_teachers(db):
+        first = not count_teachers(db)
+        if only_if_none and not first:
             return None
-        cur = db.execute("INSERT INTO teachers (username, display_name, password_hash, created) VALUES (?, ?, ?, ?)",
-                         (username, display_name or username, password_hash, _now()))
+        cur = db.execute("INSERT INTO teachers (username, display_name, password_hash, created, role) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (username, display_name or username, password_hash, _now(), "admin" if first else role))
+        if first:
+            db.execute("UPDATE classes SET teacher_id = ? WHERE teacher_id IS NULL", (cur.lastrowid,))
         # however the first teacher is made (setup page, CLI, demo), the setup token is used up with it
         db.execute("DELETE FROM meta WHERE key = ?", (SETUP_TOKEN_KEY,))
         return cur.lastrowid
@@ -54,8 +64,8 @@ def teacher_by_username(db: sqlite_utils.Database, username: str) -> dict[str, A
 
 
 def get_teacher(db: sqlite_utils.Database, teacher_id: int) -> dict[str, Any] | None:
-    """A teacher without the password hash."""
-    return one(db, "SELECT id, username, display_name FROM teachers WHERE id = ?", (teacher_id,))
+    """A teacher (id, username, display_name, role) without the password hash."""
+    return one(db, "SELECT id, username, display_name, role FROM teachers WHERE id = ?", (teacher_id,))
 
 
 def set_password_hash(db: sqlite_utils.Database, teacher_id: int, password_hash: str) -> None:
@@ -123,26 +133,37 @@ def end_sessions(db: sqlite_utils.Database, kind: str, account_id: int) -> None:
 # classes
 
 
-def list_classes(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """All classes with their pupil counts, by name."""
-    return rows(db, "SELECT c.id, c.name, COUNT(p.id) AS pupils FROM classes c "
-                    "LEFT JOIN pupils p ON p.class_id = c.id GROUP BY c.id ORDER BY c.name")
+def list_classes(db: sqlite_utils.Database, teacher_id: int | None = None) -> list[dict[str, Any]]:
+    """All classes (or one teacher's) with their pupil counts and owner, by name."""
+    where = "" if teacher_id is None else "WHERE c.teacher_id = :teacher "
+    return rows(db, "SELECT c.id, c.name, c.teacher_id, t.display_name AS teacher, COUNT(p.id) AS pupils "
+                    "FROM classes c LEFT JOIN pupils p ON p.class_id = c.id "
+                    "LEFT JOIN teachers t ON t.id = c.teacher_id "
+                    f"{where}GROUP BY c.id ORDER BY c.name", {"teacher": teacher_id})
 
 
-def add_class(db: sqlite_utils.Database, name: str) -> int:
-    """Create a class (names are unique)."""
-    return write(db, lambda db: db.execute("INSERT INTO classes (name, created) VALUES (?, ?)",
-                                           (name, _now())).lastrowid)
+def add_class(db: sqlite_utils.Database, name: str, teacher_id: int | None = None) -> int:
+    """Create a class (names are unique) owned by a teacher; without one, by the box's admin (once there is one)."""
+
+    def _insert(db: sqlite_utils.Database) -> int:
+        owner = teacher_id
+        if owner is None:
+            admin = one(db, "SELECT id FROM teachers WHERE role = 'admin' ORDER BY created, id LIMIT 1")
+            owner = admin["id"] if admin else None
+        return db.execute("INSERT INTO classes (name, created, teacher_id) VALUES (?, ?, ?)",
+                          (name, _now(), owner)).lastrowid
+
+    return write(db, _insert)
 
 
 def get_class(db: sqlite_utils.Database, class_id: int) -> dict[str, Any] | None:
-    """One class by id."""
-    return one(db, "SELECT id, name FROM classes WHERE id = ?", (class_id,))
+    """One class by id (id, name, teacher_id: its owner)."""
+    return one(db, "SELECT id, name, teacher_id FROM classes WHERE id = ?", (class_id,))
 
 
 def class_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
     """One class by its name."""
-    return one(db, "SELECT id, name FROM classes WHERE name = ?", (name,))
+    return one(db, "SELECT id, name, teacher_id FROM classes WHERE name = ?", (name,))
 
 
 # pupils
@@ -220,7 +241,10 @@ def recent_attempts(db: sqlite_utils.Database, class_id: int, limit: int = 50) -
 
 
 def pupil_attempts(db: sqlite_utils.Database, pupil_id: int, lesson_id: str) -> dict[str, dict[str, Any]]:
-    """A pupil's own latest attempt per exercise of one lesson."""
+    """A pupil's own latest attempt per exercise of one lesson; answers to a quiz whose results are not released
+    yet are left out (the lesson page would tell right from wrong before the teacher does)."""
     found = rows(db, "SELECT a.item, a.correct, a.response FROM attempts a JOIN exercises e ON e.id = a.item "
-                     "WHERE a.pupil_id = ? AND e.lesson_id = ? ORDER BY a.ts, a.id", (pupil_id, lesson_id))
+                     "WHERE a.pupil_id = ? AND e.lesson_id = ? AND a.id NOT IN (SELECT qa.attempt_id "
+                     "FROM quiz_answers qa JOIN quizzes q ON q.id = qa.quiz_id WHERE qa.pupil_id = ? "
+                     "AND q.released = 0) ORDER BY a.ts, a.id", (pupil_id, lesson_id, pupil_id))
     return {r["item"]: r for r in found}

@@ -10,6 +10,7 @@ is queued for it like for any pack medium.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -164,8 +165,9 @@ def knowledge_point_choices(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def add_recording(db: sqlite_utils.Database, settings: Settings, upload: StoredUpload, media: MediaInfo,
-                  title: str, kp_ids: list[str], box_name: str) -> str:
-    """Move a checked upload into the local channel, create its lesson and queue its pipeline; return the lesson id."""
+                  title: str, kp_ids: list[str], box_name: str, uploaded_by: int | None = None) -> str:
+    """Move a checked upload into the local channel, create its lesson (with the teacher who uploaded it) and queue
+    its pipeline; return the lesson id."""
     known = {r["id"] for r in rows(db, "SELECT id FROM knowledge_points")}
     unknown = [k for k in kp_ids if k not in known]
     if unknown:
@@ -185,9 +187,9 @@ def add_recording(db: sqlite_utils.Database, settings: Settings, upload: StoredU
         position = one(tx, "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM lessons WHERE course_id = ?",
                        (LOCAL_COURSE,))["n"]
         tx.execute("INSERT INTO lessons (id, channel_id, course_id, title, text, media_path, media_kind, "
-                   "media_sha256, media_size, position) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+                   "media_sha256, media_size, position, uploaded_by) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
                    (lesson_id, LOCAL_CHANNEL, LOCAL_COURSE, title, rel, media.kind, upload.sha256, upload.size,
-                    position))
+                    position, uploaded_by))
         for pos, kp in enumerate(kp_ids):
             tx.execute("INSERT INTO lesson_knowledge_points (lesson_id, knowledge_point_id, position) VALUES (?, ?, ?)",
                        (lesson_id, kp, pos))
@@ -209,8 +211,8 @@ def add_recording(db: sqlite_utils.Database, settings: Settings, upload: StoredU
 
 def recordings_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The school's recordings, newest first, each with its latest pipeline job (status, progress, message)."""
-    lessons = rows(db, "SELECT id, title, media_kind, media_sha256, media_size FROM lessons WHERE channel_id = ? "
-                       "ORDER BY position DESC", (LOCAL_CHANNEL,))
+    lessons = rows(db, "SELECT id, title, media_kind, media_sha256, media_size, uploaded_by FROM lessons "
+                       "WHERE channel_id = ? ORDER BY position DESC", (LOCAL_CHANNEL,))
     done = {r["media_sha256"] for r in rows(db, "SELECT media_sha256 FROM ai_outputs WHERE kind = 'chapters'")}
     out = []
     for lesson in lessons:
@@ -220,5 +222,73 @@ def recordings_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
             job = {"status": "done" if lesson["media_sha256"] in done else "none", "progress": 1.0, "message": None,
                    "error": None}
         out.append({"lesson_id": lesson["id"], "title": lesson["title"], "kind": lesson["media_kind"],
-                    "size": lesson["media_size"], **job})
+                    "size": lesson["media_size"], "uploaded_by": lesson["uploaded_by"],
+                    "has_outputs": lesson["media_sha256"] in done, **job})
     return out
+
+
+# -- a teacher's corrections of the AI's outputs (checked by edge_server.output_edits) ------------------------------
+
+class EditConflict(Exception):
+    """The outputs changed since the editing page was opened (another teacher's save, or the pipeline's)."""
+
+
+def recording_for_edit(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any] | None:
+    """A recording of the school with its stored outputs by kind (who corrected each, when), its knowledge points
+    and who uploaded it; None for any other lesson (a pack's outputs are the province's to correct)."""
+    lesson = one(db, "SELECT l.id, l.title, l.media_sha256, l.uploaded_by, "
+                     "COALESCE(t.display_name, t.username) AS uploader FROM lessons l "
+                     "LEFT JOIN teachers t ON t.id = l.uploaded_by WHERE l.id = ? AND l.channel_id = ?",
+                 (lesson_id, LOCAL_CHANNEL))
+    if lesson is None:
+        return None
+    outputs = {r["kind"]: r for r in rows(
+        db, "SELECT o.kind, o.content, o.source, o.edited_by, o.edited_at, "
+            "COALESCE(t.display_name, t.username) AS editor FROM ai_outputs o "
+            "LEFT JOIN teachers t ON t.id = o.edited_by WHERE o.media_sha256 = ?", (lesson["media_sha256"],))}
+    kps = rows(db, "SELECT kp.id, kp.name FROM lesson_knowledge_points lkp "
+                   "JOIN knowledge_points kp ON kp.id = lkp.knowledge_point_id WHERE lkp.lesson_id = ? "
+                   "ORDER BY lkp.position", (lesson_id,))
+    return {**lesson, "outputs": outputs, "knowledge_points": kps}
+
+
+def may_edit(teacher: dict[str, Any] | None, uploaded_by: int | None) -> bool:
+    """Who may correct a recording: the teacher who uploaded it, or an admin. A recording uploaded before the box
+    kept uploaders (uploaded_by NULL) any teacher may correct, as any teacher could upload it then."""
+    if teacher is None:
+        return False
+    if uploaded_by is None or teacher["id"] == uploaded_by:
+        return True
+    return teacher.get("role") == "admin"
+
+
+def save_edits(db: sqlite_utils.Database, media_sha256: str, contents: dict[str, str], teacher_id: int,
+               versions: dict[str, str]) -> None:
+    """Store corrected outputs as the teacher's and rebuild the companion's index of every lesson using the medium,
+    in one transaction. versions: each edited kind's fingerprint (output_edits.content_version) when the page was
+    made; EditConflict when the stored content is no longer that."""
+    from edge_server.jobs import index_outputs, now_iso
+    from edge_server.output_edits import content_version
+
+    def store(tx: sqlite_utils.Database) -> None:
+        stored = {r["kind"]: r for r in rows(tx, "SELECT kind, content, model_id, model_sha256, params, "
+                                                 "pipeline_version, source, edited_at FROM ai_outputs "
+                                                 "WHERE media_sha256 = ?", (media_sha256,))}
+        for kind, version in versions.items():
+            if content_version((stored.get(kind) or {}).get("content")) != version:
+                raise EditConflict(kind)
+        now = now_iso()
+        for kind, content in contents.items():
+            old = stored.get(kind)
+            params = old["params"] if old and old["edited_at"] else json.dumps(
+                {"edited_from": {k: old[k] for k in ("model_id", "model_sha256", "pipeline_version", "source")}}
+                if old else {})
+            # the model did not write this: no model id; what it had written is named in params
+            tx.execute("INSERT OR REPLACE INTO ai_outputs (media_sha256, kind, content, model_id, model_sha256, "
+                       "params, pipeline_version, source, created, edited_by, edited_at) "
+                       "VALUES (?, ?, ?, NULL, NULL, ?, ?, 'teacher', ?, ?, ?)",
+                       (media_sha256, kind, content, params, old["pipeline_version"] if old else None,
+                        now, teacher_id, now))
+        index_outputs(tx, media_sha256)
+
+    write(db, store)

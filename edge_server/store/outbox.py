@@ -35,6 +35,15 @@ def prune_sent(db: sqlite_utils.Database, before: datetime) -> int:
                            (before.isoformat(),)).rowcount
 
 
+def forget_actor(db: sqlite_utils.Database, pseudonym: str) -> int:
+    """Delete every statement about one pupil (by their pseudonym), sent or not: a pupil removed from the box.
+
+    What the LRS already holds stays there, pseudonymous; nothing on the box links it to the child any more.
+    """
+    return db.conn.execute("DELETE FROM outbox WHERE json_extract(statement, '$.actor.account.name') = ?",
+                           (pseudonym,)).rowcount
+
+
 class SqliteOutbox:
     """The box's outbox as sync.lrs_push.Outbox: each call is one statement, atomic on an autocommit connection."""
 

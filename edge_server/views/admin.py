@@ -1,4 +1,5 @@
-"""Views: the teacher's admin page: this box, nearby boxes, channels, sync state, job queue; pull from a neighbour."""
+"""Views: the admin page (admins only): this box, nearby boxes, channels, sync state, job queue; pull from a
+neighbour."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 
 from edge_server import fleet
 from edge_server.app import get_db, get_settings
-from edge_server.auth import teacher_required
+from edge_server.auth import admin_required
 from edge_server.backup import last_backup
 from edge_server.channels import channel_report
 from edge_server.model_status import models_health
@@ -66,14 +67,14 @@ def _overview() -> dict[str, Any]:
 
 
 @bp.get("")
-@teacher_required
+@admin_required
 def page() -> Any:
     """The admin page; nearby boxes come from a cache that refreshes in the background."""
     return render_template("admin/admin.html", **_overview())
 
 
 @bp.get("/status.json")
-@teacher_required
+@admin_required
 def status() -> Any:
     """The same facts as JSON, for scripts and the page's refresh."""
     return jsonify(_overview())
@@ -96,7 +97,7 @@ def _run_pull(app: Flask, key: str, url: str, channel_id: str) -> None:
 
 
 @bp.post("/pull")
-@teacher_required
+@admin_required
 def pull() -> Any:
     """Import one channel from a nearby box (in the background: a big pack must not hold the page)."""
     box_id, channel_id = request.form.get("box_id", ""), request.form.get("channel", "")

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from edge_server import auth, catalog, companion, openapi, people
 from edge_server.app import get_db, get_settings
-from edge_server.db import connect, rows
+from edge_server.db import connect
 from models.worker import ModelsUnavailable
 
 bp = Blueprint("api_companion", __name__)
@@ -81,10 +81,7 @@ def _allowed(pupil: dict[str, Any]) -> set[str] | None:
     expired = catalog.expired_channels(db)
     if not expired:
         return assigned or None
-    marks = ",".join("?" * len(expired))
-    gone = {r["id"] for r in rows(db, f"SELECT id FROM lessons WHERE channel_id IN ({marks})", tuple(expired))}
-    every = assigned or {r["id"] for r in rows(db, "SELECT id FROM lessons")}
-    return every - gone
+    return (assigned or catalog.lesson_ids(db)) - catalog.lesson_ids(db, channels=set(expired))
 
 
 def _language() -> str:

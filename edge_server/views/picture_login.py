@@ -52,7 +52,7 @@ def typed_pictures(form: Any) -> Any:
 @auth.teacher_required
 def set_login_kind(class_id: int) -> Any:
     """Choose PINs or pictures for a class's logins."""
-    people.get_class(get_db(), class_id) or abort(404)
+    auth.require_class(class_id)  # 404, or 403 for another teacher's class
     kind = request.form.get("kind", "")
     if kind not in picture_login.LOGIN_KINDS:
         abort(400)
@@ -67,6 +67,7 @@ def set_pictures(pupil_id: int) -> Any:
     """Give a pupil a new picture password (three pictures in order)."""
     db = get_db()
     pupil = people.get_pupil(db, pupil_id) or abort(404)
+    auth.require_class(pupil["class_id"])  # a pupil of another teacher's class: 403
     chosen = request.form.getlist("picture")
     if picture_login.normalise(chosen) is None:
         flash(gettext("Choose three pictures."), "error")

@@ -16,9 +16,10 @@ bp = Blueprint("recordings", __name__, url_prefix="/teacher/recordings")
 
 def _page(error: str | None = None, status: int = 200, title: str = "", chosen: list[str] | None = None) -> Any:
     db = get_db()
+    items = recordings.recordings_status(db)
+    editable = {i["lesson_id"] for i in items if recordings.may_edit(current_teacher(), i["uploaded_by"])}
     return render_template("recordings/index.html", error=error, title=title, chosen=set(chosen or []),
-                           knowledge_points=recordings.knowledge_point_choices(db),
-                           items=recordings.recordings_status(db),
+                           knowledge_points=recordings.knowledge_point_choices(db), items=items, editable=editable,
                            max_mb=get_settings().max_upload_mb), status
 
 
@@ -63,7 +64,8 @@ def upload() -> Any:
     try:
         stored = recordings.save_upload(medium.stream, settings, request.content_length)
         info = recordings.probe(stored.path)
-        lesson_id = recordings.add_recording(get_db(), settings, stored, info, title, kp_ids, settings.box_name)
+        lesson_id = recordings.add_recording(get_db(), settings, stored, info, title, kp_ids, settings.box_name,
+                                             uploaded_by=current_teacher()["id"])
     except recordings.UploadError as exc:
         if stored is not None:
             stored.path.unlink(missing_ok=True)

@@ -135,7 +135,7 @@ def tablet_panel(class_id: int) -> dict[str, Any]:
 
 
 def _class_or_404(class_id: int) -> dict[str, Any]:
-    return people.get_class(get_db(), class_id) or abort(404)
+    return auth.require_class(class_id)  # 404, or 403 for another teacher's class
 
 
 def _int_field(name: str, low: int, high: int) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from edge_server import auth, people, pin_guard
+from edge_server import auth, people, pin_guard, roster_ops
 from edge_server.app import get_db
 
 bp = Blueprint("teacher", __name__, url_prefix="/teacher")
@@ -87,10 +87,15 @@ def logout() -> Any:
 @bp.get("/")
 @auth.teacher_required
 def dashboard() -> Any:
-    """The teacher's classes and lessons."""
+    """The teacher's classes (every class for an admin) and lessons."""
     db = get_db()
-    return render_template("teacher/dashboard.html", classes=people.list_classes(db), lessons=people.lesson_titles(db),
-                           login_alerts=pin_guard.alerts(db))
+    teacher = auth.current_teacher()
+    classes = roster_ops.classes_for(db, teacher)
+    own = {c["id"] for c in classes}
+    # wrong-PIN alerts of the classes this teacher sees, and the box's own
+    alerts = [a for a in pin_guard.alerts(db) if a["class_id"] in own or a["kind"] == "box"]
+    return render_template("teacher/dashboard.html", classes=classes, lessons=people.lesson_titles(db),
+                           login_alerts=alerts, is_admin=roster_ops.is_admin(teacher))
 
 
 @bp.post("/classes")
@@ -102,7 +107,7 @@ def add_class() -> Any:
         flash(gettext("Give the class a name."), "error")
         return redirect(url_for("teacher.dashboard"))
     try:
-        class_id = people.add_class(get_db(), name)
+        class_id = people.add_class(get_db(), name, auth.current_teacher()["id"])  # the teacher who made it owns it
     except sqlite3.IntegrityError:
         flash(gettext("A class with this name already exists."), "error")
         return redirect(url_for("teacher.dashboard"))
@@ -160,6 +165,7 @@ def reset_pin(pupil_id: int) -> Any:
     """Give a pupil a new PIN."""
     db = get_db()
     pupil = people.get_pupil(db, pupil_id) or abort(404)
+    auth.require_class(pupil["class_id"])  # a pupil of another teacher's class: 403
     pin = request.form.get("pin", "").strip()
     if not auth.valid_pin(pin):
         flash(gettext("A PIN is four digits."), "error")

@@ -1,4 +1,5 @@
-"""`make screenshots`: the main pages at tablet (800x1280) and projector (1920x1080) sizes, in English and Chinese.
+"""`make screenshots`: the main pages at tablet (800x1280) and projector (1920x1080) sizes, in English and Chinese
+(quiz pages in French too).
 
 Runs a real `edge-server serve` over a fresh data dir with the sample course and drives Debian's Chromium.
 PNGs go to screenshots/ (or --out); --docs also copies the ones docs/pages.md shows into docs/img/.
@@ -14,12 +15,23 @@ from pathlib import Path
 
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
+from tests.e2e.recording_shots import DOC_SHOTS as RECORDING_DOC_SHOTS
 
 SIZES = {"tablet": (800, 1280), "projector": (1920, 1080)}
 LOCALES = {"en": "en-GB", "zh": "zh-CN"}
 DOC_SHOTS = {("pupil-home", "tablet", "en"), ("lesson-player", "tablet", "en"), ("exercise", "tablet", "zh"),
              ("teacher-class", "projector", "en"), ("presenter", "projector", "en"),
              ("lesson-player", "projector", "zh")}
+# Quiz pages (tests/e2e/quiz_shots.py) are shot in French too.
+QUIZ_LOCALES = {"en": "en-GB", "fr": "fr-FR", "zh": "zh-CN"}
+DOC_SHOTS |= {("quiz-results", "projector", "en"), ("quiz-present", "projector", "zh"),
+              ("quiz-builder", "tablet", "en"), ("quiz-pupil", "tablet", "fr"), ("quiz-pupil-results", "tablet", "zh"),
+              ("quiz-pupil-home", "tablet", "fr")}
+# Roster and teacher pages (tests/e2e/roster_shots.py), in en, fr and zh like the quiz pages.
+DOC_SHOTS |= {("login-cards", "tablet", "en"), ("roster-import", "tablet", "fr"), ("class-roster", "projector", "zh"),
+              ("teachers", "projector", "en"), ("pupil-manage", "tablet", "zh")}
+# A teacher's recording editors and the lesson reports (tests/e2e/recording_shots.py), in en, fr and zh.
+DOC_SHOTS |= RECORDING_DOC_SHOTS
 
 
 def _pupil_shots(browser, base: str, ref: str, size: str, lang: str, out: Path) -> list[Path]:
@@ -113,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
                 for size in SIZES:
                     shots += _pupil_shots(browser, base, amina, size, lang, args.out)
                     shots += _teacher_shots(browser, base, people["class_id"], size, lang, args.out)
+            from tests.e2e.quiz_shots import quiz_shots
+
+            shots += quiz_shots(browser, base, people["class_id"], SIZES, QUIZ_LOCALES, args.out)
+            from tests.e2e.roster_shots import roster_shots
+
+            shots += roster_shots(browser, base, SIZES, QUIZ_LOCALES, args.out)
+            from tests.e2e.recording_shots import add_activity, recording_shots
+
+            shots += recording_shots(browser, base, people["class_id"], add_activity(root / "var", people), SIZES,
+                                     QUIZ_LOCALES, args.out)
             browser.close()
     if args.docs:
         docs = Path("docs/img")
