@@ -174,6 +174,7 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     """askers pupils post one question each at the same moment through the app; all must be answered."""
     from edge_server import companion, people
     from edge_server.app import create_app
+    from edge_server.box import Box
     from edge_server.db import open_box_db
     from edge_server.settings import load_settings
 
@@ -184,8 +185,7 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
                              companion_timeout_s=timeout_s, companion_rephrase_budget_s=budget_s)
     service = companion.Companion(settings, generator=generator)
-    companion._SERVICES[str(settings.data_dir.resolve())] = service
-    app = create_app(settings)
+    app = create_app(settings, Box.start(settings, companion=service))
     app.config.update(WTF_CSRF_ENABLED=False)  # the bench measures answering, the tests check CSRF
     clients = []
     for pid in ids:

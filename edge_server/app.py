@@ -17,7 +17,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from edge_server import pin_guard
-from edge_server.db import connect, open_box_db
+from edge_server.box import Box
+from edge_server.db import connect
 from edge_server.settings import Settings
 
 LANGUAGES = ("en", "fr", "zh")
@@ -135,8 +136,9 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def create_app(settings: Settings) -> Flask:
-    """Build the box's web app for one data directory."""
+def create_app(settings: Settings, box: Box | None = None) -> Flask:
+    """Build the box's web app for one data directory (on the given Box, else one started here)."""
+    box = box or Box.start(settings)
     app = Flask(__name__)
     app.request_class = BoxRequest
     app.config.update(
@@ -150,9 +152,9 @@ def create_app(settings: Settings) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["settings"] = settings
+    app.extensions["box"] = box
     # the pupils' PIN limits (pin_* settings), checked once here so that a wrong value stops the start, not a login
     app.extensions["pin_limits"] = pin_guard.PinLimits.from_settings(settings)
-    open_box_db(settings.db_path).conn.close()
 
     CSRFProtect(app)
     # First of all hooks: CSRFProtect's reads the body, and the body stream keeps the limit it was opened with.
@@ -221,6 +223,13 @@ def get_settings() -> Settings:
     from flask import current_app
 
     return current_app.extensions["settings"]
+
+
+def get_box() -> Box:
+    """The Box of the current app: its identity and services."""
+    from flask import current_app
+
+    return current_app.extensions["box"]
 
 
 def get_db():

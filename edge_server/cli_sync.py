@@ -10,8 +10,12 @@ from edge_server.cli import data_option, emit_json, fail, info
 
 
 def _require_box(data_dir: Path) -> None:
+    """Stop unless data_dir holds a box; bring its schema up to date (the sync services do not migrate)."""
+    from edge_server.db import open_box_db
+
     if not (data_dir / "box.db").is_file():
         fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
+    open_box_db(data_dir / "box.db").conn.close()
 
 
 def register(main: click.Group) -> None:

@@ -286,8 +286,10 @@ Generate = Callable[..., Iterator[str]]
 class Companion:
     """The companion of one process: one model, one FIFO queue and worker, a cache, one pending question a pupil."""
 
-    def __init__(self, settings: Settings, generator: Any = None, embed: Any = None) -> None:
+    def __init__(self, settings: Settings, generator: Any = None, embed: Any = None, runners: Any = None) -> None:
         self.settings = settings
+        # the model process's runners (the Box's): where the generator and the embedder come from unless given
+        self._runners = runners
         # the safety check's sentence embedder: the model process's embed op unless given (False: rules alone)
         self._embed = embed
         # the model's rephrasing is a bonus that must arrive within the budget (config.toml
@@ -305,11 +307,18 @@ class Companion:
     # the model, loaded lazily on first use
 
     @property
+    def runners(self) -> Any:
+        """The runners given, else this companion's own client of the model process."""
+        if self._runners is None:
+            from edge_server.jobs import Runners
+
+            self._runners = Runners(self.settings)
+        return self._runners
+
+    @property
     def generator(self) -> Any:
         if self._generator is None:
-            from edge_server.jobs import runners_for
-
-            self._generator = runners_for(self.settings).generator
+            self._generator = self.runners.generator
         return self._generator
 
     @property
@@ -317,9 +326,7 @@ class Companion:
         """texts -> unit vectors, served by the model process (the web worker holds no copy); None: rules and
         words alone. A question is embedded once for the safety check and the search."""
         if self._embed is None:
-            from edge_server.jobs import runners_for
-
-            self._embed = QuestionEmbedder(runners_for(self.settings).client.embed)
+            self._embed = QuestionEmbedder(self.runners.client.embed)
         elif self._embed and not isinstance(self._embed, QuestionEmbedder):
             self._embed = QuestionEmbedder(self._embed)
         return self._embed or None
@@ -668,16 +675,3 @@ def acknowledge_alert(db: sqlite_utils.Database, alert_id: int, teacher_id: int 
     return write(db, lambda tx: tx.execute(
         "UPDATE pastoral_alerts SET acknowledged = ?, acknowledged_by = ? WHERE id = ? AND acknowledged IS NULL",
         (done, teacher_id, alert_id)).rowcount) > 0
-
-
-_SERVICES: dict[str, Companion] = {}
-_SERVICES_LOCK = threading.Lock()
-
-
-def companion_for(settings: Settings) -> Companion:
-    """This process's companion for a data directory (one model, one queue)."""
-    key = str(settings.data_dir.resolve())
-    with _SERVICES_LOCK:
-        if key not in _SERVICES:
-            _SERVICES[key] = Companion(settings)
-        return _SERVICES[key]

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import connect, one, open_box_db, rows, write
+from edge_server.db import connect, one, rows, write
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
@@ -310,17 +310,6 @@ class Runners:
         return self.client.embed
 
 
-_RUNNERS: dict[Path, Runners] = {}
-
-
-def runners_for(settings: Settings) -> Runners:
-    """Runners that talk to the box's own model process (the one `edge-server serve` supervises)."""
-    key = settings.data_dir.resolve()
-    if key not in _RUNNERS:
-        _RUNNERS[key] = Runners(settings)
-    return _RUNNERS[key]
-
-
 def _lesson_kps(db: sqlite_utils.Database, lesson_id: str) -> list[Any]:
     from models.types import KnowledgePoint
 
@@ -398,11 +387,11 @@ def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progr
     with worker_lock(settings) as mine:
         if not mine:
             return None
-        db = open_box_db(settings.db_path)
+        db = connect(settings.db_path)
         try:
             requeue_interrupted(db)
             ran = 0
-            runners = runners or runners_for(settings)
+            runners = runners or Runners(settings)
             while max_jobs is None or ran < max_jobs:
                 job = claim_next(db)
                 if job is None:
@@ -414,9 +403,9 @@ def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progr
             db.conn.close()
 
 
-def scheduled_run(settings: Settings) -> None:
-    """The scheduler's entry: drain the queue if no other process is doing it."""
-    run_pending(settings)
+def scheduled_run(settings: Settings, runners: Runners | None = None) -> None:
+    """The scheduler's entry: drain the queue if no other process is doing it (with the scheduler box's runners)."""
+    run_pending(settings, runners=runners)
 
 
 def watch(settings: Settings) -> dict[str, Any]:

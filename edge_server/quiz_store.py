@@ -190,7 +190,8 @@ def results(db: sqlite_utils.Database, quiz: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_answer(db: sqlite_utils.Database, settings: Settings, quiz_id: int, pupil_id: int, exercise_id: str,
-                  response: str, origin: attempts.AnswerOrigin | None = None) -> str:
+                  response: str, origin: attempts.AnswerOrigin | None = None,
+                  box: tuple[str, bytes] | None = None) -> str:
     """Record a pupil's answer to a quiz item as an ordinary attempt (grading, mastery, xAPI) tied to the quiz, all
     in one transaction: "recorded", or "duplicate" for an attempt_id the box already has for this item.
 
@@ -221,7 +222,7 @@ def record_answer(db: sqlite_utils.Database, settings: Settings, quiz_id: int, p
     if quiz is None or quiz["state"] != "open":
         raise QuizClosed("the quiz is closed")
     result = attempts.record_attempt(db, settings, pupil_id, exercise_id, response, origin, exercise=exercise,
-                                     link=link)
+                                     box=box, link=link)
     if not result.get("duplicate"):
         return "recorded"
     # The same attempt_id sent twice at once: it counts once, if it was this item's answer in this quiz.

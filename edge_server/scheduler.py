@@ -30,11 +30,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from edge_server.settings import Settings
+
+if TYPE_CHECKING:
+    from edge_server.box import Box
 
 log = logging.getLogger("edge_server.scheduler")
 
@@ -136,7 +139,11 @@ def run(settings: Settings, parent_pid: int | None = None, ready: Any = None) ->
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = build_scheduler(settings) if settings.scheduler_enabled else None
+    from edge_server.box import Box
+
+    # migrations ran when serve started; the box's services (the model process client) live as long as this process
+    box = Box(settings)
+    scheduler = build_scheduler(settings, box_jobs(box)) if settings.scheduler_enabled else None
     if scheduler is not None:
         scheduler.start()
         log.info("scheduler started with %d job(s)", len(scheduler.get_jobs()))
@@ -224,13 +231,21 @@ def _main() -> None:
 
 
 # --- the jobs of the box: one line each -----------------------------------------------------------
-def box_jobs() -> list[Job]:
-    """Every periodic job of the box; build_scheduler keeps those the box's settings want."""
+def box_jobs(box: Box | None = None) -> list[Job]:
+    """Every periodic job of the box; build_scheduler keeps those the box's settings want. With the scheduler
+    process's Box, the AI jobs reuse its runners (one model process client) from run to run."""
+    ai_jobs: JobTarget = "edge_server.jobs:scheduled_run"
+    if box is not None:
+        def ai_jobs(settings: Settings) -> None:
+            from edge_server.jobs import scheduled_run
+
+            scheduled_run(settings, runners=box.runners)
+
     return [
         Job(heartbeat, {"trigger": "interval", "seconds": lambda s: s.scheduler_heartbeat_s,
                         "next_run_time": lambda s: datetime.now(UTC)}, id="heartbeat"),
         Job("edge_server.attempts:fit_all", {"trigger": "cron", "hour": 2, "minute": 30}, id="mastery-fit"),
-        Job("edge_server.jobs:scheduled_run", {"trigger": "interval", "seconds": 5},
+        Job(ai_jobs, {"trigger": "interval", "seconds": 5},
             when=lambda s: s.ai_jobs_enabled, id="ai-jobs"),
         Job("edge_server.sync_jobs:push_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
             when=lambda s: bool(s.lrs_url), id="sync-push"),

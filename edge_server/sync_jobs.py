@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from edge_server import sync_state
-from edge_server.db import open_box_db
+from edge_server.db import connect
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
 from edge_server.store import outbox
@@ -101,7 +101,7 @@ def run_push(settings: Settings, lrs: lrs_push.LrsConfig, *, retries: int | None
              max_batches: int | None = None) -> dict[str, Any]:
     """Push the outbox once (until empty, the link drops, or max_batches) and record the outcome."""
     with exclusive(settings, "push"):
-        db = open_box_db(settings.db_path)
+        db = connect(settings.db_path)
         try:
             backoff = lrs_push.Backoff() if retries is None else lrs_push.Backoff(retries=retries)
             result = lrs_push.push(SqliteOutbox(db), lrs, batch_size=settings.push_batch_size, backoff=backoff,
@@ -319,7 +319,7 @@ def run_pull(settings: Settings, origin: str | None = None) -> dict[str, Any]:
 
 
 def _pull_locked(settings: Settings, origin: str) -> dict[str, Any]:
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)
     try:
         opts = rsync_options(settings, origin)
 
@@ -369,7 +369,7 @@ def push_tick(settings: Settings, now: datetime | None = None) -> str:
     if not settings.lrs_url:
         return "off"
     now = now or datetime.now(UTC)
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)
     try:
         if not schedule.due(now, _when(db, sync_state.NEXT_PUSH_AT)):
             return "waiting"
@@ -401,7 +401,7 @@ def pull_tick(settings: Settings, now: datetime | None = None) -> str:
     if not settings.pack_origin:
         return "off"
     now = now or datetime.now(UTC)
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)
     try:
         was = sync_state.get_value(db, "origin_link")
         up = probe_origin(settings.pack_origin)
@@ -411,7 +411,7 @@ def pull_tick(settings: Settings, now: datetime | None = None) -> str:
     finally:
         db.conn.close()
     result = run_pull(settings)
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)
     try:
         ok = result["error"] is None
         failures = int(sync_state.get_value(db, sync_state.PULL_FAILURES, 0) or 0)

@@ -23,7 +23,7 @@ from flask_babel import get_locale, gettext
 from werkzeug.exceptions import HTTPException
 
 from edge_server import auth, catalog, companion, openapi, people
-from edge_server.app import get_db, get_settings
+from edge_server.app import get_box, get_db, get_settings
 from edge_server.db import connect
 from models.worker import ModelsUnavailable
 
@@ -38,7 +38,7 @@ def _error(exc: HTTPException) -> Any:
 
 
 def _service() -> companion.Companion:
-    return companion.companion_for(get_settings())
+    return get_box().companion
 
 
 def _request() -> tuple[str, str | None, str | None, set[str] | None]:

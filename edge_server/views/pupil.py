@@ -22,7 +22,7 @@ from flask_babel import get_locale, gettext, lazy_gettext
 from werkzeug.routing import BuildError
 
 from edge_server import auth, catalog, offline, people, pin_guard, tablets
-from edge_server.app import LANGUAGES, get_db, get_settings
+from edge_server.app import LANGUAGES, get_box, get_db, get_settings
 
 bp = Blueprint("pupil", __name__)
 
@@ -239,7 +239,8 @@ def answer(lesson_id: str) -> Any:
         origin = tablets.answer_origin(payload, payload.get("tablet"))
     except offline.BadAnswerOrigin as exc:
         abort(make_response(jsonify({"error": str(exc)}), 400))
-    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response, origin, exercise=exercise)
+    result = record_attempt(get_db(), get_settings(), pupil["id"], exercise_id, response, origin, exercise=exercise,
+                            box=get_box().identity)
     correct = bool(result.get("correct"))
     feedback = str(FEEDBACK.get(result.get("feedback") or "", result.get("feedback") or ""))
     feedback = feedback or (gettext("Well done!") if correct else gettext("Not yet. Try again!"))
@@ -266,7 +267,8 @@ def watched(lesson_id: str) -> Any:
         start, end = float(payload.get("start", 0)), float(payload.get("end", 0))
     except (TypeError, ValueError):
         abort(400)
-    view_id = record_chapter_view(get_db(), get_settings(), auth.current_pupil()["id"], lesson_id, kp, start, end)
+    view_id = record_chapter_view(get_db(), get_settings(), auth.current_pupil()["id"], lesson_id, kp, start, end,
+                                  box=get_box().identity)
     return jsonify({"id": view_id}), 201
 
 

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext, lazy_gettext
 
 from edge_server import auth, offline, quiz_store, quizzes, tablets
-from edge_server.app import get_db, get_settings
+from edge_server.app import get_box, get_db, get_settings
 from edge_server.quizzes import QuizError
 
 bp = Blueprint("quizzes", __name__)
@@ -260,7 +260,7 @@ def answer(quiz_id: int) -> Any:
         abort(make_response(jsonify({"error": str(exc)}), 400))
     try:
         status = quiz_store.record_answer(get_db(), get_settings(), quiz_id, pupil["id"], exercise_id, response,
-                                          origin)
+                                          origin, box=get_box().identity)
     except quiz_store.NotInQuiz:
         abort(404)
     except quiz_store.QuizClosed as exc:

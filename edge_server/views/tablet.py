@@ -27,7 +27,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
 from edge_server import auth, catalog, offline, people, tablets
-from edge_server.app import get_db, get_settings
+from edge_server.app import get_box, get_db, get_settings
 
 bp = Blueprint("tablet", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -112,7 +112,8 @@ def sync() -> Any:
     """Queued answers and chapter views from a tablet, with its sync token (no session, hence no CSRF token: the
     token in the body is the credential, and a page of another site cannot know it)."""
     try:
-        result = tablets.sync(get_db(), get_settings(), current_app.secret_key, request.get_json(silent=True))
+        result = tablets.sync(get_db(), get_settings(), current_app.secret_key, request.get_json(silent=True),
+                              box=get_box().identity)
     except tablets.SyncRefused as exc:
         return jsonify({"error": str(exc)}), 401
     except ValueError as exc:

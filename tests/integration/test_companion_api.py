@@ -12,6 +12,7 @@ import pytest
 
 from edge_server import auth, companion, people
 from edge_server.app import create_app
+from edge_server.box import Box
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
 from models.embed import Embedder
@@ -59,8 +60,8 @@ def make_app(data_dir: Path, model, embed=None, **overrides):
     runs in these tests: the rules alone decide) unless one is given."""
     overrides.setdefault("companion_rephrase_budget_s", 30.0)  # held models must not run out of time
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, **overrides)
-    companion._SERVICES[str(settings.data_dir.resolve())] = companion.Companion(settings, generator=model, embed=embed)
-    app = create_app(settings)
+    service = companion.Companion(settings, generator=model, embed=embed)
+    app = create_app(settings, Box.start(settings, companion=service))
     app.config.update(TESTING=True)
     return app
 

@@ -11,6 +11,7 @@ import pytest
 
 from edge_server import auth, companion, jobs, people, retrieval
 from edge_server.app import create_app
+from edge_server.box import Box
 from edge_server.db import connect, open_box_db, rows
 from edge_server.settings import load_settings
 from models.worker import ModelProcess
@@ -23,8 +24,7 @@ def box_app(data_dir: Path):
     """The app of a box whose companion reaches the model process at the box's own address (as `serve` runs it);
     the text model is off (extractive answers: the citation is what is tested)."""
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, device="cpu")
-    companion._SERVICES[str(settings.data_dir.resolve())] = companion.Companion(settings, generator=False)
-    app = create_app(settings)
+    app = create_app(settings, Box.start(settings, companion=companion.Companion(settings, generator=False)))
     app.config.update(TESTING=True)
     return settings, app
 

@@ -11,6 +11,7 @@ import pytest
 
 from edge_server import auth, companion, jobs, people
 from edge_server.app import create_app
+from edge_server.box import Box
 from edge_server.db import connect, one, open_box_db, rows, write
 from edge_server.settings import load_settings
 from models.pipeline import PIPELINE_VERSION
@@ -165,9 +166,8 @@ def test_moved_chapters_reach_the_player_the_api_and_the_companions_citation_at_
     from tests.integration.test_companion_api import ScriptedModel
 
     settings = load_settings(data_dir, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
-                             extra={"companion_rephrase_budget_s": 30.0})
-    companion._SERVICES[str(settings.data_dir.resolve())] = companion.Companion(settings, generator=ScriptedModel())
-    app = create_app(settings)
+                             companion_rephrase_budget_s=30.0)
+    app = create_app(settings, Box.start(settings, companion=companion.Companion(settings, generator=ScriptedModel())))
     pupil = _pupil(app, ids["pupils"]["Amina"]["ref"])
 
     def cited() -> str:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from edge_server import auth, companion, people
 from edge_server.app import create_app
+from edge_server.box import Box
 from edge_server.db import open_box_db
 from edge_server.settings import load_settings
 from tests.e2e.box_server import free_port
@@ -71,8 +72,8 @@ def test_no_request_to_any_api_v1_operation_gets_a_server_error(sample_data_dir)
     db.conn.close()
     box_settings = load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
                                  companion_rephrase_budget_s=5.0)
-    companion._SERVICES[str(box_settings.data_dir.resolve())] = companion.Companion(box_settings, generator=EchoModel())
-    app = create_app(box_settings)
+    app = create_app(box_settings, Box.start(box_settings,
+                                             companion=companion.Companion(box_settings, generator=EchoModel())))
     seen: dict[str, set[int]] = {}
     operations = 0
     for wsgi in (app, as_pupil(app, pupil_id)):

@@ -1,0 +1,67 @@
+"""The layering rules of docs/architecture.md, read from the source: who may import whom, where SQL may be."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Pure domain modules: rules over dataclasses, no web, no database, no network.
+PURE = ("mastery", "grading", "safety_rules", "safety_normalise", "quizzes", "roster", "output_edits", "offline",
+        "lesson_reports")
+IMPURE_IMPORTS = ("flask", "sqlite3", "sqlite_utils", "requests", "edge_server.db", "edge_server.app")
+SQL = re.compile(r"\b(SELECT\s+\S|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth of the file (lazy imports included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def strings(path: Path) -> list[str]:
+    return [node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+@pytest.mark.parametrize("package", ["sync", "models", "provisioning"])
+def test_the_shared_packages_import_nothing_from_the_box(package):
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imports(p) if m.split(".")[0] == "edge_server")
+                 for p in (ROOT / package).rglob("*.py")}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_a_domain_module_imports_no_web_database_or_network(module):
+    used = imports(ROOT / "edge_server" / f"{module}.py")
+    assert not [m for m in used if m.startswith(IMPURE_IMPORTS)]
+
+
+def test_views_hold_no_sql():
+    offenders = {p.name: [s[:60] for s in strings(p) if SQL.search(s)]
+                 for p in (ROOT / "edge_server" / "views").glob("*.py")}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+@pytest.mark.parametrize("table", ["channels", "outbox"])
+def test_a_table_in_the_store_is_written_only_there(table):
+    writes = re.compile(rf"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", re.IGNORECASE)
+    owner = ROOT / "edge_server" / "store" / f"{table}.py"
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "edge_server").rglob("*.py")
+                 if p != owner and any(writes.search(s) for s in strings(p))]
+    assert offenders == []
+
+
+def test_no_module_registers_itself_at_import_time():
+    for name in ("scheduler", "openapi"):
+        source = (ROOT / "edge_server" / f"{name}.py").read_text(encoding="utf-8")
+        assert "register_job(" not in source and "add_path(" not in source
