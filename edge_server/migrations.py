@@ -270,67 +270,6 @@ def _lesson_languages(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
 
 
-@migrations(name="0010_quizzes")
-def _quizzes(db: sqlite_utils.Database) -> None:
-    # Quizzes a teacher builds for a class from the packs' exercises (edge_server/quizzes.py). A quiz answer is an
-    # ordinary attempt (record_attempt: mastery, xAPI outbox, idempotent on the tablet's attempt_id); quiz_answers
-    # only links it to the quiz. A link table rather than a column on attempts: attempts stays as the export, sync
-    # and nightly fit read it, and the primary key makes "one answer per pupil per item" a rule of the database.
-    _script(
-        db,
-        """
-        CREATE TABLE IF NOT EXISTS quizzes (
-            id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
-            title TEXT NOT NULL, created_by INTEGER REFERENCES teachers(id) ON DELETE SET NULL,
-            state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'open', 'closed')),
-            released INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, opened TEXT, closed TEXT, released_at TEXT
-        );
-        CREATE INDEX IF NOT EXISTS quizzes_class ON quizzes(class_id, state);
-        CREATE TABLE IF NOT EXISTS quiz_items (
-            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE, position INTEGER NOT NULL,
-            exercise_id TEXT NOT NULL, PRIMARY KEY (quiz_id, position), UNIQUE (quiz_id, exercise_id)
-        );
-        CREATE TABLE IF NOT EXISTS quiz_answers (
-            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
-            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
-            exercise_id TEXT NOT NULL,
-            attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts(id) ON DELETE CASCADE,
-            PRIMARY KEY (quiz_id, pupil_id, exercise_id)
-        );
-        """,
-    )
-
-
-@migrations(name="0011_teacher_edits_and_watching")
-def _teacher_edits_and_watching(db: sqlite_utils.Database) -> None:
-    # A teacher's corrections of the AI's outputs (edge_server/output_edits.py) replace them in ai_outputs, marked
-    # with who and when: every reader (player, API, companion index, tablets) sees them at once, and the pipeline's
-    # store_outputs keeps any row so marked when it runs again. Recordings remember who uploaded them (NULL for those
-    # uploaded before this migration and for pack lessons). Each pupil's watching of a lesson (the player's progress
-    # beacon): the furthest point played, the seconds played, and each jump back to a part already played (a
-    # position, mapped to the chapters of the day when reported, so that an edited chapter keeps its replays).
-    _script(
-        db,
-        """
-        ALTER TABLE ai_outputs ADD COLUMN edited_by INTEGER;
-        ALTER TABLE ai_outputs ADD COLUMN edited_at TEXT;
-        ALTER TABLE lessons ADD COLUMN uploaded_by INTEGER;
-        CREATE TABLE IF NOT EXISTS lesson_watching (
-            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE, lesson_id TEXT NOT NULL,
-            furthest REAL NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0, duration REAL,
-            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, last_beat REAL,
-            PRIMARY KEY (pupil_id, lesson_id)
-        );
-        CREATE INDEX IF NOT EXISTS lesson_watching_lesson ON lesson_watching(lesson_id);
-        CREATE TABLE IF NOT EXISTS lesson_replays (
-            id INTEGER PRIMARY KEY, pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
-            lesson_id TEXT NOT NULL, at REAL NOT NULL, ts TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS lesson_replays_lesson ON lesson_replays(lesson_id, pupil_id);
-        """,
-    )
-
-
 _KEEP_IDS = ("pupils", "attempts", "chapter_views")
 
 
@@ -395,3 +334,64 @@ def _teacher_roles(db: sqlite_utils.Database) -> None:
     finally:
         conn.execute("PRAGMA legacy_alter_table = OFF")
         conn.execute("PRAGMA foreign_keys = ON")
+
+
+@migrations(name="0010_quizzes")
+def _quizzes(db: sqlite_utils.Database) -> None:
+    # Quizzes a teacher builds for a class from the packs' exercises (edge_server/quizzes.py). A quiz answer is an
+    # ordinary attempt (record_attempt: mastery, xAPI outbox, idempotent on the tablet's attempt_id); quiz_answers
+    # only links it to the quiz. A link table rather than a column on attempts: attempts stays as the export, sync
+    # and nightly fit read it, and the primary key makes "one answer per pupil per item" a rule of the database.
+    _script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS quizzes (
+            id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+            title TEXT NOT NULL, created_by INTEGER REFERENCES teachers(id) ON DELETE SET NULL,
+            state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'open', 'closed')),
+            released INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, opened TEXT, closed TEXT, released_at TEXT
+        );
+        CREATE INDEX IF NOT EXISTS quizzes_class ON quizzes(class_id, state);
+        CREATE TABLE IF NOT EXISTS quiz_items (
+            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+            exercise_id TEXT NOT NULL, PRIMARY KEY (quiz_id, position), UNIQUE (quiz_id, exercise_id)
+        );
+        CREATE TABLE IF NOT EXISTS quiz_answers (
+            quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
+            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+            exercise_id TEXT NOT NULL,
+            attempt_id INTEGER NOT NULL UNIQUE REFERENCES attempts(id) ON DELETE CASCADE,
+            PRIMARY KEY (quiz_id, pupil_id, exercise_id)
+        );
+        """,
+    )
+
+
+@migrations(name="0011_teacher_edits_and_watching")
+def _teacher_edits_and_watching(db: sqlite_utils.Database) -> None:
+    # A teacher's corrections of the AI's outputs (edge_server/output_edits.py) replace them in ai_outputs, marked
+    # with who and when: every reader (player, API, companion index, tablets) sees them at once, and the pipeline's
+    # store_outputs keeps any row so marked when it runs again. Recordings remember who uploaded them (NULL for those
+    # uploaded before this migration and for pack lessons). Each pupil's watching of a lesson (the player's progress
+    # beacon): the furthest point played, the seconds played, and each jump back to a part already played (a
+    # position, mapped to the chapters of the day when reported, so that an edited chapter keeps its replays).
+    _script(
+        db,
+        """
+        ALTER TABLE ai_outputs ADD COLUMN edited_by INTEGER;
+        ALTER TABLE ai_outputs ADD COLUMN edited_at TEXT;
+        ALTER TABLE lessons ADD COLUMN uploaded_by INTEGER;
+        CREATE TABLE IF NOT EXISTS lesson_watching (
+            pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE, lesson_id TEXT NOT NULL,
+            furthest REAL NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0, duration REAL,
+            first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, last_beat REAL,
+            PRIMARY KEY (pupil_id, lesson_id)
+        );
+        CREATE INDEX IF NOT EXISTS lesson_watching_lesson ON lesson_watching(lesson_id);
+        CREATE TABLE IF NOT EXISTS lesson_replays (
+            id INTEGER PRIMARY KEY, pupil_id INTEGER NOT NULL REFERENCES pupils(id) ON DELETE CASCADE,
+            lesson_id TEXT NOT NULL, at REAL NOT NULL, ts TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS lesson_replays_lesson ON lesson_replays(lesson_id, pupil_id);
+        """,
+    )
