@@ -263,12 +263,9 @@ def teacher_required(view: F) -> F:
 def admin_required(view: F) -> F:
     """Only a logged-in admin gets through: other teachers get 403, others go to the login page (or get 401)."""
 
+    @teacher_required
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_teacher() is None:
-            if _wants_json():
-                abort(401)
-            return redirect(url_for("teacher.login", next=request.full_path.rstrip("?")))
         if not is_admin():
             abort(403)
         return view(*args, **kwargs)

@@ -11,12 +11,9 @@ question, and ranked by its words alone until then.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from edge_server import fusion
+from models.embed import save_array
 
 log = logging.getLogger(__name__)
 
@@ -141,20 +139,8 @@ class PassageVectors:
 
     def _write(self, key: str, vector: np.ndarray) -> None:
         path = self._path(key)
-        if path is None:
-            return
-        temporary = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-                temporary = handle.name
-                np.save(handle, vector, allow_pickle=False)
-            os.replace(temporary, path)  # whole or absent, never half-written
-        except OSError as exc:  # a full or read-only disk: the vector is still served from memory
-            log.warning("could not keep a passage vector in %s: %s", path.parent, exc)
-            if temporary is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+        if path is not None:
+            save_array(path, vector)  # a full or read-only disk: the vector is still served from memory
 
 
 @functools.lru_cache(maxsize=16384)

@@ -101,6 +101,25 @@ def limit_blas_threads(threads: int) -> bool:
     return False
 
 
+def save_array(path: Path, array: np.ndarray) -> bool:
+    """Write a .npy file whole or not at all (a temporary file, then a rename); False, logged, when the disk is full
+    or read-only: the caller still has the array in memory."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            temporary = handle.name
+            np.save(handle, array, allow_pickle=False)
+        os.replace(temporary, path)
+        return True
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not keep vectors in %s: %s", path.parent, exc)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        return False
+
+
 class VectorCache:
     """Vectors of the long lists a model process is asked for again and again (the safety exemplar bank, which every
     web worker embeds once), kept in memory and on disk, keyed by the model and the exact texts.
@@ -177,20 +196,8 @@ class VectorCache:
 
     def _write(self, key: str, vectors: np.ndarray) -> None:
         path = self._path(key)
-        if path is None:
-            return
-        temporary = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-                temporary = handle.name
-                np.save(handle, vectors, allow_pickle=False)
-            os.replace(temporary, path)  # whole or absent, never half-written
-        except OSError as exc:  # a full or read-only disk: the vectors are still served from memory
-            logging.getLogger(__name__).warning("could not keep embedding vectors in %s: %s", path.parent, exc)
-            if temporary is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+        if path is not None:
+            save_array(path, vectors)
 
 
 def encode_vectors(vectors: np.ndarray) -> dict[str, Any]:
