@@ -15,6 +15,7 @@ temporary name and renamed, so a pack source never holds half a file.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
@@ -199,6 +200,22 @@ def cuda_problem(device: str) -> str | None:
     if count < 1:
         return ("--device cuda: no CUDA device here (CTranslate2 sees none: no NVIDIA GPU, driver or CUDA runtime): "
                 "use --device cpu or auto, or run on the province's GPU machine")
+    return cublas_problem(ctranslate2.__version__)
+
+
+# The CUDA major version the pinned CTranslate2 wheels are built for: they link the CUDA runtime statically but open
+# cuBLAS at the first matrix product. Seen on an H200 with only CUDA 13: the device is found, every run then fails.
+CUBLAS = "libcublas.so.12"
+
+
+def cublas_problem(ct2_version: str, load: Callable[[str], Any] = ctypes.CDLL) -> str | None:
+    """Why CTranslate2 would find the GPU but fail at its first product (no cuBLAS of its CUDA major), or None."""
+    try:
+        load(CUBLAS)
+    except OSError:
+        return (f"--device cuda: CTranslate2 {ct2_version} needs the CUDA 12 cuBLAS ({CUBLAS}), which this machine "
+                "lacks (a newer CUDA alone does not do): install it (pip install nvidia-cublas-cu12 nvidia-cudnn-cu12 "
+                "and put their lib folders on LD_LIBRARY_PATH, or the CUDA 12 toolkit), or use --device cpu")
     return None
 
 

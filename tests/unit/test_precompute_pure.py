@@ -41,3 +41,14 @@ def test_outputs_are_current_only_for_the_same_medium_made_the_same_way():
     assert not up_to_date(document, task, {**made, "pipeline_version": "3"})
     assert not up_to_date({"media_sha256": "aa" * 32}, task, made)  # shipped by someone else: no provenance
     assert not up_to_date(None, task, made)
+
+
+def test_a_gpu_without_the_cuda_12_cublas_is_refused_in_one_line_before_any_work():
+    from edge_server.precompute import CUBLAS, cublas_problem
+
+    def missing(name: str):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    problem = cublas_problem("4.8.5", load=missing)
+    assert problem and CUBLAS in problem and "--device cpu" in problem and "\n" not in problem
+    assert cublas_problem("4.8.5", load=lambda name: object()) is None
