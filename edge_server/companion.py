@@ -648,30 +648,44 @@ def pupil_questions(db: sqlite_utils.Database, pupil_id: int, limit: int = 50) -
                     "WHERE pupil_id = ? ORDER BY id DESC LIMIT ?", (pupil_id, limit))
 
 
-def teacher_questions(db: sqlite_utils.Database, include_all: bool, limit: int = 200) -> list[dict[str, Any]]:
-    """Questions for the pastoral page: refused ones, or every one when the box's settings allow."""
-    where = "" if include_all else "WHERE c.refused = 1"
+# A teacher sees the questions and disclosures of the classes they own; an admin (scope None) those of every class.
+_OWN_CLASSES = "k.teacher_id = :scope"
+
+
+def teacher_questions(db: sqlite_utils.Database, include_all: bool, limit: int = 200,
+                      scope: int | None = None) -> list[dict[str, Any]]:
+    """Questions for the pastoral page: refused ones, or every one when the box's settings allow; of the classes of
+    teacher `scope` (None: every class)."""
+    where = [w for w in ("" if include_all else "c.refused = 1", "" if scope is None else _OWN_CLASSES) if w]
     return rows(db, "SELECT c.id, c.lesson_id, c.question, c.refused, c.category, c.created, p.name AS pupil_name, "
                     "k.name AS class_name FROM companion_log c LEFT JOIN pupils p ON p.id = c.pupil_id "
-                    f"LEFT JOIN classes k ON k.id = p.class_id {where} ORDER BY c.id DESC LIMIT ?", (limit,))
+                    f"LEFT JOIN classes k ON k.id = p.class_id {'WHERE ' + ' AND '.join(where) if where else ''} "
+                    "ORDER BY c.id DESC LIMIT :limit", {"scope": scope, "limit": limit})
 
 
-def pastoral_alerts(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
-    """Disclosures no teacher has acknowledged yet, newest first, with the pupil's name and class."""
+def pastoral_alerts(db: sqlite_utils.Database, limit: int = 100, scope: int | None = None) -> list[dict[str, Any]]:
+    """Disclosures no teacher has acknowledged yet, newest first, with the pupil's name and class; of the classes of
+    teacher `scope` (None: every class)."""
+    mine = "" if scope is None else f"AND {_OWN_CLASSES} "
     return rows(db, "SELECT a.id, a.question, a.category, a.created, p.name AS pupil_name, k.name AS class_name "
                     "FROM pastoral_alerts a LEFT JOIN pupils p ON p.id = a.pupil_id "
-                    "LEFT JOIN classes k ON k.id = a.class_id WHERE a.acknowledged IS NULL "
-                    "ORDER BY a.id DESC LIMIT ?", (limit,))
+                    f"LEFT JOIN classes k ON k.id = a.class_id WHERE a.acknowledged IS NULL {mine}"
+                    "ORDER BY a.id DESC LIMIT :limit", {"scope": scope, "limit": limit})
 
 
-def open_alert_count(db: sqlite_utils.Database) -> int:
-    """How many disclosures wait for a teacher (the badge on the teacher's pages)."""
-    return int(rows(db, "SELECT count(*) AS n FROM pastoral_alerts WHERE acknowledged IS NULL")[0]["n"])
+def open_alert_count(db: sqlite_utils.Database, scope: int | None = None) -> int:
+    """How many disclosures wait for a teacher (the badge on the teacher's pages), of teacher `scope`'s classes."""
+    mine = "" if scope is None else f"AND {_OWN_CLASSES}"
+    return int(rows(db, "SELECT count(*) AS n FROM pastoral_alerts a LEFT JOIN classes k ON k.id = a.class_id "
+                        f"WHERE a.acknowledged IS NULL {mine}", {"scope": scope})[0]["n"])
 
 
-def acknowledge_alert(db: sqlite_utils.Database, alert_id: int, teacher_id: int | None) -> bool:
-    """Mark a pastoral alert seen by a teacher; False when there is no such open alert."""
+def acknowledge_alert(db: sqlite_utils.Database, alert_id: int, teacher_id: int | None,
+                      scope: int | None = None) -> bool:
+    """Mark a pastoral alert seen by a teacher; False when there is no such open alert in their scope."""
     done = datetime.now(UTC).isoformat(timespec="seconds")
+    mine = "" if scope is None else "AND class_id IN (SELECT id FROM classes WHERE teacher_id = :scope)"
     return write(db, lambda tx: tx.execute(
-        "UPDATE pastoral_alerts SET acknowledged = ?, acknowledged_by = ? WHERE id = ? AND acknowledged IS NULL",
-        (done, teacher_id, alert_id)).rowcount) > 0
+        "UPDATE pastoral_alerts SET acknowledged = :done, acknowledged_by = :teacher WHERE id = :alert "
+        f"AND acknowledged IS NULL {mine}",
+        {"done": done, "teacher": teacher_id, "alert": alert_id, "scope": scope}).rowcount) > 0

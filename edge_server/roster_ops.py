@@ -129,12 +129,18 @@ def _pupil_tables(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     Read from the schema, so that tables added later (quizzes, reports, ...) are erased with the rest.
     """
     found: list[tuple[str, str]] = []
+    parents: dict[str, set[str]] = {}
     for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                                "AND name != 'pupils' AND sql NOT LIKE 'CREATE VIRTUAL%'").fetchall():
         columns = {r[1] for r in db.execute(f'PRAGMA table_info("{table}")').fetchall()}
-        keys = {r[3] for r in db.execute(f'PRAGMA foreign_key_list("{table}")').fetchall() if r[2] == "pupils"}
+        references = db.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
+        parents[table] = {r[2] for r in references}
+        keys = {r[3] for r in references if r[2] == "pupils"}
         found += [(table, column) for column in sorted(keys | ({"pupil_id"} & columns))]
-    return found
+    # a table that others point at (attempts, under quiz_answers) goes after them: each table's own rows are
+    # deleted and counted before a cascade could take them, whatever order the migrations created the tables in
+    pointed_at = {parent for table, _ in found for parent in parents[table]}
+    return sorted(found, key=lambda item: item[0] in pointed_at)
 
 
 def removal_summary(db: sqlite_utils.Database, pupil_id: int) -> dict[str, int]:

@@ -170,16 +170,21 @@ def history() -> Any:
 def pastoral() -> Any:
     """Questions the companion refused (all questions when the box's settings say so), for pastoral care."""
     show_all = get_settings().companion_show_questions_to_teacher
-    items = companion.teacher_questions(get_db(), show_all)
+    items = companion.teacher_questions(get_db(), show_all, scope=_scope())
     return render_template("companion/teacher.html", questions=items, show_all=show_all,
-                           alerts=companion.pastoral_alerts(get_db()))
+                           alerts=companion.pastoral_alerts(get_db(), scope=_scope()))
+
+
+def _scope() -> int | None:
+    """Whose classes' questions the logged-in teacher sees: their own, or every class for an admin (None)."""
+    return None if auth.is_admin() else (auth.current_teacher() or {}).get("id", -1)
 
 
 @bp.post("/teacher/companion/alerts/<int:alert_id>/acknowledge")
 @auth.teacher_required
 def acknowledge(alert_id: int) -> Any:
     """A teacher has seen a pupil's disclosure and is looking after them: the alert leaves the top of the page."""
-    if not companion.acknowledge_alert(get_db(), alert_id, (auth.current_teacher() or {}).get("id")):
+    if not companion.acknowledge_alert(get_db(), alert_id, (auth.current_teacher() or {}).get("id"), scope=_scope()):
         abort(404)
     flash(gettext("Alert marked as seen."), "ok")
     return redirect(url_for("api_companion.pastoral"))
@@ -189,7 +194,7 @@ def acknowledge(alert_id: int) -> Any:
 def _pastoral_badge() -> dict[str, Any]:
     # the number on the teacher's link to the pastoral page: disclosures nobody has acknowledged yet
     def count() -> int:
-        return companion.open_alert_count(get_db()) if auth.current_teacher() else 0
+        return companion.open_alert_count(get_db(), scope=_scope()) if auth.current_teacher() else 0
 
     return {"pastoral_alert_count": count}
 

@@ -344,3 +344,30 @@ def test_removing_a_pupil_after_the_confirmation_erases_everything_of_theirs_and
     queued = one(db, "SELECT statement_id FROM outbox WHERE statement LIKE ?",
                  (f"%{statements.pseudonym(secret, newcomer['id'])}%",))
     assert queued["statement_id"] == statements.statement_id(box_id, f"attempt:{attempt}")
+
+
+def test_a_teacher_sees_and_acknowledges_only_the_disclosures_of_their_own_classes_and_the_admin_sees_all(box):
+    from edge_server import companion
+
+    app, ids, data = box
+    db = connect(data / "box.db")
+    told = companion.Answer("Talk to your teacher now.", refused=True, category="self_harm", disclosure=True)
+    companion.log_question(db, ids["pupils"]["Amina"]["id"], None, "someone at home hurts me", told)
+    companion.log_question(db, ids["other_pupil"], None, "i want to hurt myself", told)
+    amina_alert = one(db, "SELECT id FROM pastoral_alerts WHERE question = 'someone at home hurts me'")["id"]
+    db.conn.close()
+    lee, admin = log_in(app, OTHER), log_in(app)
+    lee_page = lee.get("/teacher/companion").get_data(as_text=True)
+    admin_page = admin.get("/teacher/companion").get_data(as_text=True)
+    assert "i want to hurt myself" in lee_page and "someone at home hurts me" not in lee_page
+    assert "i want to hurt myself" in admin_page and "someone at home hurts me" in admin_page
+    refused = lee.post(f"/teacher/companion/alerts/{amina_alert}/acknowledge",
+                       data={"csrf_token": token(lee, "/teacher/companion")})
+    assert refused.status_code == 404
+    acknowledged = admin.post(f"/teacher/companion/alerts/{amina_alert}/acknowledge",
+                              data={"csrf_token": token(admin, "/teacher/companion")})
+    assert acknowledged.status_code == 302
+    db = connect(data / "box.db")
+    assert one(db, "SELECT acknowledged_by FROM pastoral_alerts WHERE id = ?", (amina_alert,))["acknowledged_by"] \
+        == ids["teacher_id"]
+    db.conn.close()
