@@ -37,7 +37,7 @@ import numpy as np
 import requests
 
 from bench.report import emit
-from edge_server.front import free_port
+from edge_server.web.front import free_port
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -136,9 +136,10 @@ def heap_reports(log: Path, started_wall: float, settle: float) -> dict[str, dic
 
 def prepare(data: Path, tablets: int) -> list[dict[str, str]]:
     """A box with the sample course and one class of pupils (PIN 1000 + i each); returns their refs and PINs."""
-    from edge_server import auth, people
-    from edge_server.db import open_box_db
     from edge_server.sample import build_and_import_sample
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
+    from edge_server.web import auth
 
     build_and_import_sample(data, data.parent / "keys")
     db = open_box_db(data / "box.db")

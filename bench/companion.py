@@ -102,7 +102,7 @@ def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe)
     build_pack(src, root / "pack", read_private(private), 1)
     import_pack(settings, root / "pack")
     run_pending(settings, runners=BenchRunners(CachedTranscriber(transcribe)))  # type: ignore[arg-type]
-    from edge_server.db import connect, rows
+    from edge_server.store.db import connect, rows
 
     db = connect(data / "box.db", readonly=True)
     try:
@@ -172,11 +172,12 @@ def ask_all(service: Any, db: Any, questions: list[dict[str, Any]], scoped: bool
 def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generator: Any,
                timeout_s: float, budget_s: float | None) -> dict[str, Any]:
     """askers pupils post one question each at the same moment through the app; all must be answered."""
-    from edge_server import companion, people
-    from edge_server.app import create_app
+    from edge_server import companion
     from edge_server.box import Box
-    from edge_server.db import open_box_db
     from edge_server.settings import load_settings
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
+    from edge_server.web.app import create_app
 
     db = open_box_db(data / "box.db")
     class_id = people.add_class(db, "Bench class")
@@ -275,8 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="JSON to stdout instead of the table")
     args = parser.parse_args(argv)
     from edge_server import companion
-    from edge_server.db import open_box_db
     from edge_server.settings import load_settings
+    from edge_server.store.db import open_box_db
 
     extra = args.extra if str(args.extra) not in ("", ".") else None
     lessons = load_lessons(args.samples, extra, args.cache)

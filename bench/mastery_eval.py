@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge_server import mastery
+from edge_server.domain import mastery
 
 TARGET_A_GAP = 0.01
 TARGET_A_F1 = 0.80
@@ -264,11 +264,12 @@ def bench_dashboard(n_pupils: int = 40, n_kps: int = 30, repeats: int = 15, seed
     import tempfile
     from pathlib import Path
 
-    from edge_server import attempts, people
-    from edge_server.app import create_app
-    from edge_server.db import open_box_db
+    from edge_server import attempts
     from edge_server.identity import init_data_dir
     from edge_server.settings import load_settings
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
+    from edge_server.web.app import create_app
 
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import emit
-from edge_server import people as people_store
-from edge_server.db import open_box_db
+from edge_server.store import people as people_store
+from edge_server.store.db import open_box_db
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, log_in_pupil, prepare, serve
 
 LESSONS = ("water-cycle", "living-things", "shapes-and-angles")

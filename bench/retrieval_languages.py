@@ -24,7 +24,7 @@ bench/lessons_zh_fr.json and bench/data/retrieval_questions.json, zh->en from th
 
 Measured 2026-11-29 on the 2-core machine (others' work running), USE in a model process of the bench's own; top-1
 citation asked in the lesson (over the whole box); "before": chapters aligned by words and BM25 alone, "hybrid":
-chapters aligned by words and meaning (models.segment) and the search of edge_server.fusion:
+chapters aligned by words and meaning (models.segment) and the search of edge_server.domain.fusion:
 
     split test       n   before        hybrid             split dev        n   before        hybrid
     en -> en        46   0.96 (0.89)   1.00 (0.96)        en -> en        46   0.96 (0.89)   1.00 (0.96)
@@ -116,11 +116,11 @@ class _Runners:
 def build_box(lessons: list[dict[str, Any]], root: Path, cache: Path,
               embed: Callable[..., Any] | None = None) -> Path:
     """A data dir with one channel holding every lesson (Chinese and French ones marked), run through the pipeline."""
-    from edge_server.db import connect, rows
     from edge_server.identity import init_data_dir
     from edge_server.jobs import run_pending
     from edge_server.packs_import import build_pack, import_pack
     from edge_server.settings import load_settings
+    from edge_server.store.db import connect, rows
     from sync.trust import generate_keys, read_private
 
     private, public, _ = generate_keys(root / "keys")
@@ -238,8 +238,8 @@ def run(data: Path, questions: list[dict[str, Any]], silent: list[dict[str, Any]
     """Ask everything through a companion: embed None is the rules and words alone (no model process); with an
     embedder the safety check uses it, and the search too when by_meaning."""
     from edge_server import companion
-    from edge_server.db import open_box_db
     from edge_server.settings import load_settings
+    from edge_server.store.db import open_box_db
 
     settings = load_settings(data, scheduler_enabled=False, announce=False, retrieval_by_meaning=by_meaning)
     service = companion.Companion(settings, generator=False, embed=embed if embed is not None else False)

@@ -1,7 +1,7 @@
 """Child safety of the study companion: recall on unsafe asks and false refusals of school questions, per language.
 
 Reads bench/data/safety/<split>.jsonl ({"id", "text", "label", "language", "disclosure", "style"}; label "safe" or
-a category) and classifies every item with edge_server.safety.check_question, given the box's embedder in this
+a category) and classifies every item with edge_server.domain.safety.check_question, given the box's embedder in this
 process (models.embed.Embedder, the same model the model process serves; the socket adds about a millisecond).
 
 Prints, per category and per language, the share of unsafe items refused (and refused under the right category),
@@ -41,14 +41,14 @@ def _rate(hit: int, n: int) -> float | None:
 
 def run(split: str, rules_only: bool = False, misses: bool = False) -> dict[str, Any]:
     """Classify every item of a split; aggregate figures (and, for dev only, the mistakes)."""
-    from edge_server import safety
+    from edge_server.domain import safety
 
     items = [json.loads(line) for line in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
              if line.strip()]
     embed = None
     load_s = rss_before = rss_after = 0.0
     if not rules_only:
-        from edge_server.safety_embedding import layer_for
+        from edge_server.domain.safety_embedding import layer_for
         from models.embed import Embedder
 
         rss_before = _rss_mb()

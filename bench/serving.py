@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import emit
-from edge_server.front import free_port
+from edge_server.web.front import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "bench.serving"

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_server.db import open_box_db
 from edge_server.identity import init_data_dir, install_trust_anchor
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db
 from edge_server.store.outbox import SqliteOutbox
-from edge_server.sync_jobs import run_pull
+from edge_server.sync_runs import run_pull
 from sync import lrs_push
 from tests.cutproxy import CutProxy
 from tests.lrs import free_port, ralph_available, start_ralph

@@ -12,12 +12,12 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import grading, mastery
 from edge_server.catalog import get_exercise
-from edge_server.db import one, rows, write
+from edge_server.domain import grading, mastery
 from edge_server.identity import load_identity
 from edge_server.settings import Settings
 from edge_server.store import outbox
+from edge_server.store.db import one, rows, write
 from sync import statements
 
 
@@ -143,7 +143,7 @@ def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: i
 @dataclass(frozen=True)
 class AnswerOrigin:
     """Where an answer comes from: the id its tablet gave it (attempt_id, a UUID), when it was given on the box's
-    clock (edge_server.offline.answer_time; None: now), when the box received it, and the tablet's id."""
+    clock (edge_server.domain.offline.answer_time; None: now), when the box received it, and the tablet's id."""
 
     client_id: str | None = None
     ts: str | None = None
@@ -171,7 +171,7 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
     stored the first time (a tablet resending its queue after a lost acknowledgement): the key "duplicate" says so.
     exercise (catalog.get_exercise's) and box (box_identity's): what the caller already read, not read again here.
     link(db, attempt id), when given, runs in the same transaction once a new attempt is stored (a quiz ties the
-    attempt to itself there, edge_server/quiz_store.py); an exception it raises stores nothing.
+    attempt to itself there, edge_server/store/quizzes.py); an exception it raises stores nothing.
     """
     origin = origin or AnswerOrigin()
     known = _stored_result(db, pupil_id, origin.client_id)
@@ -409,7 +409,7 @@ def csv_cell(value: Any) -> Any:
 
 def fit_all(settings: Settings, spec: mastery.ModelSpec = mastery.EXTENDED) -> dict[str, Any]:
     """Fit every KP's parameters from all attempts (EM), store them, and recompute every mastery row."""
-    from edge_server.db import open_box_db
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(settings.db_path)
     try:
@@ -536,7 +536,7 @@ def pupil_recent_answers(db: sqlite_utils.Database, pupil_id: int, limit: int = 
 
 def next_for_pupil(db: sqlite_utils.Database, pupil_id: int, limit: int = 6) -> list[dict[str, Any]]:
     """The pupil's "next for you" list: chapters and easier items for KPs not yet mastered (stuck first)."""
-    from edge_server.people import get_pupil
+    from edge_server.store.people import get_pupil
 
     states = pupil_mastery(db, pupil_id)
     pupil = get_pupil(db, pupil_id)

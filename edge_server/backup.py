@@ -375,8 +375,8 @@ def extract_checked(archive: Path, staging: Path, show_progress: bool = False) -
 
 def _check_database(path: Path) -> list[str]:
     """Integrity and schema of a restored box.db; bring its schema up to date; return migrations applied now."""
-    from edge_server.db import connect
-    from edge_server.migrations import migrate, migrations
+    from edge_server.store.db import connect
+    from edge_server.store.migrations import migrate, migrations
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -449,8 +449,8 @@ def _swap_in(data_dir: Path, staging: Path, manifest: BackupManifest, aside: Pat
 def _relink_channels(data_dir: Path) -> dict[str, list[str]]:
     """Point each channel at its folder in this data dir; unlist channels whose files are nowhere here."""
     from edge_server.channels import unlist_rows
-    from edge_server.db import open_box_db, write
     from edge_server.store import channels as channel_store
+    from edge_server.store.db import open_box_db, write
 
     db = open_box_db(data_dir / "box.db")
     try:
@@ -537,8 +537,8 @@ def backup_to_dir(data_dir: Path, folder: Path, keep: int, box_name: str, *, wit
 
 
 def _record(data_dir: Path, outcome: dict[str, Any]) -> None:
-    from edge_server import sync_state
-    from edge_server.db import open_box_db, write
+    from edge_server.store import sync_state
+    from edge_server.store.db import open_box_db, write
 
     db = open_box_db(data_dir / "box.db")
     try:
@@ -549,7 +549,7 @@ def _record(data_dir: Path, outcome: dict[str, Any]) -> None:
 
 def last_backup(db: Any) -> dict[str, Any] | None:
     """The last scheduled backup's outcome: {"at", "ok", "archive"?, "bytes"?, "error"?}."""
-    from edge_server import sync_state
+    from edge_server.store import sync_state
 
     value = sync_state.get_value(db, LAST_BACKUP)
     return value if isinstance(value, dict) else None
@@ -568,7 +568,7 @@ def backup_due(last: dict[str, Any] | None, every_h: float, now: datetime) -> bo
 
 def scheduled_backup(settings: Any, now: datetime | None = None) -> str:
     """Scheduler job: back up into settings.backup_dir once a day, keeping the last settings.backup_keep."""
-    from edge_server.db import connect
+    from edge_server.store.db import connect
 
     if not settings.backup_dir:
         return "off"

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlite_utils
 
-from edge_server.db import connect, open_box_db
 from edge_server.settings import Settings
+from edge_server.store.db import connect, open_box_db
 
 if TYPE_CHECKING:
     from edge_server.companion import Companion

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows
 from edge_server.store import channels as channel_store
+from edge_server.store.db import one, rows
 from models import languages
 from sync.trust import parse_floor
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows
 from edge_server.store import channels as channel_store
+from edge_server.store.db import one, rows
 from sync.packs import in_scope
 
 REMOVED_PREFIX = ".removed-"
@@ -153,7 +153,7 @@ def remove_channel(db: sqlite_utils.Database, content_dir: Path, staging_dir: Pa
     is then renamed aside and deleted; a crash in between leaves only a `.removed-*` folder, swept next time.
     Refused (ChannelError, nothing changed) for an unknown channel, and for the teachers' recordings unless force.
     """
-    from edge_server.db import write
+    from edge_server.store.db import write
 
     with content_lock(content_dir):
         sweep_removed(content_dir)

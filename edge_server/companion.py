@@ -31,12 +31,13 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import retrieval, safety
-from edge_server.db import rows, write
+from edge_server import retrieval
+from edge_server.domain import safety
+from edge_server.domain.safety_normalise import clean
 from edge_server.model_status import selftest_allows_llm
 from edge_server.passage_vectors import QuestionEmbedder, QuestionMeaning, vectors_for
-from edge_server.safety_normalise import clean
 from edge_server.settings import Settings
+from edge_server.store.db import rows, write
 from models.textutil import content_terms, has_cjk, names, numbers, words
 from models.worker import ModelsUnavailable
 

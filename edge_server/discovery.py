@@ -47,8 +47,8 @@ def channels_txt(channel_ids: list[str], limit: int = TXT_VALUE_MAX) -> str:
 
 
 def _channel_ids(settings: Settings) -> list[str]:
-    from edge_server.db import connect
     from edge_server.fleet import shareable_channels
+    from edge_server.store.db import connect
 
     if not settings.db_path.exists():
         return []

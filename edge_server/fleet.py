@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import rows
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store.db import rows
 
 
 def meta(db: sqlite_utils.Database) -> dict[str, str]:
@@ -44,7 +44,7 @@ def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 def sync_summary(db: sqlite_utils.Database) -> dict[str, Any]:
     """Last push and pull, statements pending, last error (the sync area's own summary)."""
-    from edge_server import sync_state
+    from edge_server.store import sync_state
 
     return sync_state.summary(db)
 

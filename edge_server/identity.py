@@ -102,7 +102,7 @@ def default_box_name(box_id: str) -> str:
 def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None,
                   machine_id_paths: tuple[Path, ...] | None = None) -> BoxIdentity:
     """Create data dir layout, identity (once, re-keyed when cloned), config, trust anchor, and the database."""
-    from edge_server.db import open_box_db
+    from edge_server.store.db import open_box_db
 
     for sub in ("keys/trusted", "content/.staging", "models", "uploads"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -128,8 +128,8 @@ def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None,
 def issue_setup_token(data_dir: Path) -> str | None:
     """A new one-time token for the first-teacher setup page (only its hash is stored, in box.db's meta table);
     it replaces any earlier token. None when the box already has a teacher: there is no setup left to do."""
-    from edge_server import people
-    from edge_server.db import open_box_db
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(data_dir / "box.db")
     try:
@@ -225,7 +225,7 @@ def _rename_default_box(data_dir: Path, old_id: str, new_id: str) -> None:
 def rekey(data_dir: Path, reason: str = "requested by the operator",
           machine_id_paths: tuple[Path, ...] | None = None) -> IdentityCheck:
     """Give this box a new key, secret and box id, keeping content, pupils and progress."""
-    from edge_server.db import open_box_db, write
+    from edge_server.store.db import open_box_db, write
 
     keys = data_dir / "keys"
     old = load_identity(keys)

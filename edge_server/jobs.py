@@ -22,10 +22,10 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import connect, one, rows, write
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store.db import connect, one, rows, write
 from models import languages
 
 log = logging.getLogger("edge_server.jobs")
@@ -103,7 +103,7 @@ def queue_pipeline_jobs(db: sqlite_utils.Database, channel_id: str) -> int:
 def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[str, Any]) -> None:
     """Write outputs and the transcript chunks (with their FTS rows) of every lesson using this medium.
 
-    An output a teacher corrected (ai_outputs.edited_at, edge_server/output_edits.py) is kept: a later run, a pack's
+    An output a teacher corrected (ai_outputs.edited_at, domain/output_edits.py) is kept: a later run, a pack's
     precomputed outputs or a re-import never overwrite it. Runs inside the caller's transaction, so outputs, chunks
     and index change together or not at all.
     """

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from tqdm import tqdm
 
 from edge_server import jobs
-from edge_server.db import open_box_db, rows, write
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store.db import open_box_db, rows, write
 from sync import packs
 from sync.packs import CATALOG, MANIFEST, SIGNATURE, FileEntry, FileFacts, Manifest, PackError
 from sync.trust import trusted_keys

@@ -1,4 +1,4 @@
-"""Sentence vectors of the companion's passages (transcript chunks and knowledge points), for edge_server.fusion.
+"""Sentence vectors of the companion's passages (transcript chunks and knowledge points), for edge_server.domain.fusion.
 
 Vectors come from the model process's `embed` op (models.embed: the web worker holds no model) and are kept in
 memory and under DATA/cache/embed/passages/<embedder>/, one small file per text named by the sha256 of the
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_server import fusion
+from edge_server.domain import fusion
 from models.embed import save_array
 
 log = logging.getLogger(__name__)

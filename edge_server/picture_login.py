@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from edge_server.db import one, write
+from edge_server.store.db import one, write
 
 PICTURES = ("apple", "ball", "bird", "car", "dog", "house", "key", "leaf", "moon", "rain", "star", "tree")
 LENGTH = 3

@@ -20,9 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import rate_limits
-from edge_server.db import rows, write
 from edge_server.settings import Settings
+from edge_server.store import rate_limits
+from edge_server.store.db import rows, write
 
 ALERTS_SHOWN_S = 24 * 3600
 

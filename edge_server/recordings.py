@@ -20,10 +20,10 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows, write
 from edge_server.jobs import PIPELINE, enqueue
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store.db import one, rows, write
 
 LOCAL_CHANNEL = "local.school"
 LOCAL_COURSE = "local.school.recordings"
@@ -227,7 +227,7 @@ def recordings_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return out
 
 
-# -- a teacher's corrections of the AI's outputs (checked by edge_server.output_edits) ------------------------------
+# -- a teacher's corrections of the AI's outputs (checked by domain/output_edits.py) --------------------------
 
 class EditConflict(Exception):
     """The outputs changed since the editing page was opened (another teacher's save, or the pipeline's)."""
@@ -267,8 +267,8 @@ def save_edits(db: sqlite_utils.Database, media_sha256: str, contents: dict[str,
     """Store corrected outputs as the teacher's and rebuild the companion's index of every lesson using the medium,
     in one transaction. versions: each edited kind's fingerprint (output_edits.content_version) when the page was
     made; EditConflict when the stored content is no longer that."""
+    from edge_server.domain.output_edits import content_version
     from edge_server.jobs import index_outputs, now_iso
-    from edge_server.output_edits import content_version
 
     def store(tx: sqlite_utils.Database) -> None:
         stored = {r["kind"]: r for r in rows(tx, "SELECT kind, content, model_id, model_sha256, params, "

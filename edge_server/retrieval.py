@@ -9,7 +9,7 @@ medium; a lesson without a transcript yet is represented by its notes. Each pass
     authored text where the transcript may have recognition errors;
   * a small bonus when the lesson's notes match, which helps to pick the right lesson among many;
   * when the model process answers, the question's meaning: its sentence-embedding similarity to the chunk and to
-    its knowledge point (edge_server.fusion, vectors from edge_server.passage_vectors), which finds the chapter of a
+    its knowledge point (domain/fusion.py, vectors from edge_server.passage_vectors), which finds the chapter of a
     question asked in another language than the lesson's, or in other words than a misheard transcript's.
 A passage counts as found only when enough of the question's content words occur in it (coverage), or when it is
 close enough in meaning (fusion.near), so that an off-topic question gets "I don't know" rather than the least bad
@@ -28,9 +28,9 @@ from typing import Protocol
 
 import sqlite_utils
 
-from edge_server import fusion
 from edge_server.catalog import expired_channels
-from edge_server.db import rows
+from edge_server.domain import fusion
+from edge_server.store.db import rows
 from models.textutil import STOP_WORDS, content_terms, stem, words
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")

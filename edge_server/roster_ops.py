@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import people, roster
-from edge_server.db import one, rows, write
-from edge_server.store import outbox
+from edge_server.domain import roster
+from edge_server.store import outbox, people
+from edge_server.store.db import one, rows, write
 from sync import statements
 
 

@@ -36,7 +36,7 @@ def build_and_import_sample(data_dir: Path, keys_dir: Path | None = None, *, for
     private, public = ensure_demo_key(keys_dir)
     init_data_dir(data_dir, trust=public)
     settings = load_settings(data_dir)
-    from edge_server.db import open_box_db
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(settings.db_path)
     try:

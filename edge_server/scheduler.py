@@ -103,7 +103,7 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Backgr
 
 def heartbeat(settings: Settings) -> None:
     """Record in box.db that the scheduler is alive, and in which process."""
-    from edge_server.db import connect, write
+    from edge_server.store.db import connect, write
 
     value = json.dumps({"pid": os.getpid(), "at": datetime.now(UTC).isoformat(timespec="seconds")})
     db = connect(settings.db_path)
@@ -121,7 +121,7 @@ def _announce(settings: Settings) -> Any:
     if importlib.util.find_spec("edge_server.discovery") is None:
         log.warning("announce requested but edge_server.discovery is not available")
         return None
-    from edge_server import discovery  # type: ignore[attr-defined]
+    from edge_server import discovery
 
     try:
         return discovery.announce(settings)
@@ -247,9 +247,9 @@ def box_jobs(box: Box | None = None) -> list[Job]:
         Job("edge_server.attempts:fit_all", {"trigger": "cron", "hour": 2, "minute": 30}, id="mastery-fit"),
         Job(ai_jobs, {"trigger": "interval", "seconds": 5},
             when=lambda s: s.ai_jobs_enabled, id="ai-jobs"),
-        Job("edge_server.sync_jobs:push_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
+        Job("edge_server.sync_runs:push_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
             when=lambda s: bool(s.lrs_url), id="sync-push"),
-        Job("edge_server.sync_jobs:pull_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
+        Job("edge_server.sync_runs:pull_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
             when=lambda s: bool(s.pack_origin), id="sync-pull"),
         Job("edge_server.backup:scheduled_backup", {"trigger": "interval", "minutes": 15},
             when=lambda s: bool(s.backup_dir), id="backup"),

@@ -36,7 +36,7 @@ class Settings:
     companion_show_questions_to_teacher: bool = False
     # the model's rephrasing must arrive this long after the question, or the extractive answer is given
     companion_rephrase_budget_s: float = 2.5
-    # the companion's search by meaning too (sentence embeddings, edge_server.fusion); false: by words alone
+    # the companion's search by meaning too (sentence embeddings, edge_server.domain.fusion); false: by words alone
     retrieval_by_meaning: bool = True
     # request bodies: a teacher's recording upload may reach max_upload_mb; every other request max_request_kb
     max_upload_mb: int = 512
@@ -45,7 +45,7 @@ class Settings:
     # reverse proxies in front of the box (the edge_box role's nginx: 1). 0 = X-Forwarded-* headers are ignored;
     # N = trust the last N hops of X-Forwarded-For / -Proto, and only when the peer is on this machine (loopback)
     trusted_proxy: int = 0
-    # the box's own nginx in front of the app (edge_server/front.py): auto = when nginx is installed, nginx, none
+    # the box's own nginx in front of the app (edge_server/web/front.py): auto = when nginx is installed, nginx, none
     front: str = "auto"
     front_token: str = ""  # set by `edge-server serve` at each start, never in config.toml
     # pupils' PIN tries (edge_server.pin_guard): tries per window in seconds, per pupil, tablet, class and box; the

@@ -64,8 +64,8 @@ def _download(session: requests.Session, url: str, target: Path, entry: packs.Fi
 
 
 def _active_version(settings: Settings, channel_id: str) -> int | None:
-    from edge_server.db import connect
     from edge_server.store import channels as channel_store
+    from edge_server.store.db import connect
 
     if not settings.db_path.exists():
         return None

@@ -6,7 +6,7 @@ that pupil's queued answers and chapter views after the login session has ended 
 the evening comes back the next morning, before anyone logs in). A token names the pupil and the tablet, ends
 after settings.tablet_token_days, and stops working as soon as the pupil's PIN or picture password changes.
 
-Pure rules (answer ids and times, take-home windows) live in edge_server.offline; picture passwords in
+Pure rules (answer ids and times, take-home windows) live in edge_server.domain.offline; picture passwords in
 edge_server.picture_login.
 """
 
@@ -23,9 +23,11 @@ from typing import Any
 import sqlite_utils
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from edge_server import attempts, catalog, offline, people
-from edge_server.db import one, rows, write
+from edge_server import attempts, catalog
+from edge_server.domain import offline
 from edge_server.settings import Settings
+from edge_server.store import people
+from edge_server.store.db import one, rows, write
 
 TOKEN_SALT = "edge-server/tablet-sync"
 TABLET_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")

@@ -17,9 +17,11 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import catalog, lesson_reports, people, rate_limits
-from edge_server.db import one, rows, write
-from edge_server.output_edits import read_chapters
+from edge_server import catalog
+from edge_server.domain import lesson_reports
+from edge_server.domain.output_edits import read_chapters
+from edge_server.store import people, rate_limits
+from edge_server.store.db import one, rows, write
 
 MAX_POSITION_S = 86_400.0
 FIRST_BEAT_MAX_S = 60.0  # the first beat of a pupil and lesson: the player beats every 15 s of playing

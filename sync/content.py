@@ -4,7 +4,7 @@ The origin holds one folder per channel, each a pack (<channel-id>/manifest.json
 into staging/<channel-id>/, which keeps the last pulled copy as rsync's basis, so an update moves only what
 changed; the active version folder is offered as a --copy-dest basis when staging is empty. Models packs are
 channels like any other here. Nothing here verifies or activates: the caller hands each staged folder to the
-pack importer, or to the models installer when its catalog.json declares models (edge_server.sync_jobs).
+pack importer, or to the models installer when its catalog.json declares models (edge_server.sync_runs).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.app import create_app
 from edge_server.identity import init_data_dir
 from edge_server.settings import load_settings
+from edge_server.web.app import create_app
 from tests.no_silent_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from edge_server import jobs, recordings
-from edge_server.db import open_box_db, write
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db, write
 from models import vtt
 from models.asr import Transcript
 from models.pipeline import Output, chapters_json

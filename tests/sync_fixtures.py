@@ -97,8 +97,8 @@ def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = N
                          "ts": ts or f"2026-03-0{1 + i % 9}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"})
              for i in range(start, start + n)]
     from edge_server.attempts import import_attempts
-    from edge_server.db import open_box_db
     from edge_server.settings import load_settings
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(data_dir / "box.db")
     try:
@@ -110,11 +110,11 @@ def add_attempts(data_dir: Path, n: int, *, pupils: int = 10, ts: str | None = N
 
 def add_recording(data_dir: Path) -> str:
     """A teacher's recording through the recordings code (the sample's narration as the upload); its lesson id."""
-    from edge_server.db import open_box_db
     from edge_server.recordings import StoredUpload, probe
     from edge_server.recordings import add_recording as add
     from edge_server.sample import SAMPLE_COURSE
     from edge_server.settings import load_settings
+    from edge_server.store.db import open_box_db
 
     settings = load_settings(data_dir)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one, rows
+from edge_server.store.db import one, rows
 from sync.packs import is_reserved_channel, iso
 from sync.trust import advance_floor, floor_ahead_s, parse_floor, trusted_now
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server.db import one
+from edge_server.store.db import one
 from sync.lrs_push import REJECTED
 from sync.statements import canonical_json
 

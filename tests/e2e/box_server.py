@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from edge_server.front import free_port
+from edge_server.web.front import free_port
 from tests.processes import stop_process
 
 CHROMIUM = "/usr/bin/chromium"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edge_server import auth, people
-from edge_server.db import open_box_db
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 
 TEACHER = ("teacher", "chalk-and-board")
 CLASS_NAME = "Class 4"

@@ -26,8 +26,8 @@ DOC_SHOTS = {("recording-chapters", "tablet", "en"), ("recording-captions", "pro
 def add_activity(data_dir: Path, people: dict) -> str:
     """A recording by the pages' teacher, and the class watching and answering the water cycle; its lesson id."""
     from edge_server.attempts import record_attempt
-    from edge_server.db import open_box_db
     from edge_server.settings import load_settings
+    from edge_server.store.db import open_box_db
     from edge_server.watching import Beat, record_beat
     from tests.recording_fixtures import add_recording
 

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # tests/e2e/conftest.p
 
 def add_chunks(data_dir: Path) -> None:
     """Transcript chunks for the sample lessons, one per chapter, as the AI pipeline stores them."""
-    from edge_server.db import open_box_db
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(data_dir / "box.db")
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from edge_server import auth
-from edge_server import people as people_store
-from edge_server.db import open_box_db
+from edge_server.store import people as people_store
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 from tests.e2e.box_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -449,8 +449,9 @@ NUMBERS = ["4", "4.0", "3,5", "1/2", "1 1/2", "-2", "\u22122", "1 000", "1\u00a0
 
 
 def test_the_tablet_grades_choice_and_number_answers_as_the_box_does(box, browser):
-    from edge_server import grading, tablets
+    from edge_server import tablets
     from edge_server.catalog import get_lesson
+    from edge_server.domain import grading
 
     server, _people = box
     db = open_box_db(server.data / "box.db")

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from edge_server.db import connect, rows
+from edge_server.store.db import connect, rows
 from tests.e2e.box_server import log_in_pupil, log_in_teacher, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME
 

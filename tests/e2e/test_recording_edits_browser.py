@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.db import connect, rows
+from edge_server.store.db import connect, rows
 from tests.e2e.box_server import log_in_pupil, log_in_teacher, prepare, serve
 from tests.recording_fixtures import add_recording
 

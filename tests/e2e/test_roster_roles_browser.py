@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.db import open_box_db
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 from tests.e2e.box_server import prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
 from tests.e2e.test_browser_pages import csp_violations

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from edge_server import jobs
-from edge_server.db import connect, rows, write
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows, write
 from models.pipeline import PIPELINE_VERSION, Output, outputs_document
 from models.worker import OnDemandModels
 from tests.ai_support import WATER, import_source, write_spoken_source

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from edge_server import jobs
-from edge_server.app import create_app
-from edge_server.db import connect, one, rows
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, one, rows
+from edge_server.web.app import create_app
 from tests.ai_support import PLANTS, make_video, speak
 from tests.e2e.pages_data import TEACHER, populate
 

@@ -199,8 +199,8 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     token_file = root / "etc/edge-server-setup-token"
     assert token_file.stat().st_mode & 0o777 == 0o600
     assert token_file.read_text().strip() not in first_output + output
-    from edge_server import people
-    from edge_server.db import connect
+    from edge_server.store import people
+    from edge_server.store.db import connect
 
     assert people.setup_token_matches(connect(data / "box.db"), token_file.read_text().strip())
 

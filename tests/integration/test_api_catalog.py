@@ -7,10 +7,10 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from edge_server import openapi
-from edge_server.app import create_app
-from edge_server.db import connect, one
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, one
+from edge_server.web import openapi
+from edge_server.web.app import create_app
 
 CHAPTERS = [{"start": 0.0, "end": 20.5, "title": "Evaporation", "knowledge_point": "sci.water.evaporation"},
             {"start": 20.5, "end": 40.0, "title": "Condensation", "knowledge_point": "sci.water.condensation"}]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from edge_server.app import create_app
 from edge_server.settings import load_settings
+from edge_server.web.app import create_app
 
 MY_PATHS = r"^/api/v1/(health|catalog|lessons|search|openapi)"
 

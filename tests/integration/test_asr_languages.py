@@ -79,8 +79,8 @@ def test_a_french_lessons_job_transcribes_with_the_multilingual_model_and_keeps_
     import json
 
     from edge_server import jobs
-    from edge_server.db import connect, rows
     from edge_server.settings import load_settings
+    from edge_server.store.db import connect, rows
     from models.worker import OnDemandModels
     from tests.ai_support import import_source, write_spoken_source
 

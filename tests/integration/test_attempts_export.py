@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import attempts, auth, people
-from edge_server.db import open_box_db
+from edge_server import attempts
 from edge_server.identity import init_data_dir
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 from tests.e2e.pages_data import CLASS_NAME, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 

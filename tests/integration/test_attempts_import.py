@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bench.mastery_eval import simulate_a
 from edge_server import attempts
-from edge_server.db import open_box_db, rows
+from edge_server.store.db import open_box_db, rows
 
 CLI = [str(Path(sys.executable).parent / "edge-server")]
 

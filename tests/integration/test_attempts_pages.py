@@ -9,8 +9,10 @@ import re
 
 import pytest
 
-from edge_server import attempts, auth, people
-from edge_server.db import open_box_db
+from edge_server import attempts
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 
 
 def seed_class(db) -> dict:
@@ -68,7 +70,7 @@ def test_the_progress_page_needs_a_pupil(client, world):
 
 def test_next_for_pupil_lists_chapter_then_easier_items_for_the_pupil_home_page(app, world):
     with app.app_context():
-        from edge_server.app import get_db
+        from edge_server.web.app import get_db
 
         items = attempts.next_for_pupil(get_db(), world["=Bo"])
     assert [i["kind"] for i in items[:3]] == ["chapter", "exercise", "exercise"]
@@ -77,7 +79,7 @@ def test_next_for_pupil_lists_chapter_then_easier_items_for_the_pupil_home_page(
 
 def test_the_dashboard_shows_the_heatmap_and_the_stuck_pupil_with_an_action(client, world):
     with client.application.app_context():
-        from edge_server.app import get_db
+        from edge_server.web.app import get_db
 
         people.add_teacher(get_db(), "t", "x")
     login(client, "teacher", 1)
@@ -94,7 +96,7 @@ def test_the_dashboard_shows_the_heatmap_and_the_stuck_pupil_with_an_action(clie
 
 def test_the_dashboard_drill_down_and_csv_export(client, world):
     with client.application.app_context():
-        from edge_server.app import get_db
+        from edge_server.web.app import get_db
 
         people.add_teacher(get_db(), "t", "x")
     login(client, "teacher", 1)
@@ -116,7 +118,7 @@ def test_the_dashboard_needs_a_teacher(client, world):
 
 def test_next_for_pupil_includes_untouched_topics_of_assigned_lessons_after_those_in_progress(app, world):
     with app.app_context():
-        from edge_server.app import get_db
+        from edge_server.web.app import get_db
 
         db = get_db()
         people.set_assignments(db, world["class_id"], {"water"})

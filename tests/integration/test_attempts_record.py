@@ -7,8 +7,8 @@ import json
 import pytest
 
 from edge_server import attempts
-from edge_server.db import open_box_db, rows
 from edge_server.identity import load_identity
+from edge_server.store.db import open_box_db, rows
 from sync.statements import pseudonym
 
 

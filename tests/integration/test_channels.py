@@ -8,12 +8,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import open_box_db
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from sync.trust import read_private
 from tests.fixtures_packs import TINY_CHANNEL, write_source
 from tests.requirements import require_rsync

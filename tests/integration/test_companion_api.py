@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, companion, people
-from edge_server.app import create_app
+from edge_server import companion
 from edge_server.box import Box
-from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from models.embed import Embedder
 from tests.unit.test_retrieval_search import seed
 

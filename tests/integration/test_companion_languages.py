@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, companion, jobs, people, retrieval
-from edge_server.app import create_app
+from edge_server import companion, jobs, retrieval
 from edge_server.box import Box
-from edge_server.db import connect, open_box_db, rows
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, open_box_db, rows
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from models.worker import ModelProcess
 from tests.ai_support import import_source, write_spoken_source
 from tests.integration.test_companion_api import ask, pupil_client

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from edge_server import companion, retrieval
-from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db
 from models.selftest import Options
 from models.textutil import content_terms
 from models.worker import OnDemandModels, RemoteGenerator

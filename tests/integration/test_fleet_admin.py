@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import open_box_db
 from edge_server.discovery import announce
 from edge_server.identity import init_data_dir, load_identity
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 
 LOOPBACK = "127.0.0.1"
 

@@ -109,7 +109,7 @@ def test_the_announcement_follows_a_change_of_channels(data_dir):
     announcement = announce(settings, refresh_s=0)
     try:
         assert _eventually(lambda: discover(2.5, [LOOPBACK]), box_id)["channels"] == []
-        from edge_server.db import open_box_db
+        from edge_server.store.db import open_box_db
 
         db = open_box_db(settings.db_path)
         db.execute("INSERT INTO channels (id, title, version, path, activated_at) VALUES "

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge_server.attempts import import_attempts, record_chapter_view
-from edge_server.db import one, open_box_db
 from edge_server.identity import init_data_dir, load_identity
 from edge_server.settings import load_settings
+from edge_server.store.db import one, open_box_db
 from sync.lrs_push import LrsConfig
 from sync.lrs_query import fetch_statements
 from tests.sync_fixtures import edge, push

@@ -14,12 +14,12 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from edge_server.app import create_app
-from edge_server.db import open_box_db
 from edge_server.identity import init_data_dir
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
 from edge_server.store.channels import active_version
+from edge_server.store.db import open_box_db
+from edge_server.web.app import create_app
 from sync.trust import generate_keys
 
 CLI = [str(Path(sys.executable).with_name("edge-server"))]

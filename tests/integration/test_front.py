@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from edge_server.front import FrontPlan, nginx_config, wanted
 from edge_server.recordings import LOCAL_CHANNEL
+from edge_server.web.front import FrontPlan, nginx_config, wanted
 from tests.e2e.pages_data import TEACHER, populate
 from tests.integration.test_media_serve import BIG, CHANNEL, alive, make_box, request, serve
 from tests.requirements import require_tool

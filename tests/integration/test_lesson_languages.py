@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from edge_server import jobs
-from edge_server.app import create_app
-from edge_server.db import connect, one, rows, write
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, one, rows, write
+from edge_server.web.app import create_app
 from models.pipeline import Output
 from sync.packs import PackError, parse_catalog
 from tests.ai_support import import_source
@@ -126,7 +126,7 @@ def test_the_transcript_index_finds_chinese_words_inside_a_sentence_without_spac
 def test_the_migration_indexes_the_chinese_transcripts_a_box_already_holds_by_word(tmp_path):
     import sqlite_utils
 
-    from edge_server.migrations import migrate, migrations
+    from edge_server.store.migrations import migrate, migrations
 
     db = sqlite_utils.Database(tmp_path / "old.db")
     migrations.apply(db, stop_before="0008_lesson_languages")

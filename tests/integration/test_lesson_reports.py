@@ -9,10 +9,11 @@ import re
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import connect, open_box_db, rows
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, open_box_db, rows
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import TEACHER, add_ai_outputs, populate
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

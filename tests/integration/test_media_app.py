@@ -137,8 +137,9 @@ def test_a_channel_not_in_the_table_or_a_missing_file_is_404(client, data_dir, f
 
 
 def test_the_local_channel_is_served_to_a_signed_in_teacher_and_always_revalidated(client, data_dir):
-    from edge_server import auth, people
-    from edge_server.db import open_box_db
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
+    from edge_server.web import auth
 
     add_channel(data_dir, "local", 1, {"uploads/talk.webm": b"webm"}, local=True)
     assert client.get("/media/local/uploads/talk.webm").status_code == 401  # anonymous: see test_security_recordings
@@ -197,8 +198,8 @@ def test_the_body_is_the_servers_file_wrapper_seeked_to_the_range_start(app, fol
 
 
 def test_the_media_url_of_an_imported_lesson_is_served_with_ranges_and_its_sha256_etag(sample_data_dir):
-    from edge_server.app import create_app
     from edge_server.settings import load_settings
+    from edge_server.web.app import create_app
 
     app = create_app(load_settings(sample_data_dir, scheduler_enabled=False, ai_jobs_enabled=False))
     client = app.test_client()
@@ -224,7 +225,7 @@ def test_methods_other_than_get_and_head_are_405_with_allow(client, folder):
 
 
 def test_an_open_ended_range_of_a_big_file_gets_one_capped_part(client, data_dir):
-    from edge_server.media import OPEN_RANGE_CAP
+    from edge_server.web.media import OPEN_RANGE_CAP
 
     size = OPEN_RANGE_CAP * 3 + 5
     add_channel(data_dir, "test.big", 1, {"v.webm": b"\1" * size})

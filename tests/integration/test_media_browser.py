@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_server.media import OPEN_RANGE_CAP
+from edge_server.web.media import OPEN_RANGE_CAP
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.test_media_serve import CHANNEL, make_box, serve
 from tests.requirements import require_chromium

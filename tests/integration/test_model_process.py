@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from edge_server import jobs
-from edge_server.db import connect, rows
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
 from models import llama_backend, selftest
 from models.selftest import Options
 from models.worker import (
@@ -249,7 +249,7 @@ def test_a_text_model_that_failed_its_self_test_leaves_the_box_answering_from_th
         tmp_path, signing_key) -> None:
     from werkzeug.test import Client
 
-    from edge_server.app import create_app
+    from edge_server.web.app import create_app
     from tests.integration.test_reliability_hostile import as_pupil
 
     data = tmp_path / "var"
@@ -292,7 +292,7 @@ def test_the_model_process_answers_only_its_own_user() -> None:
 def test_the_model_process_embeds_texts_for_the_safety_check_and_reports_the_embedder_loaded() -> None:
     import numpy as np
 
-    from edge_server import safety
+    from edge_server.domain import safety
 
     with OnDemandModels(Options(device="cpu")) as models:
         vectors = models.embed(["How do plants make food?", "植物怎样制造养分？", "How do I steal a bike?"])
@@ -310,7 +310,7 @@ def test_the_model_process_embeds_texts_for_the_safety_check_and_reports_the_emb
 
 
 def test_the_safety_check_falls_back_to_the_rules_when_the_model_process_is_not_running() -> None:
-    from edge_server import safety
+    from edge_server.domain import safety
 
     client = ModelClient("\0edge-server-models-nobody-listens-here")
     started = time.monotonic()
@@ -322,7 +322,7 @@ def test_the_safety_check_falls_back_to_the_rules_when_the_model_process_is_not_
 def test_the_exemplar_bank_is_embedded_once_per_box_and_kept_under_the_data_dir_across_restarts(tmp_path) -> None:
     import numpy as np
 
-    from edge_server.safety_embedding import Layer
+    from edge_server.domain.safety_embedding import Layer
 
     state = tmp_path / "selftest.json"  # as the supervisor starts it: the cache lives next to the self-test report
     with OnDemandModels(Options(device="cpu"), state) as models:

@@ -7,11 +7,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from edge_server.db import open_box_db, rows
 from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.sample import SAMPLE_COURSE
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db, rows
 from sync import packs
 from sync.trust import read_private
 from tests.sync_fixtures import EDGE
@@ -162,7 +162,7 @@ def test_an_out_folder_that_holds_files_is_refused_and_left_as_it_was(tmp_path):
 
 
 def test_the_template_has_every_column_the_author_reads_and_only_those():
-    from edge_server.pack_author import COLUMNS
+    from edge_server.domain.pack_author import COLUMNS
 
     for name, (required, optional) in COLUMNS.items():
         header = (TEMPLATE / name).read_text(encoding="utf-8").strip().split(",")

@@ -15,11 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from edge_server.app import create_app
-from edge_server.db import connect, rows
 from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
+from edge_server.web.app import create_app
 from sync.trust import read_private
 from tests.crash_import import PHASES as CRASH_PHASES
 from tests.fixtures_packs import TINY_CHANNEL, write_source

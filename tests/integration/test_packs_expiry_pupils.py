@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, people, retrieval
-from edge_server.db import open_box_db
+from edge_server import retrieval
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 from tests.integration.test_companion_api import ScriptedModel, ask, logged_in, make_app, pupil_client
 from tests.unit.test_retrieval_search import seed
 

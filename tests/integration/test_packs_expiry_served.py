@@ -11,12 +11,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge_server.app import create_app
-from edge_server.db import open_box_db, write
 from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
 from edge_server.store.channels import raise_floor
+from edge_server.store.db import open_box_db, write
+from edge_server.web.app import create_app
 from sync.trust import read_private
 from tests.fixtures_packs import TINY_CHANNEL, write_source
 

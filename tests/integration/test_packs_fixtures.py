@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_server.db import connect, rows
+from edge_server.store.db import connect, rows
 
 
 def test_sample_data_dir_has_the_sample_course_active_with_its_media_on_disk(sample_data_dir, signing_key):

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from edge_server.db import connect, rows
 from edge_server.identity import init_data_dir
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
 from sync.trust import generate_keys, read_private
 from tests.fixtures_packs import TINY_CHANNEL, resign, write_source
 
@@ -332,8 +332,8 @@ def test_activated_pack_files_are_read_only(box):
 
 def _record(box: SimpleNamespace) -> Path:
     """A teacher's recording in the box's own local.school channel, as the recordings page stores one."""
-    from edge_server.db import open_box_db
     from edge_server.recordings import MediaInfo, StoredUpload, add_recording, local_channel_dir
+    from edge_server.store.db import open_box_db
 
     settings = load_settings(box.data)
     upload = box.tmp / "upload.ogg"

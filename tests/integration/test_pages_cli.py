@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge_server import auth
-from edge_server.db import connect, one
+from edge_server.store.db import connect, one
+from edge_server.web import auth
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from edge_server.app import create_app
-from edge_server.db import connect, rows
 from edge_server.identity import issue_setup_token
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import TEACHER, add_ai_outputs, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, people, picture_login
-from edge_server.app import create_app
-from edge_server.db import open_box_db
+from edge_server import picture_login
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.integration.test_pages_flows import token
 from tests.integration.test_security_pin_limits import as_teacher, pin
 

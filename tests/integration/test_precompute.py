@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.app import create_app
-from edge_server.db import connect, rows
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
+from edge_server.web.app import create_app
 from tests.ai_support import PLANTS, WATER, import_source, speak, write_spoken_source
 from tests.sync_fixtures import EDGE
 

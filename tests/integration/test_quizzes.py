@@ -7,10 +7,12 @@ import re
 
 import pytest
 
-from edge_server import attempts, auth, people
-from edge_server.app import create_app
-from edge_server.db import connect, one, rows
+from edge_server import attempts
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, one, rows
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 

@@ -9,11 +9,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from edge_server import auth, companion, jobs, people
-from edge_server.app import create_app
+from edge_server import companion, jobs
 from edge_server.box import Box
-from edge_server.db import connect, one, open_box_db, rows, write
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, one, open_box_db, rows, write
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from models.pipeline import PIPELINE_VERSION
 from models.worker import OnDemandModels
 from tests.e2e.pages_data import TEACHER, populate

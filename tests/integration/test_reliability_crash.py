@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from edge_server import auth, people
-from edge_server.db import open_box_db
 from edge_server.identity import load_identity
 from edge_server.packs_import import build_pack
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 from sync.statements import statement_id
 from sync.trust import read_private
 from tests.e2e.box_server import free_port

@@ -15,11 +15,13 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from edge_server import auth, companion, people
-from edge_server.app import create_app
+from edge_server import companion
 from edge_server.box import Box
-from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.e2e.box_server import free_port
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from edge_server import attempts
-from edge_server.app import create_app
-from edge_server.db import open_box_db, rows
 from edge_server.identity import init_data_dir, load_identity
 from edge_server.packs_import import build_pack, import_pack
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db, rows
+from edge_server.web.app import create_app
 from sync.packs import PackError
 from sync.statements import statement_id
 from sync.trust import read_private

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge_server import auth, people
-from edge_server.db import connect, one, rows
-from edge_server.migrations import migrate, migrations
+from edge_server.store import people
+from edge_server.store.db import connect, one, rows
+from edge_server.store.migrations import migrate, migrations
+from edge_server.web import auth
 from tests.integration.test_pages_cli import run
 
 

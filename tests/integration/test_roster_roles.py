@@ -8,11 +8,12 @@ import re
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.app import create_app
 from edge_server.attempts import box_identity
-from edge_server.db import connect, one, rows
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, one, rows
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from sync import statements
 from tests.e2e.pages_data import CLASS_NAME, TEACHER, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401

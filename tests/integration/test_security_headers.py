@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.app import PAGE_CSP
+from edge_server.web.app import PAGE_CSP
 from tests.integration.test_media_app import add_channel
 
 CHANNEL = "test.security"
-TEMPLATES = Path(__file__).resolve().parents[2] / "edge_server" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "edge_server" / "web" / "templates"
 SANDBOX = "sandbox; default-src 'none'"
 SCRIPT = b"<script>parent.document.title = document.cookie</script>"
 RISKY = {"media/page.html": b"<html>" + SCRIPT, "media/page.htm": b"<html>" + SCRIPT,

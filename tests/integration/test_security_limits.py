@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.integration.test_ansible import ANSIBLE, BIN, _env, _local_inventory
 from tests.integration.test_reliability_hostile import live_box  # noqa: F401 - a fixture of this module too
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from edge_server.settings import load_settings
-from edge_server.sync_jobs import push_tick
-from edge_server.sync_state import LAST_ERROR, LINK, get_value
+from edge_server.store.sync_state import LAST_ERROR, LINK, get_value
+from edge_server.sync_runs import push_tick
 from tests.lrs import Ralph, start_ralph
 from tests.requirements import require_ralph
 from tests.sync_fixtures import EDGE, add_attempts
@@ -178,7 +178,7 @@ def test_plain_http_to_another_host_is_refused_before_anything_is_sent_and_sync_
     # The scheduler refuses it too, and says so rather than "link down".
     settings = load_settings(data_dir, scheduler_enabled=False)
     assert push_tick(settings) == "failed"
-    from edge_server.db import open_box_db
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(data_dir / "box.db")
     try:

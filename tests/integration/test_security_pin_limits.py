@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import open_box_db
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
+from edge_server.web.app import create_app
 from tests.e2e.box_server import post_at_once, serve
 from tests.integration.test_pages_flows import CSRF, pupil_login, teacher_login, token
 

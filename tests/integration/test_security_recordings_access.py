@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge_server.app import create_app
-from edge_server.db import open_box_db, write
 from edge_server.recordings import LOCAL_CHANNEL, MediaInfo, StoredUpload, add_recording
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db, write
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import TEACHER, populate
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.app import create_app
-from edge_server.db import connect, open_box_db
-from edge_server.migrations import migrate, migrations
 from edge_server.settings import Settings, load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, open_box_db
+from edge_server.store.migrations import migrate, migrations
+from edge_server.web import auth
+from edge_server.web.app import create_app
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_server import people
-from edge_server.app import create_app
-from edge_server.db import connect, one
 from edge_server.identity import issue_setup_token
 from edge_server.settings import load_settings
+from edge_server.store import people
+from edge_server.store.db import connect, one
+from edge_server.web.app import create_app
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from edge_server.db import CACHE_KIB, connect
 from edge_server.malloc import heap_usage
+from edge_server.store.db import CACHE_KIB, connect
 
 # Eight threads allocate at once, then glibc reports its heaps (one per arena in use) as XML on stdout.
 CHILD = """

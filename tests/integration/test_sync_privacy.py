@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 from edge_server.attempts import record_attempt, record_chapter_view
-from edge_server.db import open_box_db
 from edge_server.identity import install_trust_anchor
 from edge_server.packs_import import import_pack
-from edge_server.people import add_class, add_pupil
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db
+from edge_server.store.people import add_class, add_pupil
 from tests.lrs import start_ralph
 from tests.requirements import require_ralph
 from tests.sync_fixtures import CHANNEL, EDGE, build, keys, media, write_source

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.db import open_box_db, write
 from edge_server.store import outbox as store_outbox
+from edge_server.store.db import open_box_db, write
 from edge_server.store.outbox import SqliteOutbox
 from sync import lrs_push
 from tests.cutproxy import CutProxy

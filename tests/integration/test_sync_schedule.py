@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge_server import sync_state
-from edge_server.db import open_box_db
 from edge_server.identity import install_trust_anchor
 from edge_server.settings import load_settings
-from edge_server.sync_jobs import pull_tick, push_tick
+from edge_server.store import sync_state
+from edge_server.store.db import open_box_db
+from edge_server.sync_runs import pull_tick, push_tick
 from tests.lrs import free_port, start_ralph
 from tests.requirements import require_ralph
 from tests.sync_fixtures import CHANNEL, RsyncDaemon, add_attempts, keys, media, publish

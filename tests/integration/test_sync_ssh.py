@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.sync_jobs import KNOWN_HOSTS_NAME, probe_origin
+from edge_server.sync_runs import KNOWN_HOSTS_NAME, probe_origin
 from tests.requirements import missing, require_rsync
 from tests.sync_fixtures import CHANNEL, EDGE, SshServer, box_public_ssh_key, keys, media, publish, pull, trusting_box
 

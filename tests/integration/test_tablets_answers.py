@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge_server import attempts
-from edge_server.app import create_app
-from edge_server.db import connect, rows
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, rows
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 from tests.integration.test_pages_flows import pupil_login, token
@@ -208,8 +208,8 @@ def test_a_sync_without_a_good_token_is_refused_and_records_nothing(box, clock):
 
 
 def test_a_new_pin_ends_the_tablet_sync_tokens_of_the_old_one(box):
-    from edge_server import auth
-    from edge_server import people as people_store
+    from edge_server.store import people as people_store
+    from edge_server.web import auth
 
     app, people, settings = box
     amina = logged_in(app, people)

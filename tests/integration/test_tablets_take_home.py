@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge_server import people as people_store
 from edge_server import tablets
-from edge_server.app import create_app
-from edge_server.db import connect
 from edge_server.settings import load_settings
+from edge_server.store import people as people_store
+from edge_server.store.db import connect
+from edge_server.web.app import create_app
 from tests.e2e.pages_data import TEACHER, populate
 from tests.fixtures_packs import sample_data_dir, signing_key  # noqa: F401
 from tests.integration.test_pages_flows import teacher_login, token

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge_server import identity as box
-from edge_server.db import open_box_db
+from edge_server.store.db import open_box_db
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""edge_server.fleet_report.summarise on hand-made statements: grouping, counting, stuck and mastered."""
+"""edge_server.domain.fleet_report.summarise on hand-made statements: grouping, counting, stuck and mastered."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edge_server.fleet_report import summarise
+from edge_server.domain.fleet_report import summarise
 from sync import statements
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.grading import grade, normalise_text, parse_number
+from edge_server.domain.grading import grade, normalise_text, parse_number
 
 
 def test_a_choice_is_right_only_for_the_answer_index():

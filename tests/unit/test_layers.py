@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Pure domain modules: rules over dataclasses, no web, no database, no network.
-PURE = ("mastery", "grading", "safety_rules", "safety_normalise", "quizzes", "roster", "output_edits", "offline",
-        "lesson_reports")
-IMPURE_IMPORTS = ("flask", "sqlite3", "sqlite_utils", "requests", "edge_server.db", "edge_server.app")
+DOMAIN = ROOT / "edge_server" / "domain"
+IMPURE_IMPORTS = ("flask", "sqlite3", "sqlite_utils", "requests", "edge_server.store.db", "edge_server.web.app")
 SQL = re.compile(r"\b(SELECT\s+\S|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
 
 
@@ -40,15 +38,29 @@ def test_the_shared_packages_import_nothing_from_the_box(package):
     assert not {k: v for k, v in offenders.items() if v}
 
 
-@pytest.mark.parametrize("module", PURE)
+@pytest.mark.parametrize("module", sorted(p.stem for p in DOMAIN.glob("*.py")))
 def test_a_domain_module_imports_no_web_database_or_network(module):
-    used = imports(ROOT / "edge_server" / f"{module}.py")
+    used = imports(DOMAIN / f"{module}.py")
     assert not [m for m in used if m.startswith(IMPURE_IMPORTS)]
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in DOMAIN.glob("*.py")))
+def test_a_domain_module_imports_only_other_domain_modules_from_the_box(module):
+    used = {m for m in imports(DOMAIN / f"{module}.py") if m.startswith("edge_server")}
+    assert not [m for m in used if not m.startswith("edge_server.domain")]
+
+
+def test_the_web_layer_is_imported_only_by_the_web_layer_and_the_serve_command():
+    allowed = (ROOT / "edge_server" / "web", ROOT / "edge_server" / "cli")
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "edge_server").rglob("*.py")
+                 if not p.is_relative_to(allowed[0]) and not p.is_relative_to(allowed[1])
+                 and any(m.startswith("edge_server.web") for m in imports(p))]
+    assert offenders == []
 
 
 def test_views_hold_no_sql():
     offenders = {p.name: [s[:60] for s in strings(p) if SQL.search(s)]
-                 for p in (ROOT / "edge_server" / "views").glob("*.py")}
+                 for p in (ROOT / "edge_server" / "web" / "views").glob("*.py")}
     assert not {k: v for k, v in offenders.items() if v}
 
 
@@ -62,6 +74,6 @@ def test_a_table_in_the_store_is_written_only_there(table):
 
 
 def test_no_module_registers_itself_at_import_time():
-    for name in ("scheduler", "openapi"):
-        source = (ROOT / "edge_server" / f"{name}.py").read_text(encoding="utf-8")
+    for name in ("scheduler.py", "web/openapi.py"):
+        source = (ROOT / "edge_server" / name).read_text(encoding="utf-8")
         assert "register_job(" not in source and "add_path(" not in source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.lesson_reports import (
+from edge_server.domain.lesson_reports import (
     CSV_HEADER,
     Answer,
     ChapterView,

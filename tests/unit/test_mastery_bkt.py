@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.mastery_eval import auc, simulate_a, simulate_b
-from edge_server import mastery
+from edge_server.domain import mastery
 
 P = mastery.Params(prior=0.2, learn=0.3, guess=(0.3, 0.2, 0.1), slip=(0.05, 0.1, 0.2), forget=0.05)
 

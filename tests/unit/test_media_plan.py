@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.http import http_date
 
-from edge_server.media import FileInfo, clean_relative_path, mime_type, plan_response
+from edge_server.web.media import FileInfo, clean_relative_path, mime_type, plan_response
 
 SIZE = 1000
 MTIME = 1_700_000_000

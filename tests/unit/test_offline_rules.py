@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge_server import offline
+from edge_server.domain import offline
 from edge_server.tablets import KeptLesson, plan_media
 
 RECEIVED = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)

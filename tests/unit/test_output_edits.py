@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edge_server.output_edits import (
+from edge_server.domain.output_edits import (
     MIN_CHAPTER_S,
     CaptionLine,
     CaptionRow,

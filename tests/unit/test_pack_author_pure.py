@@ -1,10 +1,10 @@
-"""edge_server.pack_author without any files: cells, lists and the problems it reports."""
+"""edge_server.domain.pack_author without any files: cells, lists and the problems it reports."""
 
 from __future__ import annotations
 
 import pytest
 
-from edge_server.pack_author import AuthorError, author, media_kind, split_list
+from edge_server.domain.pack_author import AuthorError, author, media_kind, split_list
 
 KPS = b"id,name,description\nkp.a,A,\nkp.b,B,\n"
 LESSONS = (b"course_id,course_title,lesson_id,lesson_title,media,language,knowledge_points\n"

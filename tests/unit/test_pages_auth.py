@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server import auth
-from edge_server.views.presenter import join_url
-from edge_server.views.pupil import notes_blocks
-from edge_server.views.teacher import answer_text
+from edge_server.web import auth
+from edge_server.web.views.presenter import join_url
+from edge_server.web.views.pupil import notes_blocks
+from edge_server.web.views.teacher import answer_text
 
 
 def test_a_password_is_stored_as_a_salted_scrypt_hash_that_only_the_right_password_matches():

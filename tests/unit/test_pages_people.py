@@ -6,8 +6,9 @@ import sqlite3
 
 import pytest
 
-from edge_server import auth, people
-from edge_server.db import open_box_db
+from edge_server.store import people
+from edge_server.store.db import open_box_db
+from edge_server.web import auth
 
 
 @pytest.fixture

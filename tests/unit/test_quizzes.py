@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server import quizzes
-from edge_server.quizzes import (
+from edge_server.domain import quizzes
+from edge_server.domain.quizzes import (
     ExerciseInfo,
     Filters,
     KpState,

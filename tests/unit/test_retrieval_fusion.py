@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from edge_server import fusion
+from edge_server.domain import fusion
 
 
 def unit(*values: float) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from edge_server import retrieval
-from edge_server.db import open_box_db
+from edge_server.domain.safety_normalise import clean
 from edge_server.passage_vectors import PassageVectors, QuestionEmbedder, QuestionMeaning, texts_of
-from edge_server.safety_normalise import clean
+from edge_server.store.db import open_box_db
 from models.embed import Embedder
 from tests.unit.test_retrieval_search import seed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge_server import retrieval
-from edge_server.db import open_box_db
+from edge_server.store.db import open_box_db
 from models.textutil import index_text
 
 # Lessons as a box holds them after the AI pipeline: one transcript chunk per chapter (spoken, imperfect text).

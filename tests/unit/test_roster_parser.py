@@ -1,4 +1,4 @@
-"""The roster CSV parser (edge_server/roster.py, pure): what it reads, what it refuses and where, PINs it makes."""
+"""The roster CSV parser (domain/roster.py, pure): what it reads, what it refuses and where, PINs it makes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from random import Random
 
 import pytest
 
-from edge_server import roster
-from edge_server.people import PICTURES
+from edge_server.domain import roster
+from edge_server.store.people import PICTURES
 
 
 def parse(text: str | bytes, existing: tuple[str, ...] = (), **kw) -> list[roster.RosterRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server import auth
+from edge_server.web import auth
 
 DEFAULT = "/teacher/"
 
@@ -70,8 +70,8 @@ def test_a_path_on_this_box_is_followed_as_it_is(target):
 
 
 def test_the_login_page_never_redirects_off_the_box_whatever_next_says(app, data_dir):
-    from edge_server import people
-    from edge_server.db import open_box_db
+    from edge_server.store import people
+    from edge_server.store.db import open_box_db
 
     db = open_box_db(data_dir / "box.db")
     people.add_teacher(db, "ms-lee", auth.hash_password("chalk-and-board"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_server import safety
-from edge_server.safety_embedding import layer_for
+from edge_server.domain import safety
+from edge_server.domain.safety_embedding import layer_for
 from models.embed import Embedder
 
 UNSAFE = [

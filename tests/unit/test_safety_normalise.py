@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from edge_server.safety_normalise import clean, fold, rule_text, words
+from edge_server.domain.safety_normalise import clean, fold, rule_text, words
 
 
 @pytest.mark.parametrize(("typed", "read"), [
@@ -60,7 +60,7 @@ def test_the_rules_read_runs_of_chinese_characters_whole_and_latin_words_apart()
 
 
 def test_classifying_a_chinese_question_never_loads_a_segmentation_dictionary() -> None:
-    code = ("import sys; from edge_server import safety; safety.classify('我不想活了'); "
+    code = ("import sys; from edge_server.domain import safety; safety.classify('我不想活了'); "
             "print('jieba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from edge_server.db import connect, open_box_db, write
-from edge_server.migrations import migrate
 from edge_server.settings import load_settings
+from edge_server.store.db import connect, open_box_db, write
+from edge_server.store.migrations import migrate
 
 
 def test_settings_read_config_toml_and_keep_overrides(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.db import open_box_db, write
 from edge_server.store import channels
+from edge_server.store.db import open_box_db, write
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 MATHS = {"id": "maths.g4", "title": "Maths grade 4", "language": "fr", "level": "primary"}

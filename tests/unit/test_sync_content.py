@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edge_server.identity import load_identity
 from edge_server.settings import load_settings
-from edge_server.sync_jobs import SSH_KEY_NAME, rsync_options
+from edge_server.sync_runs import SSH_KEY_NAME, rsync_options
 from tests.requirements import require_ssh_keygen
 
 

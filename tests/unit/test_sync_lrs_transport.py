@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.db import open_box_db, write
 from edge_server.settings import load_settings
+from edge_server.store.db import open_box_db, write
 from edge_server.store.outbox import SqliteOutbox, enqueue
-from edge_server.sync_jobs import lrs_check, lrs_config
+from edge_server.sync_runs import lrs_check, lrs_config
 from sync import lrs_push
 from tests.tls import make_ca
 

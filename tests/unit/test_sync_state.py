@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_server import sync_state
-from edge_server.db import open_box_db
+from edge_server.store import sync_state
+from edge_server.store.db import open_box_db
 
 
 def test_the_summary_counts_pending_statements_and_settles_an_error_once_the_same_sync_succeeds(
