@@ -141,10 +141,12 @@ def write_document(path: Path, document: dict[str, Any]) -> None:
 
 
 def precompute(src: Path, transcriber: Any, generator: Any | None, *, force: bool = False,
-               progress: ProgressFn | None = None, clock: Callable[[], float] | None = None) -> dict[str, Any]:
+               progress: ProgressFn | None = None, clock: Callable[[], float] | None = None,
+               embed: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Run the pipeline on every medium of the pack source that lacks current outputs; return what was done.
 
-    transcriber / generator: runners with model_id, sha256, params (models.worker's Remote ones in the CLI).
+    transcriber / generator: runners with model_id, sha256, params (models.worker's Remote ones in the CLI);
+    embed: sentence vectors that align chapters to knowledge points by meaning too, as the box's jobs do.
     """
     import time
 
@@ -172,7 +174,8 @@ def precompute(src: Path, transcriber: Any, generator: Any | None, *, force: boo
             if progress:
                 progress(index, len(tasks), fraction, message)
 
-        outputs = run_pipeline(src / task.media, kps, transcriber, generator, report, language=task.language)
+        outputs = run_pipeline(src / task.media, kps, transcriber, generator, report, language=task.language,
+                               embed=embed)
         document = outputs_document(outputs, task.sha256)
         document["lessons"] = list(task.lessons)
         document["computed_with"] = {**computed_with, "language": task.language}

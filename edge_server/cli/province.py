@@ -189,7 +189,8 @@ def register(main: click.Group) -> None:
                         generator.model  # noqa: B018
                 except ModelError as exc:
                     fail(str(exc))
-                result = precompute(src, transcriber, generator, force=force, progress=show)
+                result = precompute(src, transcriber, generator, force=force, progress=show,
+                                    embed=client.embed)
         except PrecomputeError as exc:
             fail(str(exc))
         except ModelsUnavailable as exc:
