@@ -1,5 +1,6 @@
-"""Attempts and mastery rows: record an answer (grade, attempt, mastery, outbox in one transaction), import
-attempt files, chapter views, the nightly fit, and the queries behind the progress pages."""
+"""The use cases over attempts and mastery: record an answer (grade, attempt, mastery, outbox in one transaction),
+import attempt files, chapter views, the nightly fit, and the queries behind the progress pages. The rows are
+written by edge_server/store/attempts.py (and a new pupil's by edge_server/store/people.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.catalog import get_exercise
 from edge_server.domain import grading, mastery
 from edge_server.identity import load_identity
 from edge_server.settings import Settings
-from edge_server.store import outbox
-from edge_server.store.db import one, rows, write
+from edge_server.store import attempts as attempt_store
+from edge_server.store import outbox, people
+from edge_server.store.db import rows, write
 from sync import statements
 
 
@@ -27,11 +30,6 @@ class UnknownExercise(LookupError):
 
 class AttemptLineError(ValueError):
     """A line of an attempts file is malformed; the message starts with its line number."""
-
-
-def now_iso() -> str:
-    """The current time as stored in attempts.ts (UTC, microseconds)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def ts_days(ts: str) -> float:
@@ -50,37 +48,11 @@ def box_identity(settings: Settings) -> tuple[str, bytes]:
 
 # ---------------------------------------------------------------- parameters and mastery rows
 
-def kp_params(db: sqlite_utils.Database, knowledge_point: str) -> mastery.Params:
-    """Fitted parameters of a KP, or the defaults before the first nightly fit."""
-    row = one(db, "SELECT params FROM kp_params WHERE knowledge_point = ?", (knowledge_point,))
-    return mastery.Params.from_dict(json.loads(row["params"])) if row else mastery.DEFAULT_PARAMS
-
-
-def all_kp_params(db: sqlite_utils.Database) -> dict[str, mastery.Params]:
-    """Every fitted KP's parameters."""
-    return {r["knowledge_point"]: mastery.Params.from_dict(json.loads(r["params"]))
-            for r in rows(db, "SELECT knowledge_point, params FROM kp_params")}
-
-
-def _save_mastery(db: sqlite_utils.Database, pupil_id: int, kp: str, p: float, n: int, updated: str) -> None:
-    db.execute(
-        "INSERT INTO mastery (pupil_id, knowledge_point, p_mastery, attempts, stuck, mastered, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pupil_id, knowledge_point) DO UPDATE SET "
-        "p_mastery = excluded.p_mastery, attempts = excluded.attempts, stuck = excluded.stuck, "
-        "mastered = excluded.mastered, updated = excluded.updated",
-        (pupil_id, kp, p, n, int(mastery.is_stuck(n, p)), int(mastery.is_mastered(p)), updated))
-
-
-def _history(db: sqlite_utils.Database, pupil_id: int, kp: str) -> list[dict[str, Any]]:
-    return rows(db, "SELECT id, correct, difficulty, ts FROM attempts WHERE pupil_id = ? AND knowledge_point = ? "
-                    "ORDER BY ts, id", (pupil_id, kp))
-
-
 def _recompute(db: sqlite_utils.Database, pupil_id: int, kp: str, params: mastery.Params) -> list[tuple[int, float]]:
     """Refilter a pupil's whole history on a KP; return (attempt id, p) where mastery was newly reached."""
-    history = _history(db, pupil_id, kp)
+    history = attempt_store.history(db, pupil_id, kp)
     if not history:
-        db.execute("DELETE FROM mastery WHERE pupil_id = ? AND knowledge_point = ?", (pupil_id, kp))
+        attempt_store.delete_mastery(db, pupil_id, kp)
         return []
     steps = mastery.trace(params, [mastery.Attempt(bool(a["correct"]), mastery.clamp_difficulty(a["difficulty"]),
                                                    ts_days(a["ts"])) for a in history])
@@ -90,7 +62,7 @@ def _recompute(db: sqlite_utils.Database, pupil_id: int, kp: str, params: master
         if now and not was:
             crossings.append((attempt["id"], s.p_mastery))
         was = now
-    _save_mastery(db, pupil_id, kp, steps[-1].p_mastery, len(history), history[-1]["ts"])
+    attempt_store.save_mastery(db, pupil_id, kp, steps[-1].p_mastery, len(history), history[-1]["ts"])
     return crossings
 
 
@@ -101,36 +73,30 @@ def _fold_attempt(db: sqlite_utils.Database, box: tuple[str, bytes], pupil_id: i
                   kind: str | None = None, choice_index: int | None = None,
                   origin: AnswerOrigin | None = None) -> tuple[int, float | None]:
     """Insert an attempt, fold it into the mastery row and enqueue its statements (inside a transaction)."""
-    params = kp_params(db, kp) if kp else mastery.DEFAULT_PARAMS
-    previous = one(db, "SELECT p_mastery, mastered FROM mastery WHERE pupil_id = ? AND knowledge_point = ?",
-                   (pupil_id, kp)) if kp else None
-    last = one(db, "SELECT ts FROM attempts WHERE pupil_id = ? AND knowledge_point = ? ORDER BY ts DESC, id DESC "
-                   "LIMIT 1", (pupil_id, kp)) if kp else None
+    params = attempt_store.kp_params(db, kp) if kp else mastery.DEFAULT_PARAMS
+    previous = attempt_store.mastery_row(db, pupil_id, kp) if kp else None
+    last = attempt_store.latest_ts(db, pupil_id, kp) if kp else None
     origin = origin or AnswerOrigin()
-    attempt_id = db.execute(
-        "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source, "
-        "client_id, received_at, tablet_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (pupil_id, kp or "", item, int(correct), response, difficulty, ts, source, origin.client_id,
-         origin.received_at, origin.tablet_id)).lastrowid
+    attempt_id = attempt_store.insert_attempt(db, attempt_store.NewAttempt(
+        pupil_id, kp or "", item, correct, response, difficulty, ts, source, origin.client_id, origin.received_at,
+        origin.tablet_id))
     box_id, secret = box
     outbox.enqueue(db, statements.answered(
         box_id, secret, pupil_id=pupil_id, attempt_id=attempt_id, item_id=item, knowledge_point=kp or None,
         correct=correct, ts=ts, kind=kind, choice_index=choice_index, difficulty=difficulty))
     if not kp:
         return attempt_id, None
-    if last is not None and last["ts"] > ts:
+    if last is not None and last > ts:
         # An answer older than the latest one (clock fixed, paper marks, a tablet's queue sent after answers given
         # later elsewhere): refilter the whole history, so that mastery follows the order the answers were given.
         crossings = _recompute(db, pupil_id, kp, params)
-        p = one(db, "SELECT p_mastery FROM mastery WHERE pupil_id = ? AND knowledge_point = ?", (pupil_id, kp))
+        p = attempt_store.mastery_row(db, pupil_id, kp)
         p_now = float(p["p_mastery"]) if p else None
         crossings = [c for c in crossings if c[0] == attempt_id]
     else:
-        gap = ts_days(ts) - ts_days(last["ts"]) if last else 0.0
+        gap = ts_days(ts) - ts_days(last) if last else 0.0
         s = mastery.step(params, previous["p_mastery"] if previous else None, correct, difficulty, gap)
-        count = one(db, "SELECT COUNT(*) AS n FROM attempts WHERE pupil_id = ? AND knowledge_point = ?",
-                    (pupil_id, kp))["n"]
-        _save_mastery(db, pupil_id, kp, s.p_mastery, count, ts)
+        attempt_store.save_mastery(db, pupil_id, kp, s.p_mastery, attempt_store.count(db, pupil_id, kp), ts)
         p_now = s.p_mastery
         was = bool(previous["mastered"]) if previous else False
         crossings = [(attempt_id, s.p_mastery)] if mastery.is_mastered(s.p_mastery) and not was else []
@@ -155,7 +121,7 @@ def _stored_result(db: sqlite_utils.Database, pupil_id: int, client_id: str | No
     """The result recorded with a pupil's answer of this tablet id, or None when it is new."""
     if client_id is None:
         return None
-    found = one(db, "SELECT result, correct FROM attempts WHERE pupil_id = ? AND client_id = ?", (pupil_id, client_id))
+    found = attempt_store.by_client_id(db, pupil_id, client_id)
     if found is None:
         return None
     return json.loads(found["result"]) if found["result"] else {"correct": bool(found["correct"])}
@@ -185,7 +151,7 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
     box = box or box_identity(settings)
     kp = exercise.get("knowledge_point") or ""
     difficulty = mastery.clamp_difficulty(exercise.get("difficulty"))
-    received = origin.received_at or now_iso()
+    received = origin.received_at or clock.now_iso()
     ts = origin.ts or received
     stamped = replace(origin, ts=ts, received_at=received)
 
@@ -199,7 +165,7 @@ def record_attempt(db: sqlite_utils.Database, settings: Settings, pupil_id: int,
         answer = {"correct": result.correct, "feedback": result.feedback,
                   "hint": None if result.correct else (exercise.get("hint") or None),
                   "p_mastery": None if p is None else round(p, 4)}
-        db.execute("UPDATE attempts SET result = ? WHERE id = ?", (json.dumps(answer), attempt_id))
+        attempt_store.set_result(db, attempt_id, answer)
         if link is not None:
             link(db, attempt_id)
         return answer
@@ -217,16 +183,15 @@ def record_chapter_view(db: sqlite_utils.Database, settings: Settings, pupil_id:
     box: box_identity's, when the caller already read it.
     """
     box_id, secret = box or box_identity(settings)
-    ts = ts or now_iso()
+    ts = ts or clock.now_iso()
 
     def _write(db: sqlite_utils.Database) -> int:
         if client_id is not None:
-            known = one(db, "SELECT id FROM chapter_views WHERE pupil_id = ? AND client_id = ?", (pupil_id, client_id))
+            known = attempt_store.chapter_view_id(db, pupil_id, client_id)
             if known is not None:
-                return known["id"]
-        view_id = db.execute("INSERT INTO chapter_views (pupil_id, lesson_id, knowledge_point, start, end, ts, "
-                             "client_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (pupil_id, lesson_id, knowledge_point, start, end, ts, client_id)).lastrowid
+                return known
+        view_id = attempt_store.insert_chapter_view(db, pupil_id, lesson_id, knowledge_point, start, end, ts,
+                                                    client_id)
         outbox.enqueue(db, statements.experienced(box_id, secret, pupil_id=pupil_id, view_id=view_id,
                                                   lesson_id=lesson_id, knowledge_point=knowledge_point, ts=ts,
                                                   start=start, end=end))
@@ -321,15 +286,6 @@ def parse_attempt_lines(lines: Iterable[str]) -> list[AttemptLine]:
     return parsed
 
 
-def _ensure_pupil(db: sqlite_utils.Database, ref: str, name: str) -> tuple[int, bool]:
-    """The id of the pupil with this ref, creating them without a class (inside the caller's transaction)."""
-    found = one(db, "SELECT id FROM pupils WHERE ref = ?", (ref,))
-    if found:
-        return found["id"], False
-    cur = db.execute("INSERT INTO pupils (ref, class_id, name, created) VALUES (?, NULL, ?, ?)", (ref, name, now_iso()))
-    return cur.lastrowid, True
-
-
 def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterable[str]) -> dict[str, Any]:
     """Import an attempts file in one transaction: all lines or none (AttemptLineError names the bad line)."""
     parsed = parse_attempt_lines(lines)
@@ -344,19 +300,16 @@ def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterab
         new_ids: set[int] = set()
         for line in parsed:
             if line.pupil not in pupil_ids:
-                pupil_ids[line.pupil], was_created = _ensure_pupil(db, line.pupil, line.pupil_name)
+                pupil_ids[line.pupil], was_created = people.ensure_pupil(db, line.pupil, line.pupil_name,
+                                                                         clock.now_iso())
                 created += was_created
             pupil_id = pupil_ids[line.pupil]
-            if one(db, "SELECT 1 AS x FROM attempts WHERE pupil_id = ? AND knowledge_point = ? AND ts = ? "
-                       "AND item = ? AND correct = ?", (pupil_id, line.knowledge_point, line.ts, line.item,
-                                                         int(line.correct))):
+            if attempt_store.is_known(db, pupil_id, line.knowledge_point, line.ts, line.item, line.correct):
                 duplicates += 1  # the same file imported twice adds nothing
                 continue
             difficulty = line.difficulty or (items[line.item]["difficulty"] if line.item in items else None)
-            attempt_id = db.execute(
-                "INSERT INTO attempts (pupil_id, knowledge_point, item, correct, response, difficulty, ts, source) "
-                "VALUES (?, ?, ?, ?, NULL, ?, ?, 'import')",
-                (pupil_id, line.knowledge_point, line.item, int(line.correct), difficulty, line.ts)).lastrowid
+            attempt_id = attempt_store.insert_attempt(db, attempt_store.NewAttempt(
+                pupil_id, line.knowledge_point, line.item, line.correct, None, difficulty, line.ts, "import"))
             outbox.enqueue(db, statements.answered(
                 box[0], box[1], pupil_id=pupil_id, attempt_id=attempt_id, item_id=line.item,
                 knowledge_point=line.knowledge_point, correct=line.correct, ts=line.ts, difficulty=difficulty))
@@ -364,9 +317,9 @@ def import_attempts(db: sqlite_utils.Database, settings: Settings, lines: Iterab
             new_ids.add(attempt_id)
             imported += 1
         for pupil_id, kp in sorted(touched):
-            for attempt_id, p in _recompute(db, pupil_id, kp, kp_params(db, kp)):
+            for attempt_id, p in _recompute(db, pupil_id, kp, attempt_store.kp_params(db, kp)):
                 if attempt_id in new_ids:
-                    ts = one(db, "SELECT ts FROM attempts WHERE id = ?", (attempt_id,))["ts"]
+                    ts = attempt_store.attempt_ts(db, attempt_id)
                     outbox.enqueue(db, statements.mastered(box[0], box[1], pupil_id=pupil_id,
                                                            attempt_id=attempt_id, knowledge_point=kp,
                                                            p_mastery=p, ts=ts))
@@ -413,20 +366,18 @@ def fit_all(settings: Settings, spec: mastery.ModelSpec = mastery.EXTENDED) -> d
 
     db = open_box_db(settings.db_path)
     try:
-        history = rows(db, "SELECT pupil_id, knowledge_point, correct, difficulty, ts FROM attempts "
-                           "WHERE knowledge_point != '' ORDER BY pupil_id, knowledge_point, ts, id")
+        history = attempt_store.all_with_knowledge_point(db)
         by_kp: dict[str, dict[int, list[mastery.Attempt]]] = {}
         for a in history:
             by_kp.setdefault(a["knowledge_point"], {}).setdefault(a["pupil_id"], []).append(
                 mastery.Attempt(bool(a["correct"]), mastery.clamp_difficulty(a["difficulty"]), ts_days(a["ts"])))
         fitted = mastery.fit_sequences({kp: list(seqs.values()) for kp, seqs in by_kp.items()}, spec)
         counts = {kp: sum(len(s) for s in seqs.values()) for kp, seqs in by_kp.items()}
-        stamp = now_iso()
+        stamp = clock.now_iso()
 
         def _store(db: sqlite_utils.Database) -> int:
             for kp, params in fitted.items():
-                db.execute("INSERT OR REPLACE INTO kp_params (knowledge_point, params, n_attempts, fitted_at) "
-                           "VALUES (?, ?, ?, ?)", (kp, json.dumps(params.to_dict()), counts[kp], stamp))
+                attempt_store.save_kp_params(db, kp, params, counts[kp], stamp)
             recomputed = 0
             for kp, seqs in by_kp.items():
                 for pupil_id in seqs:
@@ -547,7 +498,7 @@ def next_for_pupil(db: sqlite_utils.Database, pupil_id: int, limit: int = 6) -> 
             if kp not in seen:
                 seen.add(kp)
                 states.append({"knowledge_point": kp, "name": names.get(kp, kp), "attempts": 0, "stuck": False,
-                               "p_mastery": kp_params(db, kp).prior})
+                               "p_mastery": attempt_store.kp_params(db, kp).prior})
     material = teaching_material(db, [s["knowledge_point"] for s in states])
     return mastery.recommend(states, material["chapters"], material["exercises"], solved_items(db, pupil_id),
                              limit=limit, lessons=material["lessons"])

@@ -28,6 +28,8 @@ from typing import Any
 import sqlite_utils
 
 from edge_server.store import channels as channel_store
+from edge_server.store import jobs as job_store
+from edge_server.store import people
 from edge_server.store.db import one, rows
 from sync.packs import in_scope
 
@@ -108,9 +110,8 @@ def remove_rows(db: sqlite_utils.Database, channel_id: str) -> dict[str, int]:
                        (old["id"], old["text"]))
             chunks += 1
         db.execute("DELETE FROM transcript_chunks WHERE lesson_id = ?", (lesson_id,))
-        assignments += db.execute("DELETE FROM assignments WHERE lesson_id = ?", (lesson_id,)).rowcount
-        jobs += db.execute("DELETE FROM jobs WHERE status = 'queued' AND json_extract(payload, '$.lesson_id') = ?",
-                           (lesson_id,)).rowcount
+        assignments += people.unassign_lesson(db, lesson_id)
+        jobs += job_store.forget_queued_of_lesson(db, lesson_id)
     unlist_rows(db, channel_id)
     outputs = 0
     for sha in media:

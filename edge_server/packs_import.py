@@ -19,7 +19,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from tqdm import tqdm
 
-from edge_server import jobs
+from edge_server import clock, jobs
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
 from edge_server.store.db import open_box_db, rows, write
@@ -43,10 +43,6 @@ class VerifiedPack:
     manifest: Manifest
     catalog: dict[str, Any]
     key_id: str
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- reading a pack folder safely ---------------------------------------------------------------------------
@@ -139,7 +135,7 @@ def check_header(pack: Path, trusted: dict[str, Ed25519PublicKey],
 def verify_pack(pack: Path, trusted: dict[str, Ed25519PublicKey], active_version: int | None = None,
                 now: datetime | None = None, show_progress: bool = False) -> VerifiedPack:
     """Run every acceptance check on a pack folder in place; raise PackError with a one-line reason."""
-    manifest, key = check_header(pack, trusted, active_version, now or _now())
+    manifest, key = check_header(pack, trusted, active_version, now or clock.now())
     with _progress(sum(f.size for f in manifest.files), "verifying", show_progress) as bar:
         for entry in manifest.files:
             packs.check_file(entry, _stream(pack, entry, bar))
@@ -187,7 +183,7 @@ def build_pack(src: Path, out: Path, key: Ed25519PrivateKey, version: int, expir
                 size = (src / name).stat().st_size
                 facts = _stream(src, FileEntry(name, "0" * 64, size), bar, dest)
                 entries.append(FileEntry(name, facts.sha256 or "", facts.size))
-        manifest = packs.build_manifest(catalog["channel"], version, created or _now(), expires, entries)
+        manifest = packs.build_manifest(catalog["channel"], version, created or clock.now(), expires, entries)
         (tmp / MANIFEST).write_bytes(manifest)
         (tmp / SIGNATURE).write_bytes(packs.sign(manifest, key))
         if out.exists():
@@ -210,7 +206,7 @@ def reset_floor(db: sqlite_utils.Database, now: datetime | None = None) -> datet
     Refused while the system clock is behind the last activation, which that same clock stamped: a box that lost its
     time would otherwise judge expiry by a clock in the past.
     """
-    system = now or _now()
+    system = now or clock.now()
     activated = channel_store.last_activation(db)
     if activated is not None and system < activated:
         raise PackError(f"the system clock ({system.isoformat(timespec='seconds')}) is behind the last pack "
@@ -324,7 +320,7 @@ def _replace_rows(db: sqlite_utils.Database, verified: VerifiedPack, path: Path)
             db.execute("INSERT INTO catalog_fts (kind, ref, lesson_id, title, body) VALUES ('lesson', ?, ?, ?, ?)",
                        (lesson["id"], lesson["id"], lesson["title"], f"{lesson['text'] or ''}\n{kp_text}"))
     channel_store.activate(db, {**manifest.channel, "id": cid}, manifest.version, path, manifest.created,
-                      manifest.expires, verified.key_id, _now())
+                      manifest.expires, verified.key_id, clock.now())
     channel_store.raise_floor(db, manifest.created)
     queued = jobs.queue_pipeline_jobs(db, cid)
     return queued

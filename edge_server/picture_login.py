@@ -14,7 +14,8 @@ from typing import Any
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from edge_server.store.db import one, write
+from edge_server.store import people
+from edge_server.store.db import one
 
 PICTURES = ("apple", "ball", "bird", "car", "dog", "house", "key", "leaf", "moon", "rain", "star", "tree")
 LENGTH = 3
@@ -67,8 +68,7 @@ def has_pictures(db: sqlite_utils.Database, pupil_ids: list[int]) -> set[int]:
 
 def set_pictures(db: sqlite_utils.Database, pupil_id: int, pictures_hash: str) -> None:
     """Give a pupil a new picture password; the pupil's sessions end with the old one."""
-    write(db, lambda tx: tx.execute("UPDATE pupils SET picture_password_hash = ?, session_gen = session_gen + 1 "
-                                    "WHERE id = ?", (pictures_hash, pupil_id)))
+    people.set_picture_hash(db, pupil_id, pictures_hash)
 
 
 def login_kind(db: sqlite_utils.Database, class_id: int | None) -> str:
@@ -81,4 +81,4 @@ def set_login_kind(db: sqlite_utils.Database, class_id: int, kind: str) -> None:
     """Choose how a class's pupils log in."""
     if kind not in LOGIN_KINDS:
         raise ValueError(f"login kind must be one of {', '.join(LOGIN_KINDS)}")
-    write(db, lambda tx: tx.execute("UPDATE classes SET login_kind = ? WHERE id = ?", (kind, class_id)))
+    people.set_login_kind(db, class_id, kind)

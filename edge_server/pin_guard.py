@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_server.settings import Settings
-from edge_server.store import rate_limits
+from edge_server.store import people, rate_limits
 from edge_server.store.db import rows, write
 
 ALERTS_SHOWN_S = 24 * 3600
@@ -111,9 +111,9 @@ def begin(db: sqlite_utils.Database, pupil: dict[str, Any], address: str, limits
 
     def take(tx: sqlite_utils.Database) -> Try:
         conn = tx.conn
-        lock = conn.execute("SELECT locked_until FROM pin_lockouts WHERE pupil_id = ?", (pupil["id"],)).fetchone()
-        if lock and lock[0] > now:
-            raise _Full(Blocked("pupil", lock[0] - now))
+        lock = people.lockout(tx, pupil["id"])
+        if lock and lock[1] > now:
+            raise _Full(Blocked("pupil", lock[1] - now))
         for scope, key, (limit, window) in counters:
             taken, ends = rate_limits.hit(conn, key, window, now)
             if taken > limit:
@@ -132,18 +132,16 @@ def succeeded(db: sqlite_utils.Database, attempt: Try, now: float | None = None)
 
     def undo(tx: sqlite_utils.Database) -> None:
         rate_limits.give_back(tx.conn, list(attempt.keys), now)
-        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (attempt.pupil["id"],))
+        people.lift_lockout(tx, attempt.pupil["id"])
 
     write(db, undo)
 
 
-def _alert(conn: Any, kind: str, class_id: int | None, pupil_id: int | None, now: float, quiet_s: float) -> None:
+def _alert(db: sqlite_utils.Database, kind: str, class_id: int | None, pupil_id: int | None, now: float,
+           quiet_s: float) -> None:
     """One alert per pupil, class or box per quiet_s, however many wrong PINs follow."""
-    recent = conn.execute("SELECT 1 FROM login_alerts WHERE kind = ? AND class_id IS ? AND pupil_id IS ? "
-                          "AND created > ? AND cleared IS NULL", (kind, class_id, pupil_id, now - quiet_s)).fetchone()
-    if not recent:
-        conn.execute("INSERT INTO login_alerts (kind, class_id, pupil_id, created) VALUES (?, ?, ?, ?)",
-                     (kind, class_id, pupil_id, now))
+    if not people.has_open_alert(db, kind, class_id, pupil_id, now - quiet_s):
+        people.add_login_alert(db, kind, class_id, pupil_id, now)
 
 
 def failed(db: sqlite_utils.Database, attempt: Try, limits: PinLimits, now: float | None = None) -> None:
@@ -156,19 +154,16 @@ def failed(db: sqlite_utils.Database, attempt: Try, limits: PinLimits, now: floa
         conn = tx.conn
         lockouts = limits.lockouts_s
         if rate_limits.count(conn, pupil_key(pupil["ref"]), now) >= limits.per_pupil[0]:
-            lock = conn.execute("SELECT level, locked_until FROM pin_lockouts WHERE pupil_id = ?",
-                                (pupil["id"],)).fetchone()
+            lock = people.lockout(tx, pupil["id"])
             if lock is None or lock[1] <= now:  # tries that were in flight together lock the pupil out once
                 level = lock[0] if lock is not None and lock[1] > now - limits.forget_lockouts_s else 0
                 until = now + lockouts[min(level, len(lockouts) - 1)]
-                conn.execute("INSERT INTO pin_lockouts (pupil_id, level, locked_until) VALUES (?, ?, ?) "
-                             "ON CONFLICT(pupil_id) DO UPDATE SET level = excluded.level, "
-                             "locked_until = excluded.locked_until", (pupil["id"], level + 1, until))
-                _alert(conn, "pupil", class_id, pupil["id"], now, lockouts[0])
+                people.set_lockout(tx, pupil["id"], level + 1, until)
+                _alert(tx, "pupil", class_id, pupil["id"], now, lockouts[0])
         if class_id is not None and rate_limits.count(conn, class_key(class_id), now) >= limits.per_class[0]:
-            _alert(conn, "class", class_id, None, now, limits.per_class[1])
+            _alert(tx, "class", class_id, None, now, limits.per_class[1])
         if rate_limits.count(conn, BOX_KEY, now) >= limits.per_box[0]:
-            _alert(conn, "box", None, None, now, limits.per_box[1])
+            _alert(tx, "box", None, None, now, limits.per_box[1])
 
     write(db, judge)
 
@@ -179,9 +174,8 @@ def clear_pupil(db: sqlite_utils.Database, pupil: dict[str, Any], now: float | N
 
     def clear(tx: sqlite_utils.Database) -> None:
         rate_limits.clear(tx.conn, [pupil_key(pupil["ref"])])
-        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (pupil["id"],))
-        tx.conn.execute("UPDATE login_alerts SET cleared = ? WHERE pupil_id = ? AND cleared IS NULL",
-                        (now, pupil["id"]))
+        people.lift_lockout(tx, pupil["id"])
+        people.clear_pupil_alerts(tx, pupil["id"], now)
 
     write(db, clear)
 
@@ -193,10 +187,8 @@ def open_class(db: sqlite_utils.Database, class_id: int, now: float | None = Non
     def clear(tx: sqlite_utils.Database) -> None:
         refs = [r["ref"] for r in rows(tx, "SELECT ref FROM pupils WHERE class_id = ?", (class_id,))]
         rate_limits.clear(tx.conn, [class_key(class_id), BOX_KEY, *map(pupil_key, refs)])
-        tx.conn.execute("DELETE FROM pin_lockouts WHERE pupil_id IN (SELECT id FROM pupils WHERE class_id = ?)",
-                        (class_id,))
-        tx.conn.execute("UPDATE login_alerts SET cleared = ? WHERE (class_id = ? OR kind = 'box') "
-                        "AND cleared IS NULL", (now, class_id))
+        people.lift_class_lockouts(tx, class_id)
+        people.clear_class_alerts(tx, class_id, now)
 
     write(db, clear)
 

@@ -23,6 +23,7 @@ import sqlite_utils
 from edge_server.jobs import PIPELINE, enqueue
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store import jobs as job_store
 from edge_server.store.db import one, rows, write
 
 LOCAL_CHANNEL = "local.school"
@@ -216,8 +217,7 @@ def recordings_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     done = {r["media_sha256"] for r in rows(db, "SELECT media_sha256 FROM ai_outputs WHERE kind = 'chapters'")}
     out = []
     for lesson in lessons:
-        job = one(db, "SELECT status, progress, message, error FROM jobs WHERE kind = ? AND key = ? "
-                      "ORDER BY id DESC LIMIT 1", (PIPELINE, lesson["media_sha256"]))
+        job = job_store.latest(db, PIPELINE, lesson["media_sha256"])
         if job is None:
             job = {"status": "done" if lesson["media_sha256"] in done else "none", "progress": 1.0, "message": None,
                    "error": None}
@@ -267,8 +267,9 @@ def save_edits(db: sqlite_utils.Database, media_sha256: str, contents: dict[str,
     """Store corrected outputs as the teacher's and rebuild the companion's index of every lesson using the medium,
     in one transaction. versions: each edited kind's fingerprint (output_edits.content_version) when the page was
     made; EditConflict when the stored content is no longer that."""
+    from edge_server.clock import now_iso
     from edge_server.domain.output_edits import content_version
-    from edge_server.jobs import index_outputs, now_iso
+    from edge_server.jobs import index_outputs
 
     def store(tx: sqlite_utils.Database) -> None:
         stored = {r["kind"]: r for r in rows(tx, "SELECT kind, content, model_id, model_sha256, params, "

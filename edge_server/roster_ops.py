@@ -4,11 +4,11 @@ a class, the teachers an admin manages and handing a class over. The CSV itself 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.domain import roster
 from edge_server.store import outbox, people
 from edge_server.store.db import one, rows, write
@@ -75,12 +75,11 @@ def import_roster(db: sqlite_utils.Database, class_id: int, pupils: list[roster.
                  if roster.name_key(p.name) in taken]  # added since the file was read
         if clash:
             raise roster.RosterRefused(clash[:roster.MAX_ERRORS], max(0, len(clash) - roster.MAX_ERRORS))
-        made, now = [], datetime.now(UTC).isoformat(timespec="seconds")
+        made, now = [], clock.now_iso_seconds()
         for p in pupils:
             ref = people.new_ref()
-            pupil_id = tx.execute("INSERT INTO pupils (ref, class_id, name, picture, pin_hash, created) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)",
-                                  (ref, class_id, p.name, p.picture, pin_hashes[p.row], now)).lastrowid
+            pupil_id = people.insert_pupil(tx, ref, class_id, p.name, picture=p.picture, pin_hash=pin_hashes[p.row],
+                                           created=now)
             made.append(Imported(pupil_id, ref, p.name, p.picture, p.pin or "", p.row in made_pins))
         return made
 
@@ -93,9 +92,8 @@ def new_class_pins(db: sqlite_utils.Database, class_id: int, pins: dict[int, tup
 
     def _update(tx: sqlite_utils.Database) -> None:
         for pupil_id, (_pin, pin_hash) in pins.items():
-            tx.execute("UPDATE pupils SET pin_hash = ?, session_gen = session_gen + 1 WHERE id = ? AND class_id = ?",
-                       (pin_hash, pupil_id, class_id))
-            tx.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (pupil_id,))
+            people.set_class_pin_hash(tx, class_id, pupil_id, pin_hash)
+            people.lift_lockout(tx, pupil_id)
 
     write(db, _update)
 
@@ -114,7 +112,7 @@ def move_pupil(db: sqlite_utils.Database, pupil_id: int, class_id: int) -> None:
             return
         if any(roster.name_key(n) == roster.name_key(pupil["name"]) for n in class_names(tx, class_id)):
             raise RosterConflict(f"{pupil['name']!r} is already a name in that class")
-        tx.execute("UPDATE pupils SET class_id = ? WHERE id = ?", (class_id, pupil_id))
+        people.move_to_class(tx, pupil_id, class_id)
         tx.execute("UPDATE tablets SET class_id = ? WHERE pupil_id = ?", (class_id, pupil_id))
 
     write(db, _move)
@@ -176,7 +174,7 @@ def remove_pupil(db: sqlite_utils.Database, pupil_id: int, secret: bytes | None)
         if secret is not None:
             name = statements.pseudonym(secret, pupil_id)
             erased["outbox"] = outbox.forget_actor(tx, name)
-        tx.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))
+        people.delete_pupil(tx, pupil_id)
         return erased
 
     return write(db, _erase)
@@ -198,7 +196,7 @@ def hand_over(db: sqlite_utils.Database, class_id: int, teacher_id: int) -> None
     def _give(tx: sqlite_utils.Database) -> None:
         if one(tx, "SELECT id FROM teachers WHERE id = ?", (teacher_id,)) is None:
             raise RosterConflict("no such teacher")
-        if tx.execute("UPDATE classes SET teacher_id = ? WHERE id = ?", (teacher_id, class_id)).rowcount != 1:
+        if not people.set_class_owner(tx, class_id, teacher_id):
             raise RosterConflict("no such class")
 
     write(db, _give)

@@ -17,13 +17,13 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from edge_server import attempts, catalog
+from edge_server import attempts, catalog, clock
 from edge_server.domain import offline
 from edge_server.settings import Settings
 from edge_server.store import people
@@ -35,11 +35,6 @@ MAX_BATCH = 100  # answers, and views, per sync request (the client sends 50 at 
 MAX_LESSONS_REPORTED = 500
 SHELL = ("/static/box.css", "/static/box.js", "/static/tablet.js", "/static/tablet-store.js",
          "/manifest.webmanifest", "/static/icon.svg")
-
-
-def _now() -> datetime:
-    """The box's time (time.time, like sessions and rate limits)."""
-    return datetime.fromtimestamp(time.time(), UTC)
 
 
 class SyncRefused(PermissionError):
@@ -102,12 +97,12 @@ def set_media_budget(db: sqlite_utils.Database, class_id: int, megabytes: int) -
     """The most lesson media a tablet of this class keeps offline (0: none)."""
     if not 0 <= megabytes <= 100_000:
         raise ValueError("a media budget is 0 to 100000 MB")
-    write(db, lambda tx: tx.execute("UPDATE classes SET media_budget_mb = ? WHERE id = ?", (megabytes, class_id)))
+    people.set_media_budget(db, class_id, megabytes)
 
 
 def take_home(db: sqlite_utils.Database, class_id: int, now: datetime | None = None) -> dict[str, str]:
     """The class's take-home lessons still running: lesson id -> until (ISO 8601)."""
-    stamp = offline.iso(now or _now())
+    stamp = offline.iso(now or clock.now())
     return {r["lesson_id"]: r["until"] for r in rows(
         db, "SELECT lesson_id, until FROM take_home WHERE class_id = ? AND until > ? ORDER BY lesson_id",
         (class_id, stamp))}
@@ -116,8 +111,8 @@ def take_home(db: sqlite_utils.Database, class_id: int, now: datetime | None = N
 def set_take_home(db: sqlite_utils.Database, class_id: int, lesson_ids: set[str], days: int,
                   now: datetime | None = None) -> str:
     """Make exactly these lessons the class's take-home lessons for `days` days from now; return the end."""
-    until = offline.iso(offline.take_home_until(now or _now(), days))
-    created = offline.iso(now or _now())
+    until = offline.iso(offline.take_home_until(now or clock.now(), days))
+    created = offline.iso(now or clock.now())
 
     def _replace(tx: sqlite_utils.Database) -> None:
         tx.execute("DELETE FROM take_home WHERE class_id = ?", (class_id,))
@@ -221,7 +216,7 @@ def offline_keys(db: sqlite_utils.Database, lesson_id: str) -> dict[str, Any]:
 def answer_origin(item: dict[str, Any], tablet_id: Any = None) -> attempts.AnswerOrigin:
     """An answer's attempt_id and device time (corrected by the clock offset it carries) from a request body;
     offline.BadAnswerOrigin when one is malformed."""
-    received = _now()
+    received = clock.now()
     client_id = offline.attempt_id(item.get("attempt_id"))
     ts = offline.answer_time(item.get("answered_at"), item.get("clock_offset_ms"), received)
     return attempts.AnswerOrigin(client_id, offline.iso(ts), offline.iso(received), valid_tablet_id(tablet_id))
@@ -255,7 +250,7 @@ def _sync_view(db: sqlite_utils.Database, settings: Settings, box: tuple[str, by
         return {"view_id": None, "status": "refused", "error": "not an object"}
     try:
         client_id = offline.attempt_id(item.get("view_id"))
-        ts = offline.answer_time(item.get("watched_at"), item.get("clock_offset_ms"), _now())
+        ts = offline.answer_time(item.get("watched_at"), item.get("clock_offset_ms"), clock.now())
         start, end = float(item.get("start", 0)), float(item.get("end", 0))
     except (offline.BadAnswerOrigin, TypeError, ValueError) as exc:
         return {"view_id": item.get("view_id"), "status": "refused", "error": str(exc)}
@@ -284,7 +279,7 @@ def note_tablet(db: sqlite_utils.Database, tablet_id: str, pupil_id: int, state:
     lessons = [str(x)[:200] for x in lessons[:MAX_LESSONS_REPORTED]] if isinstance(lessons, list) else None
     error = state.get("storage_error")
     error = str(error)[:200] if error else None
-    now = offline.iso(_now())
+    now = offline.iso(clock.now())
 
     def _upsert(tx: sqlite_utils.Database) -> None:
         tx.execute(

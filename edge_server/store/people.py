@@ -1,22 +1,21 @@
-"""Queries for teachers, classes, pupils, PINs, assignments and a class's recent attempts."""
+"""Teachers, classes, pupils (PINs, picture passwords) and assignments: the only module that writes their tables.
+
+Functions named "... inside the caller's transaction" run in the caller's db.write; the others open their own.
+Also the queries for a class's recent attempts (read only: edge_server/store/attempts.py writes attempts)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.store.db import one, rows, write
 
 PICTURES = ("sun", "star", "moon", "tree", "fish", "cat", "flower", "boat")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_ref() -> str:
@@ -48,7 +47,8 @@ def add_teacher(db: sqlite_utils.Database, username: str, password_hash: str, di
             return None
         cur = db.execute("INSERT INTO teachers (username, display_name, password_hash, created, role) "
                          "VALUES (?, ?, ?, ?, ?)",
-                         (username, display_name or username, password_hash, _now(), "admin" if first else role))
+                         (username, display_name or username, password_hash, clock.now_iso_seconds(),
+                          "admin" if first else role))
         if first:
             db.execute("UPDATE classes SET teacher_id = ? WHERE teacher_id IS NULL", (cur.lastrowid,))
         # however the first teacher is made (setup page, CLI, demo), the setup token is used up with it
@@ -133,6 +133,21 @@ def end_sessions(db: sqlite_utils.Database, kind: str, account_id: int) -> None:
 # classes
 
 
+def set_class_owner(db: sqlite_utils.Database, class_id: int, teacher_id: int) -> bool:
+    """Give a class to a teacher, inside the caller's transaction; False when there is no such class."""
+    return db.execute("UPDATE classes SET teacher_id = ? WHERE id = ?", (teacher_id, class_id)).rowcount == 1
+
+
+def set_login_kind(db: sqlite_utils.Database, class_id: int, kind: str) -> None:
+    """How a class's pupils log in ("pin" or "pictures": checked by edge_server.picture_login)."""
+    write(db, lambda tx: tx.execute("UPDATE classes SET login_kind = ? WHERE id = ?", (kind, class_id)))
+
+
+def set_media_budget(db: sqlite_utils.Database, class_id: int, megabytes: int) -> None:
+    """The most lesson media a tablet of the class keeps offline (checked by edge_server.tablets)."""
+    write(db, lambda tx: tx.execute("UPDATE classes SET media_budget_mb = ? WHERE id = ?", (megabytes, class_id)))
+
+
 def list_classes(db: sqlite_utils.Database, teacher_id: int | None = None) -> list[dict[str, Any]]:
     """All classes (or one teacher's) with their pupil counts and owner, by name."""
     where = "" if teacher_id is None else "WHERE c.teacher_id = :teacher "
@@ -151,7 +166,7 @@ def add_class(db: sqlite_utils.Database, name: str, teacher_id: int | None = Non
             admin = one(db, "SELECT id FROM teachers WHERE role = 'admin' ORDER BY created, id LIMIT 1")
             owner = admin["id"] if admin else None
         return db.execute("INSERT INTO classes (name, created, teacher_id) VALUES (?, ?, ?)",
-                          (name, _now(), owner)).lastrowid
+                          (name, clock.now_iso_seconds(), owner)).lastrowid
 
     return write(db, _insert)
 
@@ -169,14 +184,39 @@ def class_by_name(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None
 # pupils
 
 
+def insert_pupil(db: sqlite_utils.Database, ref: str, class_id: int | None, name: str, *,
+                 picture: str | None = None, pin_hash: str | None = None, created: str | None = None) -> int:
+    """Insert a pupil row as given, inside the caller's transaction; return its id (created: now, in seconds)."""
+    return db.execute("INSERT INTO pupils (ref, class_id, name, picture, pin_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
+                      (ref, class_id, name, picture, pin_hash, created or clock.now_iso_seconds())).lastrowid
+
+
 def add_pupil(db: sqlite_utils.Database, class_id: int, name: str, pin_hash: str | None,
               picture: str | None = None) -> dict[str, Any]:
     """Create a pupil in a class with a fresh stable ref; return id and ref."""
     ref = new_ref()
-    pupil_id = write(db, lambda db: db.execute(
-        "INSERT INTO pupils (ref, class_id, name, picture, pin_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
-        (ref, class_id, name, picture if picture in PICTURES else None, pin_hash, _now())).lastrowid)
+    pupil_id = write(db, lambda db: insert_pupil(db, ref, class_id, name,
+                                                 picture=picture if picture in PICTURES else None, pin_hash=pin_hash))
     return {"id": pupil_id, "ref": ref}
+
+
+def ensure_pupil(db: sqlite_utils.Database, ref: str, name: str, created: str) -> tuple[int, bool]:
+    """The id of the pupil with this ref, created without a class when new (inside the caller's transaction);
+    and whether it was created."""
+    found = one(db, "SELECT id FROM pupils WHERE ref = ?", (ref,))
+    if found:
+        return found["id"], False
+    return insert_pupil(db, ref, None, name, created=created), True
+
+
+def move_to_class(db: sqlite_utils.Database, pupil_id: int, class_id: int) -> None:
+    """Put a pupil in another class, inside the caller's transaction (the rules are edge_server.roster_ops's)."""
+    db.execute("UPDATE pupils SET class_id = ? WHERE id = ?", (class_id, pupil_id))
+
+
+def delete_pupil(db: sqlite_utils.Database, pupil_id: int) -> None:
+    """Delete a pupil's row, inside the caller's transaction (after the rows that point at it)."""
+    db.execute("DELETE FROM pupils WHERE id = ?", (pupil_id,))
 
 
 def pupils_in_class(db: sqlite_utils.Database, class_id: int) -> list[dict[str, Any]]:
@@ -201,6 +241,71 @@ def set_pin_hash(db: sqlite_utils.Database, pupil_id: int, pin_hash: str) -> Non
                                     (pin_hash, pupil_id)))
 
 
+def set_class_pin_hash(db: sqlite_utils.Database, class_id: int, pupil_id: int, pin_hash: str) -> None:
+    """Replace the PIN hash of a pupil of this class (none elsewhere), inside the caller's transaction; the pupil's
+    sessions end with the old PIN."""
+    db.execute("UPDATE pupils SET pin_hash = ?, session_gen = session_gen + 1 WHERE id = ? AND class_id = ?",
+               (pin_hash, pupil_id, class_id))
+
+
+def set_picture_hash(db: sqlite_utils.Database, pupil_id: int, pictures_hash: str) -> None:
+    """Replace a pupil's picture password hash; the pupil's sessions end with the old one."""
+    write(db, lambda tx: tx.execute("UPDATE pupils SET picture_password_hash = ?, session_gen = session_gen + 1 "
+                                    "WHERE id = ?", (pictures_hash, pupil_id)))
+
+
+# PIN lockouts and wrong-PIN alerts (times in epoch seconds; the rules are edge_server.pin_guard's), all inside the
+# caller's transaction
+
+
+def lockout(db: sqlite_utils.Database, pupil_id: int) -> tuple[int, float] | None:
+    """A pupil's last lockout: (level, locked until), or None."""
+    row = db.execute("SELECT level, locked_until FROM pin_lockouts WHERE pupil_id = ?", (pupil_id,)).fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
+def set_lockout(db: sqlite_utils.Database, pupil_id: int, level: int, until: float) -> None:
+    """Lock a pupil out until `until`, at this level of the growing lockouts."""
+    db.execute("INSERT INTO pin_lockouts (pupil_id, level, locked_until) VALUES (?, ?, ?) "
+               "ON CONFLICT(pupil_id) DO UPDATE SET level = excluded.level, locked_until = excluded.locked_until",
+               (pupil_id, level, until))
+
+
+def lift_lockout(db: sqlite_utils.Database, pupil_id: int) -> None:
+    """Forget a pupil's lockouts."""
+    db.execute("DELETE FROM pin_lockouts WHERE pupil_id = ?", (pupil_id,))
+
+
+def lift_class_lockouts(db: sqlite_utils.Database, class_id: int) -> None:
+    """Forget the lockouts of every pupil of a class."""
+    db.execute("DELETE FROM pin_lockouts WHERE pupil_id IN (SELECT id FROM pupils WHERE class_id = ?)", (class_id,))
+
+
+def has_open_alert(db: sqlite_utils.Database, kind: str, class_id: int | None, pupil_id: int | None,
+                   since: float) -> bool:
+    """True when an alert of this kind, class and pupil was made after `since` and not dealt with yet."""
+    return db.execute("SELECT 1 FROM login_alerts WHERE kind = ? AND class_id IS ? AND pupil_id IS ? "
+                      "AND created > ? AND cleared IS NULL", (kind, class_id, pupil_id, since)).fetchone() is not None
+
+
+def add_login_alert(db: sqlite_utils.Database, kind: str, class_id: int | None, pupil_id: int | None,
+                    created: float) -> None:
+    """Leave a wrong-PIN alert (pupil, class or box) for the teacher."""
+    db.execute("INSERT INTO login_alerts (kind, class_id, pupil_id, created) VALUES (?, ?, ?, ?)",
+               (kind, class_id, pupil_id, created))
+
+
+def clear_pupil_alerts(db: sqlite_utils.Database, pupil_id: int, at: float) -> None:
+    """Mark a pupil's open alerts dealt with."""
+    db.execute("UPDATE login_alerts SET cleared = ? WHERE pupil_id = ? AND cleared IS NULL", (at, pupil_id))
+
+
+def clear_class_alerts(db: sqlite_utils.Database, class_id: int, at: float) -> None:
+    """Mark a class's open alerts, and the box's, dealt with."""
+    db.execute("UPDATE login_alerts SET cleared = ? WHERE (class_id = ? OR kind = 'box') AND cleared IS NULL",
+               (at, class_id))
+
+
 # assignments
 
 
@@ -216,9 +321,14 @@ def set_assignments(db: sqlite_utils.Database, class_id: int, lesson_ids: set[st
         db.execute("DELETE FROM assignments WHERE class_id = ?", (class_id,))
         for lesson_id in sorted(lesson_ids):
             db.execute("INSERT INTO assignments (class_id, lesson_id, assigned_at) VALUES (?, ?, ?)",
-                       (class_id, lesson_id, _now()))
+                       (class_id, lesson_id, clock.now_iso_seconds()))
 
     write(db, _replace)
+
+
+def unassign_lesson(db: sqlite_utils.Database, lesson_id: str) -> int:
+    """Take a lesson out of every class's assignments, inside the caller's transaction; return how many went."""
+    return db.execute("DELETE FROM assignments WHERE lesson_id = ?", (lesson_id,)).rowcount
 
 
 def lesson_titles(db: sqlite_utils.Database) -> list[dict[str, Any]]:

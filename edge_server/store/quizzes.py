@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge_server import attempts, catalog
+from edge_server import attempts, catalog, clock
 from edge_server.domain import quizzes
 from edge_server.domain.quizzes import QuizError
 from edge_server.settings import Settings
@@ -85,7 +85,7 @@ def create_quiz(db: sqlite_utils.Database, class_id: int, title: str, exercise_i
     def _create(tx: sqlite_utils.Database) -> int:
         quiz_id = tx.execute("INSERT INTO quizzes (class_id, title, created_by, state, released, created) "
                              "VALUES (?, ?, ?, 'draft', 0, ?)",
-                             (class_id, clean, teacher_id, attempts.now_iso())).lastrowid
+                             (class_id, clean, teacher_id, clock.now_iso())).lastrowid
         for position, exercise_id in enumerate(items, start=1):
             tx.execute("INSERT INTO quiz_items (quiz_id, position, exercise_id) VALUES (?, ?, ?)",
                        (quiz_id, position, exercise_id))
@@ -129,7 +129,7 @@ def change_state(db: sqlite_utils.Database, quiz_id: int, action: str) -> quizze
             raise QuizError("no such quiz")
         after = quizzes.apply_action(state_of(quiz), action)  # read inside the transaction: a double click fails
         tx.execute(f"UPDATE quizzes SET state = ?, released = ?, {column} = ? WHERE id = ?",  # noqa: S608
-                   (after.state, int(after.released), attempts.now_iso(), quiz_id))
+                   (after.state, int(after.released), clock.now_iso(), quiz_id))
         return after
 
     return write(db, _change)

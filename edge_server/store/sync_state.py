@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from edge_server.clock import now_iso_seconds
 from edge_server.store.db import one
 
 LAST_PUSH, LAST_PULL, LAST_ERROR = "last_push", "last_pull", "last_error"
@@ -16,14 +17,11 @@ LINK, PUSH_FAILURES, PULL_FAILURES = "link", "push_failures", "pull_failures"
 NEXT_PUSH_AT, NEXT_PULL_AT = "next_push_at", "next_pull_at"
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def set_value(db: sqlite_utils.Database, key: str, value: Any) -> None:
     """Store one value (JSON-encoded unless it is a string or None)."""
     text = value if value is None or isinstance(value, str) else json.dumps(value, sort_keys=True)
-    db.execute("INSERT OR REPLACE INTO sync_state (key, value, updated) VALUES (?, ?, ?)", (key, text, now_iso()))
+    db.execute("INSERT OR REPLACE INTO sync_state (key, value, updated) VALUES (?, ?, ?)",
+               (key, text, now_iso_seconds()))
 
 
 def get_value(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
@@ -65,7 +63,7 @@ def _record(db: sqlite_utils.Database, kind: str, result: dict[str, Any]) -> Non
         record_error(db, kind, result["error"])
         set_value(db, failures_key, int(get_value(db, failures_key, 0) or 0) + 1)
     else:
-        set_value(db, last_key, now_iso())
+        set_value(db, last_key, now_iso_seconds())
         set_value(db, failures_key, 0)
         _clear_error(db, kind)
 

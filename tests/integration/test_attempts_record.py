@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edge_server import attempts
+from edge_server import attempts, clock
 from edge_server.identity import load_identity
 from edge_server.store.db import open_box_db, rows
 from sync.statements import pseudonym
@@ -101,7 +101,7 @@ def test_a_chapter_view_writes_an_experienced_statement(db, settings):
 
 def test_an_answer_stamped_before_the_latest_one_refilters_the_history_in_time_order(db, settings, monkeypatch):
     stamps = iter(["2026-05-02T10:00:00.000000+00:00", "2026-05-01T10:00:00.000000+00:00"])
-    monkeypatch.setattr(attempts, "now_iso", lambda: next(stamps))
+    monkeypatch.setattr(clock, "now_iso", lambda: next(stamps))
     attempts.record_attempt(db, settings, 1, "n1", "0.5")  # right, later
     late = attempts.record_attempt(db, settings, 1, "n1", "7")  # wrong, but earlier (the clock went back)
     history = [(a["correct"], a["ts"][:10]) for a in rows(db, "SELECT * FROM attempts ORDER BY ts")]
