@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RALPH_VENV := .ralph-venv
-APT_PACKAGES := build-essential chromium espeak-ng sox libsox-fmt-all nginx-light rsync wrk fonts-wqy-microhei openssh-server
+APT_PACKAGES := build-essential chromium espeak-ng sox libsox-fmt-all nginx-light rsync wrk fonts-wqy-microhei openssh-server \
+	libnss3-tools
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench screenshots system-deps venv ralph lock llama-wheel clean help

@@ -48,6 +48,13 @@ class Settings:
     # the box's own nginx in front of the app (edge_server/web/front.py): auto = when nginx is installed, nginx, none
     front: str = "auto"
     front_token: str = ""  # set by `edge-server serve` at each start, never in config.toml
+    # https on the front (edge_server/tls.py; browsers give offline pages to https only): -1 = 443 when serve runs
+    # as root, else 8443; 0 = no https. The http port then sends pupils' pages to https.
+    https_port: int = -1
+    # the province's CA (PEM certificate and key, relative to the data directory) signs the box's certificate;
+    # "" = the box's own CA, made once in keys/tls/
+    tls_ca_cert: str = ""
+    tls_ca_key: str = ""
     # pupils' PIN tries (edge_server.pin_guard): tries per window in seconds, per pupil, tablet, class and box; the
     # pupil's growing lockouts (seconds; the last one repeats), forgotten this long after the last one
     pin_pupil_tries: int = 5

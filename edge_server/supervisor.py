@@ -73,6 +73,8 @@ class Supervisor:
             self._restarts.append(now)
         if self.front is not None and self.front.restart_if_dead():
             self._restarts.append(now)
+        if self.front is not None:
+            self.front.refresh_certificate()  # a new DHCP address gets a new certificate (edge_server/tls.py)
         if self.scheduler is not None and not self.scheduler.alive():
             log.warning("scheduler process stopped; starting it again")
             self._restarts.append(now)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from edge_server import __version__
+
+if TYPE_CHECKING:
+    from edge_server.box import Box
 
 
 class CliError(click.ClickException):
@@ -42,6 +45,24 @@ data_option = click.option(
 )
 
 
+def open_box(data_dir: Path, *, migrate: bool = True, **overrides: Any) -> Box:
+    """The box of a data directory, built once per command: Settings loaded, and box.db's schema brought up to date
+    (creating box.db when missing, as the commands that write always did); `with box.db() as db:` then.
+    migrate=False: a command that only reads takes the database as it is."""
+    from edge_server.box import Box
+    from edge_server.settings import load_settings
+
+    ctx = click.get_current_context(silent=True)
+    key = ("edge_server.box", str(data_dir), migrate, tuple(sorted(overrides.items())))
+    if ctx is not None and key in ctx.meta:
+        return ctx.meta[key]
+    settings = load_settings(data_dir, **overrides)
+    box = Box.start(settings) if migrate else Box(settings)
+    if ctx is not None:
+        ctx.meta[key] = box
+    return box
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edge-server")
 def main() -> None:
@@ -61,10 +82,22 @@ def init(data_dir: Path, trust: Path | None, name: str | None) -> None:
     except ProvisionError as exc:
         fail(str(exc))
     token = issue_setup_token(data_dir)
+    _make_certificate(data_dir)
     info(f"box {identity.box_id} ready in {data_dir}")
     if token:
         _show_setup_token(token, data_dir)
     emit_json({"box_id": identity.box_id, "data": str(data_dir), "setup_token": token})
+
+
+def _make_certificate(data_dir: Path) -> None:
+    """The box's CA and https certificate, so that /install can offer the CA from the first start."""
+    from edge_server import tls
+    from edge_server.settings import load_settings
+
+    try:
+        tls.ensure(load_settings(data_dir))
+    except tls.TlsError as exc:  # the box still serves http; `edge-server tls status` says what is wrong
+        info(f"warning: no https certificate: {exc}")
 
 
 def _show_setup_token(token: str, data_dir: Path) -> None:
@@ -104,6 +137,9 @@ def _register() -> None:
         module.register(main)
     cli_box.register(main)
     cli_province.register(main)  # adds to the pack and ai groups made above
+    from edge_server.cli import tls as cli_tls
+
+    cli_tls.register(main)
 
 
 _register()

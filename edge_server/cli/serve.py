@@ -31,6 +31,17 @@ def public_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Fail in one line when the port is taken, instead of gunicorn's retries and tracebacks."""
     from edge_server.cli import fail
@@ -85,20 +96,27 @@ class BoxServer(BaseApplication):
         self.supervisor = Supervisor(settings, server, front=front)
         self.supervisor.start()
         url = public_url(self.settings.host, port)
-        click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid}))
+        https_port = self.settings.https_port if front is not None and self.settings.https_port > 0 else None
+        click.echo(json.dumps({"url": url, "host": host, "port": port, "pid": server.pid, "https_port": https_port}))
         sys.stdout.flush()
         via = " behind nginx" if front is not None else ""
+        if https_port:
+            via += f" (https on port {https_port})"
         click.echo(f"classroom box serving {settings.data_dir} on {url}{via} "
                    f"({self.cfg.workers} worker(s) x {self.cfg.threads} threads)", err=True)
 
     def _front(self, app_port: int) -> Any:
+        from edge_server import tls
         from edge_server.web.front import FrontPlan, NginxFront, data_owner
 
         s = self.settings
+        https = tls.files(s) if s.https_port > 0 else None
         plan = FrontPlan(prefix=s.run_dir / "nginx", listen_host=s.host, listen_port=s.port, app_port=app_port,
                          workers=int(self.cfg.workers), token=s.front_token, max_body_mb=s.max_upload_mb,
-                         user=data_owner(s.data_dir) if os.geteuid() == 0 else None)
-        return NginxFront(self.nginx, plan)
+                         user=data_owner(s.data_dir) if os.geteuid() == 0 else None,
+                         https_port=s.https_port if https else 0, cert_file=https and https.server_cert,
+                         key_file=https and https.server_key)
+        return NginxFront(self.nginx, plan, renew_certificate=(lambda: tls.ensure(s).reissued) if https else None)
 
     def post_fork(self, server: Any, worker: Any) -> None:
         """In each new worker: start its heap report when heap_report_s asks for one."""
@@ -112,6 +130,31 @@ class BoxServer(BaseApplication):
         if self.supervisor is not None:
             self.supervisor.stop()
         click.echo("classroom box stopped", err=True)
+
+
+def _with_https(settings: Settings, any_port: bool) -> Settings:
+    """The https port settled (a free one when serve was asked for any port) and the certificate made or renewed."""
+    from edge_server import tls
+    from edge_server.cli import fail
+    from edge_server.web import front
+
+    if settings.https_port == 0:
+        return settings
+    port = front.free_port(settings.host) if any_port and settings.https_port < 0 else tls.https_port(settings)
+    if settings.https_port < 0 and not _port_free(settings.host, port):
+        # the default port (another box, another server): serve http as before, and say what is lost
+        click.echo(f"warning: port {port} is in use, so no https this time: tablets on the LAN get no offline "
+                   "pages (set https_port in config.toml)", err=True)
+        return settings.with_overrides(https_port=0)
+    _check_port_free(settings.host, port)
+    settings = settings.with_overrides(https_port=port)
+    try:
+        issued = tls.ensure(settings)
+    except tls.TlsError as exc:
+        fail(f"https: {exc}")
+    if issued.reissued:
+        click.echo(f"https certificate made: {issued.reason}", err=True)
+    return settings
 
 
 def run_server(settings: Settings, *, workers: int | None = None, threads: int | None = None,
@@ -148,11 +191,17 @@ def run_server(settings: Settings, *, workers: int | None = None, threads: int |
 
         fail(str(exc))
     bind = _bind_address(settings.host, settings.port)
+    asked_any_port = settings.port == 0
     if nginx is not None:
         # nginx takes the box's address and port; the app listens on loopback only, behind it.
         port = settings.port or front.free_port(settings.host)
         settings = settings.with_overrides(port=port, front_token=front.new_token())
+        settings = _with_https(settings, any_port=asked_any_port)
         bind = "127.0.0.1:0"
+    else:
+        click.echo("warning: no nginx front (front = none, or nginx is not installed): the box serves plain http, "
+                   "so tablets on the LAN get no offline pages and no take-home lessons (browsers need https for "
+                   "them); install nginx-light and set front = \"auto\"", err=True)
     app = create_app(settings)
     options = {
         "bind": [bind],

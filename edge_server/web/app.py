@@ -207,6 +207,9 @@ def create_app(settings: Settings, box: Box | None = None) -> Flask:
 
     for module in (recording_edits, lesson_reports, watching):
         module.init_app(app)
+    from edge_server.web.views import install
+
+    install.init_app(app)
     from edge_server.web import openapi
 
     app.extensions["openapi"] = openapi.build([openapi.CORE, api_companion.OPENAPI])

@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +46,10 @@ FRONT_TYPES: dict[str, str] = {
 # The header nginx adds to its access checks: the app answers /media-access only with this per-start secret.
 TOKEN_HEADER = "X-Edge-Front"
 STOP_WAIT_S = 5.0
+# nginx must drop an idle connection to gunicorn before gunicorn does (its keep-alive, cli/serve.py KEEPALIVE_S = 5):
+# a request sent on a connection gunicorn is closing gets 502, and nginx never retries a POST (a lost answer).
+UPSTREAM_IDLE_S = 2
+RENEW_CHECK_S = 60.0  # how often the certificate is compared with the box's addresses (a new DHCP lease)
 # /media/<channel>/<path>: no empty or hidden path segment (as media.clean_relative_path), one of FRONT_TYPES
 MEDIA_LOCATION = (r"^/media/(?<media_channel>[A-Za-z0-9][A-Za-z0-9._-]*)/"
                   r"(?<media_file>(?:[^/.][^/]*/)*[^/.][^/]*\.(?i:{extensions}))$")
@@ -62,6 +67,9 @@ class FrontPlan:
     token: str
     max_body_mb: int
     user: str | None = None  # only when started as root: the owner of the data folder
+    https_port: int = 0  # 0: http only
+    cert_file: Path | None = None  # server certificate (+ chain) and key for https (edge_server/tls.py)
+    key_file: Path | None = None
 
 
 def find_nginx() -> str | None:
@@ -135,6 +143,46 @@ def nginx_config(plan: FrontPlan) -> str:
       proxy_read_timeout 300s;
       proxy_send_timeout 300s;"""
     user = f"user {plan.user};\n" if plan.user else ""
+    locations = _locations(plan, extensions, proxy)
+    if plan.https_port:
+        # On http, loopback (a secure context already), the machines' JSON, the CA and its page stay; the rest goes
+        # to https, where the browser gives the pupils' pages their service worker.
+        servers = f"""  map $host $edge_loopback {{
+    default 0;
+    localhost 1;
+    127.0.0.1 1;
+    "[::1]" 1;
+  }}
+  map $uri $edge_plain_path {{
+    default 0;
+    /ca.crt 1;
+    /install 1;
+    ~^/(static|api|share)/ 1;
+  }}
+  server {{
+    listen {_listen(plan.listen_host, plan.listen_port)} backlog=1024;
+    set $edge_stay "$edge_loopback$edge_plain_path";
+    if ($edge_stay = "00") {{
+      return 308 https://$host{_port_suffix(plan.https_port)}$request_uri;
+    }}
+{locations}
+  }}
+  server {{
+    listen {_listen(plan.listen_host, plan.https_port)} ssl http2 backlog=1024;
+    ssl_certificate {plan.cert_file};
+    ssl_certificate_key {plan.key_file};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:edge_tls:1m;
+    ssl_session_timeout 1h;
+    # the app's cookies travel over https only, once a tablet is there
+    proxy_cookie_flags ~ secure;
+{locations}
+  }}"""
+    else:
+        servers = f"""  server {{
+    listen {_listen(plan.listen_host, plan.listen_port)} backlog=1024;
+{locations}
+  }}"""
     return f"""# written by edge-server serve at each start; edits are lost
 {user}daemon off;
 master_process on;
@@ -163,10 +211,20 @@ http {{
   upstream box {{
     server 127.0.0.1:{plan.app_port};
     keepalive 32;
+    keepalive_timeout {UPSTREAM_IDLE_S}s;
   }}
-  server {{
-    listen {_listen(plan.listen_host, plan.listen_port)} backlog=1024;
-    # the app's own checks, never reachable from outside
+{servers}
+}}
+"""
+
+
+def _port_suffix(port: int) -> str:
+    return "" if port == 443 else f":{port}"
+
+
+def _locations(plan: FrontPlan, extensions: str, proxy: str) -> str:
+    """The locations both servers share: media from disk after the app's check, everything else to the app."""
+    return f"""    # the app's own checks, never reachable from outside
     location ^~ /media-access/ {{ return 404; }}
     location = /_front/access {{
       internal;
@@ -200,10 +258,7 @@ http {{
     location @app {{{proxy}
     }}
     location / {{{proxy}
-    }}
-  }}
-}}
-"""
+    }}"""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -215,11 +270,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class NginxFront:
     """One nginx master with its workers, started, watched and stopped by the supervisor."""
 
-    def __init__(self, binary: str, plan: FrontPlan, stderr: IO[Any] | int | None = None) -> None:
+    def __init__(self, binary: str, plan: FrontPlan, stderr: IO[Any] | int | None = None,
+                 renew_certificate: Callable[[], bool] | None = None) -> None:
         self.binary = binary
         self.plan = plan
         self.stderr = stderr
+        # called now and then: True when it wrote a new certificate (the box's addresses changed), so nginx reloads
+        self.renew_certificate = renew_certificate
+        self.renew_check_s = RENEW_CHECK_S
         self._process: subprocess.Popen[bytes] | None = None
+        self._renew_checked = time.monotonic()
+        self._cert_seen = self._cert_stamp()
 
     @property
     def pid(self) -> int | None:
@@ -239,6 +300,7 @@ class NginxFront:
     def start(self, timeout_s: float = 10.0) -> None:
         """Start nginx and wait until it accepts connections on its port."""
         conf = self.write_config()
+        self._cert_seen = self._cert_stamp()  # what this nginx loads
         self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
             [self.binary, "-p", str(self.plan.prefix), "-c", str(conf), "-e", "stderr"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
@@ -265,6 +327,30 @@ class NginxFront:
             return False
         log.warning("nginx front stopped (status %s); starting it again", self._process.returncode)
         self.start()
+        return True
+
+    def _cert_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.plan.cert_file.stat() if self.plan.cert_file else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_ino) if st else None
+
+    def refresh_certificate(self) -> bool:
+        """At most every renew_check_s: a new certificate when the box's names or addresses changed (or one written
+        by `edge-server tls renew`), then a reload."""
+        if self.renew_certificate is None or time.monotonic() - self._renew_checked < self.renew_check_s:
+            return False
+        self._renew_checked = time.monotonic()
+        self.renew_certificate()
+        stamp = self._cert_stamp()
+        if stamp == self._cert_seen:
+            return False
+        self._cert_seen = stamp
+        if self.alive():
+            assert self._process is not None
+            log.info("new https certificate for the box's names and addresses; nginx reloads it")
+            self._process.send_signal(signal.SIGHUP)  # new workers with the new certificate, no request dropped
         return True
 
     def stop(self) -> None:

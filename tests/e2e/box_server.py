@@ -35,10 +35,11 @@ def prepare(data_dir: Path, keys_dir: Path) -> dict:
     return people
 
 
-def serve_env() -> dict[str, str]:
-    """The environment of a test box: no scheduler, no AI jobs, no mDNS announcement."""
+def serve_env(https_port: int = 0) -> dict[str, str]:
+    """The environment of a test box: no scheduler, no AI jobs, no mDNS announcement, and https only on the port
+    given (several boxes run at once: none may take the default 8443)."""
     return {**os.environ, "EDGE_SERVER_SCHEDULER_ENABLED": "false", "EDGE_SERVER_AI_JOBS_ENABLED": "false",
-            "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore"}
+            "EDGE_SERVER_ANNOUNCE": "false", "PYTHONWARNINGS": "ignore", "EDGE_SERVER_HTTPS_PORT": str(https_port)}
 
 
 def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout_s: float = 60) -> None:
@@ -59,12 +60,14 @@ def wait_until_up(proc: subprocess.Popen, base: str, log: Path, timeout_s: float
 
 
 @contextmanager
-def serve(data_dir: Path, log: Path, *args: str) -> Iterator[str]:
-    """Run `edge-server serve [args]` on a free 127.0.0.1 port until the block ends; yield its base URL."""
+def serve(data_dir: Path, log: Path, *args: str, https_port: int = 0) -> Iterator[str]:
+    """Run `edge-server serve [args]` on a free 127.0.0.1 port (and https on https_port, when given) until the block
+    ends; yield its base URL."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen([CLI, "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
-                                 "--no-announce", *args], stdout=out, stderr=subprocess.STDOUT, env=serve_env())
+                                 "--no-announce", *args], stdout=out, stderr=subprocess.STDOUT,
+                                env=serve_env(https_port))
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(proc, base, log)

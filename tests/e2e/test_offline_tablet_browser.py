@@ -28,11 +28,11 @@ from tests.e2e.box_server import (
     serve_env,
     wait_until_up,
 )
+from tests.e2e.offline_steps import LESSON, open_kept_lesson, status_says
 from tests.e2e.pages_data import CLASS_NAME
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # tests/e2e/conftest.py requires Chromium
 
-LESSON = "water-cycle"
 TABLET_SLOW_BY = timedelta(hours=2)  # the tablets' clocks are wrong; the box corrects their answer times
 
 
@@ -110,14 +110,6 @@ def tablet(browser, clock_at: datetime | None = None):
     return context, context.new_page()
 
 
-def open_kept_lesson(page, base: str) -> None:
-    """Open the lesson and wait until the service worker keeps it (page, documents and its audio)."""
-    page.goto(f"{base}/lesson/{LESSON}")
-    status_says(page, "This lesson works without the box")
-    kept = page.evaluate("async () => (await (await caches.open('box-media')).keys()).map(r => r.url)")
-    assert any(url.endswith("/water-cycle.ogg") for url in kept), kept
-
-
 def until(page, script: str, timeout_s: float = 60) -> None:
     """Poll an async script of the page until it returns a truthy value (page.wait_for_function does not await a
     promise: an async predicate would pass at once)."""
@@ -125,12 +117,6 @@ def until(page, script: str, timeout_s: float = 60) -> None:
     while not page.evaluate(script):
         assert time.monotonic() < deadline, f"still false after {timeout_s} s: {script}"
         page.wait_for_timeout(200)
-
-
-def status_says(page, text: str, timeout: float = 60_000) -> None:
-    """Wait until the tablet's status line says this (null-safe: the check also runs while a page loads)."""
-    page.wait_for_function("(text) => ((document.getElementById('tablet-status') || {}).textContent || '')"
-                           ".includes(text)", arg=text, timeout=timeout)
 
 
 def waiting_for_box(page, n: int) -> None:

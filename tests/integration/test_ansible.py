@@ -225,6 +225,8 @@ def test_a_real_converge_builds_an_origin_an_lrs_and_a_box_that_pulls_from_it_an
     assert settings.workers == (os.cpu_count() or 1)
     # the box runs its own nginx front on its port (nginx-light is in the role's packages unless front is none)
     assert settings.front == "nginx"
+    # https on the front's own port, signed by the box's own CA (no province TLS CA given)
+    assert settings.https_port == 8443 and settings.tls_ca_cert == "" and not (data / "keys/tls-ca.key").exists()
     # the LRS over https: the URL group_vars derives (the lrs host's name and lrs_port), the CA bundle pinned
     config = tomllib.loads((data / "config.toml").read_text())
     assert re.fullmatch(r"https://localhost:\d+/xAPI", config["lrs_url"])

@@ -201,3 +201,13 @@ def test_the_nginx_configuration_listens_where_the_box_should_and_knows_its_toke
     with pytest.raises(ValueError):
         wanted("apache")
     assert wanted("none") is None
+
+
+def test_nginx_lets_an_idle_app_connection_go_before_gunicorn_closes_it(tmp_path):
+    # measured: 1 answer in 3,068 got 502 under load when nginx reused a connection gunicorn was closing
+    from edge_server.cli.serve import KEEPALIVE_S
+
+    conf = nginx_config(FrontPlan(tmp_path, "0.0.0.0", 8080, 41234, 2, "t", 1))
+    upstream = conf[conf.index("upstream box"):]
+    idle = int(re.search(r"keepalive_timeout (\d+)s;", upstream[:upstream.index("}")]).group(1))
+    assert 0 < idle < KEEPALIVE_S
