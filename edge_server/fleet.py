@@ -39,7 +39,9 @@ def shared_pack_dir(db: sqlite_utils.Database, settings: Settings, channel_id: s
 
 def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """How many jobs are in each state."""
-    return {r["status"]: r["n"] for r in rows(db, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+    from edge_server.store import jobs as job_store
+
+    return job_store.counts(db)
 
 
 def sync_summary(db: sqlite_utils.Database) -> dict[str, Any]:

@@ -16,37 +16,32 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.model_status import selftest_allows_llm
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
+from edge_server.store import jobs as job_store
 from edge_server.store.db import connect, one, rows, write
 from models import languages
 
 log = logging.getLogger("edge_server.jobs")
 
 PIPELINE = "pipeline"
+SHARE_PULL = "share-pull"  # a channel pulled from a nearby box (edge_server/share_pull.py)
 LOCK_NAME = "jobs.lock"
 
 Progress = Callable[[dict[str, Any]], None]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def enqueue(db: sqlite_utils.Database, kind: str, key: str, payload: dict[str, Any]) -> bool:
     """Queue a job unless one with the same kind and key is already queued or running."""
-    cur = db.execute(
-        "INSERT OR IGNORE INTO jobs (kind, key, payload, status, created) VALUES (?, ?, ?, 'queued', ?)",
-        (kind, key, json.dumps(payload), now_iso()),
-    )
-    return cur.rowcount == 1
+    return job_store.enqueue(db, kind, key, payload)
 
 
 def _media_file(db: sqlite_utils.Database, lesson_id: str) -> Path | None:
@@ -107,7 +102,7 @@ def store_outputs(db: sqlite_utils.Database, media_sha256: str, outputs: dict[st
     precomputed outputs or a re-import never overwrite it. Runs inside the caller's transaction, so outputs, chunks
     and index change together or not at all.
     """
-    created = now_iso()
+    created = clock.now_iso()
     edited = {r["kind"] for r in rows(db, "SELECT kind FROM ai_outputs WHERE media_sha256 = ? "
                                           "AND edited_at IS NOT NULL", (media_sha256,))}
     for out in outputs.values():
@@ -154,61 +149,45 @@ def index_outputs(db: sqlite_utils.Database, media_sha256: str) -> None:
 # -- the queue -------------------------------------------------------------------------------------------------
 
 MAX_TRIES = 3
+# Each lane has its own worker lock, so that a share pull never waits behind hours of AI work (nor the reverse).
+LANES: dict[str, str] = {PIPELINE: LOCK_NAME, SHARE_PULL: "share-pull.lock"}
+_INTERRUPTED = {
+    PIPELINE: f"the worker stopped during this job {MAX_TRIES} times: check the medium plays, then import it again",
+    SHARE_PULL: f"the box stopped during this pull {MAX_TRIES} times: start it again from the admin page",
+}
 
 
-def requeue_interrupted(db: sqlite_utils.Database) -> int:
-    """Put jobs a crashed worker left 'running' back in the queue (call only while holding the worker lock).
+def requeue_interrupted(db: sqlite_utils.Database, kind: str = PIPELINE) -> int:
+    """Put jobs a crashed worker left 'running' back in the queue (call only while holding the kind's worker lock).
 
     A job that was interrupted MAX_TRIES times is marked failed instead, so a medium that crashes the worker
     cannot keep the box in a crash loop.
     """
-    def requeue(tx: sqlite_utils.Database) -> int:
-        tx.execute("UPDATE jobs SET status = 'failed', message = 'failed', finished = ?, error = ? "
-                   "WHERE status = 'running' AND tries >= ?",
-                   (now_iso(), f"the worker stopped during this job {MAX_TRIES} times: check the medium plays, "
-                               "then import it again", MAX_TRIES))
-        return tx.execute("UPDATE jobs SET status = 'queued', message = 'interrupted; queued again', progress = 0 "
-                          "WHERE status = 'running'").rowcount
-
-    return write(db, requeue)
+    return job_store.requeue_interrupted(db, (kind,), MAX_TRIES, _INTERRUPTED[kind])
 
 
 def claim_next(db: sqlite_utils.Database, kinds: tuple[str, ...] = (PIPELINE,)) -> dict[str, Any] | None:
     """Mark the oldest queued job running and return it (None when the queue is empty)."""
-    marks = ",".join("?" * len(kinds))
-
-    def claim(tx: sqlite_utils.Database) -> dict[str, Any] | None:
-        job = one(tx, f"SELECT * FROM jobs WHERE status = 'queued' AND kind IN ({marks}) ORDER BY id LIMIT 1",
-                  kinds)
-        if job is None:
-            return None
-        tx.execute("UPDATE jobs SET status = 'running', tries = tries + 1, started = ?, progress = 0, "
-                   "message = 'starting', error = NULL WHERE id = ?", (now_iso(), job["id"]))
-        return {**job, "status": "running", "payload": json.loads(job["payload"])}
-
-    return write(db, claim)
+    return job_store.claim_next(db, kinds)
 
 
 def set_progress(db: sqlite_utils.Database, job_id: int, fraction: float, message: str) -> None:
     """Record how far a running job is (0..1) and what it is doing."""
-    write(db, lambda tx: tx.execute("UPDATE jobs SET progress = ?, message = ? WHERE id = ? AND status = 'running'",
-                                    (max(0.0, min(1.0, fraction)), message, job_id)))
+    job_store.set_progress(db, job_id, fraction, message)
 
 
 def finish(db: sqlite_utils.Database, job_id: int, media_sha256: str, outputs: dict[str, Any]) -> None:
     """Store a job's outputs and mark it done, in one transaction."""
     def done(tx: sqlite_utils.Database) -> None:
         store_outputs(tx, media_sha256, outputs)
-        tx.execute("UPDATE jobs SET status = 'done', progress = 1, message = 'done', finished = ? WHERE id = ?",
-                   (now_iso(), job_id))
+        job_store.mark_done(tx, job_id)
 
     write(db, done)
 
 
 def fail(db: sqlite_utils.Database, job_id: int, error: str) -> None:
     """Mark a job failed with a message a teacher can read."""
-    write(db, lambda tx: tx.execute("UPDATE jobs SET status = 'failed', error = ?, message = 'failed', finished = ? "
-                                    "WHERE id = ?", (error, now_iso(), job_id)))
+    job_store.fail(db, job_id, error)
 
 
 def retry_once(db: sqlite_utils.Database, job_id: int, error: str, tries: int) -> None:
@@ -216,18 +195,15 @@ def retry_once(db: sqlite_utils.Database, job_id: int, error: str, tries: int) -
     if tries >= 2:
         fail(db, job_id, error)
         return
-    write(db, lambda tx: tx.execute("UPDATE jobs SET status = 'queued', progress = 0, error = ?, message = ? "
-                                    "WHERE id = ?", (error, f"retrying once after: {error}", job_id)))
+    job_store.queue_again(db, job_id, error, f"retrying once after: {error}")
 
 
 def list_jobs(db: sqlite_utils.Database, limit: int = 100, lesson_ids: list[str] | None = None) -> list[dict]:
     """Recent jobs, newest first, with their lesson id and title."""
-    found = rows(db, "SELECT j.id, j.kind, j.key, j.payload, j.status, j.progress, j.message, j.error, j.tries, "
-                     "j.created, j.started, j.finished FROM jobs j ORDER BY j.id DESC LIMIT ?", (limit,))
     titles = {r["id"]: r["title"] for r in rows(db, "SELECT id, title FROM lessons")}
     out = []
-    for job in found:
-        payload = json.loads(job.pop("payload") or "{}")
+    for job in job_store.recent(db, limit):
+        payload = job.pop("payload")
         job["lesson_id"] = payload.get("lesson_id")
         job["lesson_title"] = titles.get(job["lesson_id"])
         if lesson_ids is None or job["lesson_id"] in lesson_ids:
@@ -237,21 +213,21 @@ def list_jobs(db: sqlite_utils.Database, limit: int = 100, lesson_ids: list[str]
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
     """How many jobs are in each status."""
-    return {r["status"]: r["n"] for r in rows(db, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+    return job_store.counts(db)
 
 
 def pending(db: sqlite_utils.Database) -> int:
     """Jobs queued or running."""
-    found = one(db, "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')")
-    return int(found["n"]) if found else 0
+    return job_store.pending(db)
 
 
 # -- the worker ------------------------------------------------------------------------------------------------
 
 @contextmanager
-def worker_lock(settings: Settings, blocking: bool = False) -> Iterator[bool]:
-    """Hold DATA/jobs.lock; yields False when another process is the worker (and blocking is False)."""
-    path = settings.data_dir / LOCK_NAME
+def worker_lock(settings: Settings, blocking: bool = False, name: str = LOCK_NAME) -> Iterator[bool]:
+    """Hold DATA/<name> (jobs.lock: the AI lane); yields False when another process is the worker (and blocking is
+    False)."""
+    path = settings.data_dir / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -382,21 +358,28 @@ def embed_passages(settings: Settings, db: sqlite_utils.Database, media_sha256: 
 
 
 def run_pending(settings: Settings, max_jobs: int | None = None, progress: Progress | None = None,
-                runners: Runners | None = None) -> int | None:
-    """Run queued pipeline jobs one at a time; return how many ran, or None when another process is the worker."""
-    with worker_lock(settings) as mine:
+                runners: Runners | None = None, kind: str = PIPELINE, blocking: bool = False) -> int | None:
+    """Run queued jobs of one kind one at a time; return how many ran, or None when another process is that kind's
+    worker (with blocking, wait for it to finish instead, then run what is left)."""
+    with worker_lock(settings, blocking, LANES[kind]) as mine:
         if not mine:
             return None
         db = connect(settings.db_path)
         try:
-            requeue_interrupted(db)
+            requeue_interrupted(db, kind)
             ran = 0
-            runners = runners or Runners(settings)
+            if kind == PIPELINE:
+                runners = runners or Runners(settings)
             while max_jobs is None or ran < max_jobs:
-                job = claim_next(db)
+                job = claim_next(db, (kind,))
                 if job is None:
                     break
-                run_job(db, job, runners, progress)
+                if kind == SHARE_PULL:
+                    from edge_server.share_pull import run_pull_job
+
+                    run_pull_job(settings, db, job, progress)
+                else:
+                    run_job(db, job, runners, progress)
                 ran += 1
             return ran
         finally:
@@ -408,11 +391,39 @@ def scheduled_run(settings: Settings, runners: Runners | None = None) -> None:
     run_pending(settings, runners=runners)
 
 
+def scheduled_share_pulls(settings: Settings) -> None:
+    """The scheduler's entry for share pulls: run the queued ones unless another process is running them."""
+    run_pending(settings, kind=SHARE_PULL)
+
+
+def run_share_pulls_in_background(settings: Settings) -> threading.Thread:
+    """Run the queued share pulls in a thread of this process (where no scheduler process runs them); it waits for
+    any other worker of the lane to finish first, so a pull queued meanwhile is never left behind."""
+    thread = threading.Thread(target=run_pending, kwargs={"settings": settings, "kind": SHARE_PULL, "blocking": True},
+                              daemon=True, name="share-pulls")
+    thread.start()
+    return thread
+
+
 def watch(settings: Settings) -> dict[str, Any]:
     """A snapshot of the queue for a progress display: counts and the running job."""
     db = connect(settings.db_path, readonly=True)
     try:
-        running = one(db, "SELECT id, key, progress, message FROM jobs WHERE status = 'running' ORDER BY id LIMIT 1")
-        return {"pending": pending(db), "counts": counts(db), "running": running}
+        return {"pending": pending(db), "counts": counts(db), "running": job_store.first_running(db)}
     finally:
         db.conn.close()
+
+
+def scheduler_is_running(db: sqlite_utils.Database, settings: Settings) -> bool:
+    """Whether a scheduler process runs this box's queue: enabled here, and its heartbeat in box.db is fresh."""
+    from edge_server.clock import now
+    from edge_server.fleet import meta
+
+    if not settings.scheduler_enabled:
+        return False
+    try:
+        beat = datetime.fromisoformat(json.loads(meta(db)["scheduler_heartbeat"])["at"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    # two periods and a margin: one late beat on a busy box is no death
+    return (now() - beat).total_seconds() < 2 * settings.scheduler_heartbeat_s + 10

@@ -247,6 +247,7 @@ def box_jobs(box: Box | None = None) -> list[Job]:
         Job("edge_server.attempts:fit_all", {"trigger": "cron", "hour": 2, "minute": 30}, id="mastery-fit"),
         Job(ai_jobs, {"trigger": "interval", "seconds": 5},
             when=lambda s: s.ai_jobs_enabled, id="ai-jobs"),
+        Job("edge_server.jobs:scheduled_share_pulls", {"trigger": "interval", "seconds": 2}, id="share-pulls"),
         Job("edge_server.sync_runs:push_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},
             when=lambda s: bool(s.lrs_url), id="sync-push"),
         Job("edge_server.sync_runs:pull_tick", {"trigger": "interval", "seconds": lambda s: s.sync_tick_s},

@@ -1,4 +1,9 @@
-"""Import a channel from a nearby box over HTTP: download its signed pack into staging, then import it as any pack."""
+"""Import a channel from a nearby box over HTTP: download its signed pack into staging, then import it as any pack.
+
+The admin page queues a pull as a `share-pull` job (`queue_pull`); the scheduler process, or the web app where no
+scheduler runs, runs it (`run_pull_job`, called by edge_server.jobs.run_pending), recording its progress and outcome
+in the jobs table. `edge-server share pull` calls `pull_channel` directly, in the foreground.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import sqlite_utils
 
 from edge_server.settings import Settings
+from edge_server.store import jobs as job_store
+from edge_server.store.db import write
 from sync import packs
 from sync.trust import trusted_keys
 
@@ -116,9 +124,11 @@ def fetch_pack(settings: Settings, base_url: str, channel_id: str, staging: Path
 
 def pull_channel(settings: Settings, base_url: str, channel_id: str, *,
                  importer: Callable[[Settings, Path], Any] | None = None, session: requests.Session | None = None,
-                 timeout: float = 30.0, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                 timeout: float = 30.0, progress: Callable[[int, int], None] | None = None,
+                 staging: Path | None = None) -> dict[str, Any]:
     """Fetch a channel from another box and import it with every check a pack from the province gets."""
-    staging = settings.staging_dir / f"share-{channel_id}-{secrets.token_hex(4)}"
+    staging = staging or settings.staging_dir / f"share-{channel_id}-{secrets.token_hex(4)}"
+    shutil.rmtree(staging, ignore_errors=True)  # a try the box was stopped in left its downloads here
     try:
         manifest = fetch_pack(settings, base_url, channel_id, staging, session=session, timeout=timeout,
                               progress=progress)
@@ -138,3 +148,52 @@ def import_pack(settings: Settings, pack_dir: Path) -> Any:
         return packs_import.import_pack(settings, pack_dir)
     except packs.PackError as exc:
         raise ShareError(str(exc)) from exc
+
+
+# -- a pull as a job in the queue (edge_server/jobs.py runs it) -------------------------------------------------
+
+def queue_pull(db: sqlite_utils.Database, box: dict[str, Any], channel_id: str) -> bool:
+    """Queue the pull of a channel from a discovered box; False when the same pull is already queued or running."""
+    from edge_server.jobs import SHARE_PULL
+
+    payload = {"url": box["url"], "channel": channel_id, "box": box.get("name") or box["box_id"],
+               "box_id": box["box_id"]}
+    return write(db, lambda tx: job_store.enqueue(tx, SHARE_PULL, f"{box['box_id']}:{channel_id}", payload))
+
+
+def pulls(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The recent pulls for the admin page, newest first: channel, box, status, progress, message and error."""
+    from edge_server.jobs import SHARE_PULL
+
+    return [{"id": job["id"], "channel": job["payload"].get("channel"), "box": job["payload"].get("box"),
+             "status": job["status"], "progress": job["progress"], "error": job["error"],
+             "message": job["error"] if job["status"] == "failed" else job["message"] or "",
+             "started": job["started"], "finished": job["finished"]}
+            for job in job_store.recent(db, limit, (SHARE_PULL,))]
+
+
+def run_pull_job(settings: Settings, db: sqlite_utils.Database, job: dict[str, Any],
+                 progress: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Run one claimed share-pull job to done (the channel active) or failed (its error kept, nothing imported)."""
+    url, channel_id = job["payload"]["url"], job["payload"]["channel"]
+
+    def report(fraction: float, message: str) -> None:
+        job_store.set_progress(db, job["id"], fraction, message)
+        if progress:
+            progress({**job, "progress": fraction, "message": message})
+
+    def downloaded(done: int, total: int) -> None:
+        # the download is most of the time; the import's check of every file and its activation the rest
+        report(0.9 * done / total if total else 0.9, f"downloaded {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+
+    report(0.0, f"asking {url}")
+    try:
+        result = pull_channel(settings, url, channel_id, progress=downloaded,
+                              staging=settings.staging_dir / f"share-{channel_id}-job{job['id']}")
+    except ShareError as exc:
+        job_store.fail(db, job["id"], f"refused: {exc}")
+        return
+    except Exception as exc:  # noqa: BLE001 - shown to the teacher; the box keeps serving the old version
+        job_store.fail(db, job["id"], f"{exc.__class__.__name__}: {exc}")
+        return
+    write(db, lambda tx: job_store.mark_done(tx, job["id"], f"version {result['version']}"))

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
 
 models_option = click.option("--models", "models_dir", type=click.Path(path_type=Path),
                              help="A models folder with models.json (default: the models installed with the package).")
@@ -159,23 +159,24 @@ def _chapters(client: Any, media: Path, kps_file: Path | None, models_dir: Path 
 
 def _install_pack(data_dir: Path, folder: Path, pack: Path, roles: tuple[str, ...], bar: Any) -> dict[str, Any]:
     """Install a signed models pack with the checks and bookkeeping `sync pull` uses (rollback, trusted time)."""
+    from edge_server.box import Box
     from edge_server.settings import load_settings
-    from edge_server.store.db import open_box_db
     from edge_server.sync_runs import install_models_pack
     from sync.packs import PackError
 
     settings = load_settings(data_dir, models_dir=folder)
     if not (settings.trusted_dir.is_dir() and any(settings.trusted_dir.iterdir())):
         fail(f"no trust anchors in {settings.trusted_dir}: run `edge-server init --data {data_dir} --trust PUB`")
-    db = open_box_db(settings.db_path)
+    box = Box.start(settings)
     progress = bar(sum(f.stat().st_size for f in pack.rglob("*") if f.is_file()) if pack.is_dir() else 0)
     try:
-        return install_models_pack(settings, db, pack.resolve(), roles, show_progress=True, progress=progress.update)
+        with box.db() as db:
+            return install_models_pack(settings, db, pack.resolve(), roles, show_progress=True,
+                                       progress=progress.update)
     except PackError as exc:
         fail(f"models pack refused: {exc}")
     finally:
         progress.close()
-        db.conn.close()
 
 
 def _selftest(data_dir: Path | None, models_dir: Path | None) -> dict[str, Any]:
@@ -392,15 +393,11 @@ def register(main: click.Group) -> None:
     def jobs_list(data_dir: Path, as_json: bool) -> None:
         """Recent jobs with status and progress."""
         from edge_server.jobs import counts, list_jobs
-        from edge_server.store.db import open_box_db
 
         if not (data_dir / "box.db").exists():
             fail(f"no box database in {data_dir}: run `edge-server init --data {data_dir}`")
-        db = open_box_db(data_dir / "box.db")
-        try:
+        with open_box(data_dir).db() as db:
             found, totals = list_jobs(db), counts(db)
-        finally:
-            db.conn.close()
         if as_json:
             emit_json({"jobs": found, "counts": totals})
             return
@@ -416,15 +413,13 @@ def register(main: click.Group) -> None:
         """Return when the job queue is empty, running the jobs here if no server is running them."""
         from tqdm import tqdm
 
-        from edge_server.jobs import Runners, counts, run_pending, watch
-        from edge_server.settings import load_settings
-        from edge_server.store.db import open_box_db
+        from edge_server.jobs import SHARE_PULL, Runners, counts, run_pending, watch
         from models.worker import ModelClient, OnDemandModels
 
         if not (data_dir / "box.db").exists():
             fail(f"no box database in {data_dir}: run `edge-server init --data {data_dir}`")
-        settings = load_settings(data_dir)
-        open_box_db(settings.db_path).conn.close()
+        box = open_box(data_dir)
+        settings = box.settings
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = tqdm(total=100, unit="%", desc="AI jobs", file=click.get_text_stream("stderr"),
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
@@ -440,13 +435,14 @@ def register(main: click.Group) -> None:
         try:
             while True:
                 ran = run_pending(settings, max_jobs=1, progress=show, runners=runners)
+                pulled = run_pending(settings, max_jobs=1, progress=show, kind=SHARE_PULL)  # queued share pulls too
                 state = watch(settings)
                 if state["pending"] == 0:
                     break
                 if deadline is not None and time.monotonic() > deadline:
                     fail(f"{state['pending']} job(s) still pending after {timeout:.0f} s: wait longer "
                          "or see `edge-server jobs list`")
-                if ran is None:  # a server is the worker: watch it
+                if ran is None or pulled is None:  # a server is the worker: watch it
                     if state["running"]:
                         show(state["running"])
                     time.sleep(1.0)
@@ -454,11 +450,8 @@ def register(main: click.Group) -> None:
             bar.close()
             if own is not None:
                 own.close()
-        db = open_box_db(settings.db_path)
-        try:
+        with box.db() as db:
             totals = counts(db)
-        finally:
-            db.conn.close()
         info(f"job queue empty: {totals.get('done', 0)} done, {totals.get('failed', 0)} failed")
         if as_json:
             emit_json({"counts": totals})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
 
 path_arg = click.Path(path_type=Path)
 
@@ -99,17 +99,13 @@ def register(main: click.Group) -> None:
     def channel_list(data_dir: Path, as_json: bool) -> None:
         """Channels with version, lessons, size on disk, expiry, and whether config.toml follows them."""
         from edge_server.channels import channel_report
-        from edge_server.settings import load_settings
-        from edge_server.store.db import connect
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
-        settings = load_settings(data_dir)
-        db = connect(settings.db_path, readonly=True)
-        try:
+        box = open_box(data_dir, migrate=False)
+        settings = box.settings
+        with box.db(readonly=True) as db:
             channels = channel_report(db, settings)
-        finally:
-            db.conn.close()
         if not as_json:
             for c in channels:
                 info(f"{c['channel']}  v{c['version']}  {c['lessons']} lessons  {_mb(c['bytes'])}  "
@@ -127,19 +123,16 @@ def register(main: click.Group) -> None:
         `sync pull`: take it out of `channels` in config.toml first.
         """
         from edge_server.channels import ChannelError, follows, remove_channel
-        from edge_server.settings import load_settings
-        from edge_server.store.db import open_box_db
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
-        settings = load_settings(data_dir)
-        db = open_box_db(settings.db_path)
+        box = open_box(data_dir)
+        settings = box.settings
         try:
-            result = remove_channel(db, settings.content_dir, settings.staging_dir, channel_id, force=force)
+            with box.db() as db:
+                result = remove_channel(db, settings.content_dir, settings.staging_dir, channel_id, force=force)
         except ChannelError as exc:
             fail(f"channel not removed: {exc}")
-        finally:
-            db.conn.close()
         info(f"removed {channel_id} v{result['version']}: {result['lessons']} lessons, {_mb(result['bytes_freed'])} "
              "freed; pupils' progress kept")
         if settings.pack_origin and follows(settings.channels, channel_id):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edge_server.cli import emit_json, fail, info
+from edge_server.cli import emit_json, fail, info, open_box
 
 DEMO_DATA = Path("var/demo")
 DEMO_NAME = "Demo school"
@@ -54,8 +54,6 @@ def register(main: click.Group) -> None:
         from edge_server.cli.serve import _check_port_free, public_url, run_server
         from edge_server.identity import init_data_dir
         from edge_server.sample import build_and_import_sample
-        from edge_server.settings import load_settings
-        from edge_server.store.db import open_box_db
         from models.registry import ModelError, install_defaults
 
         if not no_serve:
@@ -63,7 +61,8 @@ def register(main: click.Group) -> None:
         info(f"preparing the demo box in {data_dir} ...")
         init_data_dir(data_dir, trust=None, name=DEMO_NAME)
         sample = build_and_import_sample(data_dir, show_progress=True)
-        settings = load_settings(data_dir, host=host, port=port)
+        box = open_box(data_dir, host=host, port=port)
+        settings = box.settings
         try:
             from tqdm import tqdm
 
@@ -72,11 +71,8 @@ def register(main: click.Group) -> None:
                                                                  desc="installing models", leave=False))
         except ModelError as exc:
             fail(str(exc))
-        db = open_box_db(settings.db_path)
-        try:
+        with box.db() as db:
             login = _demo_people(db, data_dir)
-        finally:
-            db.conn.close()
         url = public_url(host, port)
         info("")
         info(f"  Classroom box demo: {url}")

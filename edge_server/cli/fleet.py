@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
 
 
 def _identity_json(check, data_dir: Path) -> dict:
@@ -80,14 +80,13 @@ def register(main: click.Group) -> None:
         """Import a channel from a nearby box: same signature, rollback and file checks as any pack."""
         from tqdm import tqdm
 
-        from edge_server.settings import load_settings
         from edge_server.share_pull import ShareError, pull_channel
 
         if not source.startswith(("http://", "https://")):
             fail(f"--from must be an http:// address of a box, not {source!r}")
         if not (data_dir / "keys" / "trusted").is_dir():
             fail(f"{data_dir} is not a box data directory: run `edge-server init --data {data_dir} --trust PUB`")
-        settings = load_settings(data_dir)
+        settings = open_box(data_dir).settings
         bar = tqdm(total=0, unit="B", unit_scale=True, desc=channel_id, file=click.get_text_stream("stderr"),
                    disable=None)
 
@@ -95,7 +94,7 @@ def register(main: click.Group) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        try:
+        try:  # in the foreground, not through the job queue: the operator watches it and can stop it with Ctrl-C
             result = pull_channel(settings, source, channel_id, timeout=timeout, progress=progress)
         except ShareError as exc:
             fail(f"channel {channel_id} from {source} refused: {exc}")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
+
+if TYPE_CHECKING:
+    from edge_server.box import Box
 
 path_arg = click.Path(path_type=Path, dir_okay=False)
 
@@ -20,13 +24,10 @@ def _read_lines(path: Path) -> list[str]:
         fail(f"cannot read {path}: {exc}")
 
 
-def _box_settings(data_dir: Path):
-    from edge_server.settings import load_settings
-
-    settings = load_settings(data_dir)
-    if not settings.db_path.exists() or not (settings.keys_dir / "box.key").exists():
+def _box(data_dir: Path) -> Box:
+    if not (data_dir / "box.db").exists() or not (data_dir / "keys" / "box.key").exists():
         fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
-    return settings
+    return open_box(data_dir)
 
 
 def register(main: click.Group) -> None:
@@ -42,17 +43,14 @@ def register(main: click.Group) -> None:
     def attempts_import(file: Path, data_dir: Path) -> None:
         """Import FILE.jsonl of {"pupil", "pupil_name", "knowledge_point", "item", "correct", "ts"} lines."""
         from edge_server.attempts import AttemptLineError, import_attempts
-        from edge_server.store.db import open_box_db
 
-        settings = _box_settings(data_dir)
+        box = _box(data_dir)
         lines = _read_lines(file)
-        db = open_box_db(settings.db_path)
         try:
-            result = import_attempts(db, settings, lines)
+            with box.db() as db:
+                result = import_attempts(db, box.settings, lines)
         except AttemptLineError as exc:
             fail(f"{file}: {exc}; nothing was imported")
-        finally:
-            db.conn.close()
         unknown_kps, unknown_items = result["unknown_knowledge_points"], result["unknown_items"]
         if unknown_kps or unknown_items:
             info(f"warning: {unknown_kps} knowledge point(s) and {unknown_items} item(s) are not in the catalog; "
@@ -73,12 +71,9 @@ def register(main: click.Group) -> None:
         import sys
 
         from edge_server.attempts import EXPORT_FIELDS, csv_cell, export_attempts
-        from edge_server.store.db import open_box_db
         from edge_server.store.people import class_by_name
 
-        settings = _box_settings(data_dir)
-        db = open_box_db(settings.db_path)
-        try:
+        with _box(data_dir).db() as db:
             class_id = None
             if class_name is not None:
                 klass = class_by_name(db, class_name)
@@ -86,8 +81,6 @@ def register(main: click.Group) -> None:
                     fail(f"no class named {class_name!r} on this box (`edge-server class add NAME` makes one)")
                 class_id = klass["id"]
             lines, left_out = export_attempts(db, class_id)
-        finally:
-            db.conn.close()
         if fmt == "csv":
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(EXPORT_FIELDS)
@@ -134,7 +127,6 @@ def register(main: click.Group) -> None:
         """Refit every knowledge point's parameters from the box's attempts and recompute mastery (nightly job)."""
         from edge_server.attempts import fit_all
 
-        settings = _box_settings(data_dir)
-        result = fit_all(settings)
+        result = fit_all(_box(data_dir).settings)
         info(f"fitted {result['knowledge_points']} knowledge point(s) from {result['attempts']} attempt(s)")
         emit_json(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
 from sync.packs import PackError
 
 path_arg = click.Path(path_type=Path)
@@ -28,13 +28,9 @@ def _warn_floor_ahead(data_dir: Path, report: dict | None = None) -> None:
     """Say so when trusted time runs a day or more ahead of the system clock."""
     if report is None:
         from edge_server.store.channels import trusted_time
-        from edge_server.store.db import connect
 
-        db = connect(data_dir / "box.db", readonly=True)
-        try:
+        with open_box(data_dir, migrate=False).db(readonly=True) as db:
             report = trusted_time(db)
-        finally:
-            db.conn.close()
     days = report["floor_ahead_s"] / 86400
     if days >= 1:
         info(f"warning: trusted time is {days:.0f} days ahead of the system clock ({report['floor']}), so packs that "
@@ -146,15 +142,11 @@ def register(main: click.Group) -> None:
     def pack_list(data_dir: Path, as_json: bool) -> None:
         """Active channels and their versions."""
         from edge_server.store.channels import all_channels
-        from edge_server.store.db import connect
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
-        db = connect(data_dir / "box.db", readonly=True)
-        try:
+        with open_box(data_dir, migrate=False).db(readonly=True) as db:
             channels = [c.listing() for c in all_channels(db, count_lessons=True)]
-        finally:
-            db.conn.close()
         if not as_json:
             for c in channels:
                 info(f"{c['channel']}  v{c['version']}  {c['title']}  ({c['lessons']} lessons)")
@@ -169,12 +161,11 @@ def register(main: click.Group) -> None:
         """The time the box judges pack expiry by: max(system clock, newest verified manifest); --reset repairs it."""
         from edge_server.packs_import import reset_floor
         from edge_server.store.channels import trusted_time
-        from edge_server.store.db import open_box_db, write
+        from edge_server.store.db import write
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir}` first")
-        db = open_box_db(data_dir / "box.db")
-        try:
+        with open_box(data_dir).db() as db:
             report = trusted_time(db)
             if reset:
                 if not yes:
@@ -185,8 +176,6 @@ def register(main: click.Group) -> None:
                 except PackError as exc:
                     fail(f"floor not reset: {exc}")
                 report = {**trusted_time(db), "reset_from": old.isoformat(timespec="seconds") if old else None}
-        finally:
-            db.conn.close()
         info(f"trusted time {report['trusted_now']} (system clock {report['system_clock']}, floor {report['floor']})")
         _warn_floor_ahead(data_dir, report)
         emit_json(report)

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
 
 
 def _open(data_dir: Path):
-    from edge_server.store.db import open_box_db
-
+    """A connection to the box, closed when the command ends."""
     if not data_dir.is_dir():
         fail(f"no data directory at {data_dir}: run `edge-server init --data {data_dir}` first")
-    return open_box_db(data_dir / "box.db")
+    return click.get_current_context().with_resource(open_box(data_dir).db())
 
 
 def register(main: click.Group) -> None:
@@ -186,10 +185,7 @@ def register(main: click.Group) -> None:
         """Erase a pupil from the box: name, answers, progress, questions, alerts, tablets, unsent statements.
         Statements already sent stay at the LRS under the pupil's pseudonym (they never held the name)."""
         from edge_server import roster_ops
-        from edge_server.attempts import box_identity
         from edge_server.identity import ProvisionError
-        from edge_server.settings import load_settings
-
         db = _open(data_dir)
         found = _pupil(db, name, _class(db, class_name, data_dir))
         counts = {table: n for table, n in roster_ops.removal_summary(db, found["id"]).items() if n}
@@ -197,7 +193,7 @@ def register(main: click.Group) -> None:
         if not yes and not click.confirm(f"Erase {found['name']} ({class_name}) and {summary}?", err=True):
             fail("nothing was removed")
         try:
-            secret: bytes | None = box_identity(load_settings(data_dir))[1]
+            secret: bytes | None = open_box(data_dir).identity[1]
         except ProvisionError:
             secret = None  # a box without an identity has never made a statement
         erased = roster_ops.remove_pupil(db, found["id"], secret)

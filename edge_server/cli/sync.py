@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from edge_server.cli import data_option, emit_json, fail, info
+from edge_server.cli import data_option, emit_json, fail, info, open_box
+
+if TYPE_CHECKING:
+    from edge_server.box import Box
 
 
-def _require_box(data_dir: Path) -> None:
-    """Stop unless data_dir holds a box; bring its schema up to date (the sync services do not migrate)."""
-    from edge_server.store.db import open_box_db
-
+def _require_box(data_dir: Path, **overrides: Any) -> Box:
+    """Stop unless data_dir holds a box; the box, its schema brought up to date (the sync services do not migrate)."""
     if not (data_dir / "box.db").is_file():
         fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
-    open_box_db(data_dir / "box.db").conn.close()
+    return open_box(data_dir, **overrides)
 
 
 def register(main: click.Group) -> None:
@@ -40,11 +42,9 @@ def register(main: click.Group) -> None:
     def push(data_dir: Path, lrs_url: str | None, lrs_user: str | None, lrs_password: str | None,
              lrs_ca_file: str | None, allow_insecure_http: bool, batch_size: int | None, retries: int) -> None:
         """Send unsent statements, oldest first; exit 0 only when nothing is left unsent."""
-        from edge_server.settings import load_settings
         from edge_server.sync_runs import SyncError, lrs_config, run_push
 
-        _require_box(data_dir)
-        settings = load_settings(data_dir, push_batch_size=batch_size)
+        settings = _require_box(data_dir, push_batch_size=batch_size).settings
         try:
             lrs = lrs_config(settings, lrs_url, lrs_user, lrs_password, lrs_ca_file, allow_insecure_http or None)
         except SyncError as exc:
@@ -63,12 +63,11 @@ def register(main: click.Group) -> None:
                                    "with the box's key (default: pack_origin).")
     def pull(data_dir: Path, origin: str | None) -> None:
         """Pull new packs from the origin, then verify and activate them like `pack import`."""
-        from edge_server.settings import load_settings
         from edge_server.sync_runs import SyncError, run_pull
 
-        _require_box(data_dir)
+        box = _require_box(data_dir)
         try:
-            result = run_pull(load_settings(data_dir), origin)
+            result = run_pull(box.settings, origin)
         except SyncError as exc:
             fail(str(exc))
         emit_json(result)
@@ -83,18 +82,13 @@ def register(main: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout (the default output too).")
     def status(data_dir: Path, as_json: bool) -> None:
         """Last push and pull, statements pending, active versions, last error, how the LRS is reached."""
-        from edge_server.settings import load_settings
         from edge_server.store.channels import trusted_time
-        from edge_server.store.db import connect
         from edge_server.store.sync_state import summary
         from edge_server.sync_runs import lrs_check
 
-        _require_box(data_dir)
-        lrs = lrs_check(load_settings(data_dir))
-        db = connect(data_dir / "box.db", readonly=True)
-        try:
+        box = _require_box(data_dir)
+        lrs = lrs_check(box.settings)
+        with box.db(readonly=True) as db:
             emit_json({**summary(db), "trusted_time": trusted_time(db), "lrs": lrs})
-        finally:
-            db.conn.close()
         if lrs["problem"]:  # the JSON is the answer; the operator also hears that no push can work like this
             info(f"no push can reach the LRS: {lrs['problem']}")

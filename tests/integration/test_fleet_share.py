@@ -14,11 +14,12 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from edge_server import jobs, share_pull
 from edge_server.identity import init_data_dir
 from edge_server.sample import SAMPLE_CHANNEL
 from edge_server.settings import load_settings
 from edge_server.store.channels import active_version
-from edge_server.store.db import open_box_db
+from edge_server.store.db import connect, open_box_db, rows
 from edge_server.web.app import create_app
 from sync.trust import generate_keys
 
@@ -168,3 +169,155 @@ def test_the_teachers_recordings_are_never_listed_served_or_announced_to_other_b
     assert client.get(f"/share/v1/channels/{LOCAL_CHANNEL}/manifest.json").status_code == 404
     assert client.get(f"/share/v1/channels/{SAMPLE_CHANNEL}/manifest.json").status_code == 200
     assert _channel_ids(settings) == [SAMPLE_CHANNEL]  # nor in the box's mDNS announcement
+
+
+def _jobs(data: Path) -> list[dict]:
+    db = connect(data / "box.db")
+    try:
+        return rows(db, "SELECT kind, status, progress, message, error, tries FROM jobs WHERE kind = 'share-pull'")
+    finally:
+        db.conn.close()
+
+
+def _queue(data: Path, url: str) -> bool:
+    db = open_box_db(data / "box.db")
+    try:
+        return share_pull.queue_pull(db, {"box_id": "valley-1", "name": "Valley", "url": url}, SAMPLE_CHANNEL)
+    finally:
+        db.conn.close()
+
+
+def test_a_queued_share_pull_is_run_by_the_job_queue_to_done_and_the_channel_is_active(
+        tmp_path, source_box, signing_key):
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    settings = load_settings(target, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+
+    assert _queue(target, source_box)
+    assert not _queue(target, source_box)  # the same pull queued twice is one job
+    assert [j["status"] for j in _jobs(target)] == ["queued"]
+    assert _version(target) is None
+    seen: list[float] = []
+
+    assert jobs.run_pending(settings, kind=jobs.SHARE_PULL, progress=lambda j: seen.append(j["progress"])) == 1
+
+    [job] = _jobs(target)
+    assert (job["status"], job["progress"], job["message"], job["error"]) == ("done", 1.0, "version 1", None)
+    assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(0.9)
+    assert _version(target) == 1
+    assert not list((target / "content" / ".staging").iterdir())
+
+
+def test_a_share_pull_that_fails_keeps_its_error_on_the_job_and_imports_nothing(
+        tmp_path, source_box, sample_data_dir, signing_key):
+    pack = next((sample_data_dir / "content" / SAMPLE_CHANNEL).glob("v*"))
+    media = next((pack / "media").glob("*.ogg"))
+    with media.open("ab") as fh:
+        fh.write(b"\0" * 1024)
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    settings = load_settings(target, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+    _queue(target, source_box)
+
+    assert jobs.run_pending(settings, kind=jobs.SHARE_PULL) == 1
+
+    [job] = _jobs(target)
+    assert job["status"] == "failed" and "bigger than the signed manifest" in job["error"]
+    assert _version(target) is None
+    assert not list((target / "content" / ".staging").iterdir())
+    db = connect(target / "box.db")
+    try:
+        assert rows(db, "SELECT id FROM lessons") == []
+    finally:
+        db.conn.close()
+
+
+def test_a_share_pull_the_box_was_stopped_in_runs_again_and_its_leftover_download_is_cleared(
+        tmp_path, source_box, signing_key):
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    settings = load_settings(target, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+    _queue(target, source_box)
+    db = connect(target / "box.db")
+    claimed = jobs.claim_next(db, (jobs.SHARE_PULL,))  # a worker took it, then the box lost power
+    db.conn.close()
+    leftover = settings.staging_dir / f"share-{SAMPLE_CHANNEL}-job{claimed['id']}"
+    (leftover / "media").mkdir(parents=True)
+    (leftover / "media" / "half.ogg").write_bytes(b"\0" * 100)
+
+    assert jobs.run_pending(settings, kind=jobs.SHARE_PULL) == 1
+
+    [job] = _jobs(target)
+    assert (job["status"], job["tries"]) == ("done", 2)
+    assert _version(target) == 1
+    assert not leftover.exists()
+
+
+def test_a_share_pull_does_not_wait_behind_the_ai_lane(tmp_path, source_box, signing_key):
+    import fcntl
+
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    settings = load_settings(target, scheduler_enabled=False, ai_jobs_enabled=False, announce=False)
+    _queue(target, source_box)
+    with (target / jobs.LOCK_NAME).open("w") as held:  # the AI worker's lock, held as during a long pipeline run
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert jobs.run_pending(settings, kind=jobs.SHARE_PULL) == 1
+    assert _version(target) == 1
+
+
+def test_the_scheduler_runs_share_pulls_even_where_ai_jobs_are_off():
+    from edge_server.scheduler import box_jobs, build_scheduler, resolve_target
+    from edge_server.settings import Settings
+
+    ids = {job.id for job in build_scheduler(Settings(ai_jobs_enabled=False)).get_jobs()}
+    assert "share-pulls" in ids and "ai-jobs" not in ids
+    assert resolve_target(next(j for j in box_jobs() if j.name == "share-pulls").target) is jobs.scheduled_share_pulls
+
+
+def test_the_scheduler_process_jobs_run_a_queued_share_pull_and_the_admin_page_then_leaves_it_to_them(
+        tmp_path, source_box, signing_key):
+    import time
+
+    from edge_server.scheduler import build_scheduler, heartbeat
+
+    target = tmp_path / "target"
+    init_data_dir(target, signing_key.public, "Hill")
+    settings = load_settings(target, scheduler_enabled=True, ai_jobs_enabled=False, announce=False)
+    db = connect(target / "box.db")
+    try:
+        assert not jobs.scheduler_is_running(db, settings)  # no heartbeat yet: the web app runs pulls itself
+        heartbeat(settings)
+        assert jobs.scheduler_is_running(db, settings)
+        assert not jobs.scheduler_is_running(db, settings.with_overrides(scheduler_enabled=False))
+    finally:
+        db.conn.close()
+    _queue(target, source_box)
+    scheduler = build_scheduler(settings)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _jobs(target)[0]["status"] in ("queued", "running"):
+            time.sleep(0.2)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert _jobs(target)[0]["status"] == "done"
+    assert _version(target) == 1
+
+
+def test_jobs_wait_runs_a_queued_share_pull_where_no_server_runs_the_queue(
+        tmp_path, source_box, signing_key):
+    # refused by this box's trust anchors, so that no AI job (which needs the models) follows the pull
+    _priv, other_pub, _kid = generate_keys(tmp_path / "other-keys")
+    target = tmp_path / "target"
+    init_data_dir(target, other_pub, "Hill")
+    _queue(target, source_box)
+
+    waited = subprocess.run([*CLI, "jobs", "wait", "--data", str(target), "--timeout", "120", "--json"],
+                            capture_output=True, text=True, timeout=180)
+
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["counts"] == {"failed": 1}
+    [job] = _jobs(target)
+    assert job["status"] == "failed" and "untrusted key" in job["error"]
+    assert _version(target) is None

@@ -64,12 +64,21 @@ def test_views_hold_no_sql():
     assert not {k: v for k, v in offenders.items() if v}
 
 
-@pytest.mark.parametrize("table", ["channels", "outbox"])
-def test_a_table_in_the_store_is_written_only_there(table):
-    writes = re.compile(rf"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", re.IGNORECASE)
-    owner = ROOT / "edge_server" / "store" / f"{table}.py"
+# table -> the module of edge_server/store/ that alone writes it (migrations.py, the schema's owner, aside)
+STORE_OWNERS = {
+    "channels": "channels", "outbox": "outbox", "jobs": "jobs",
+    "teachers": "people", "classes": "people", "pupils": "people", "assignments": "people",
+    "pin_lockouts": "people", "login_alerts": "people",
+    "attempts": "attempts", "mastery": "attempts", "kp_params": "attempts", "chapter_views": "attempts",
+}
+
+
+@pytest.mark.parametrize(("table", "owner"), sorted(STORE_OWNERS.items()))
+def test_a_table_in_the_store_is_written_only_there(table, owner):
+    writes = re.compile(rf"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?{table}\b", re.IGNORECASE)
+    allowed = {ROOT / "edge_server" / "store" / f"{owner}.py", ROOT / "edge_server" / "store" / "migrations.py"}
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "edge_server").rglob("*.py")
-                 if p != owner and any(writes.search(s) for s in strings(p))]
+                 if p not in allowed and any(writes.search(s) for s in strings(p))]
     assert offenders == []
 
 

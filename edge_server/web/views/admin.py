@@ -3,14 +3,12 @@ neighbour."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from edge_server import fleet
+from edge_server import fleet, jobs, share_pull
 from edge_server.backup import last_backup
 from edge_server.channels import channel_report
 from edge_server.model_status import models_health
@@ -35,10 +33,6 @@ def _nearby_snapshot() -> dict[str, Any]:
     return {**nearby.snapshot(), "disabled": False}
 
 
-def _pulls() -> dict[str, Any]:
-    return current_app.extensions["share_pulls"]
-
-
 def _channels(db: Any, settings: Any) -> list[dict[str, Any]]:
     """Active channels, each with its lessons, bytes on disk, expiry by trusted time and whether the box follows it."""
     details = {c["channel"]: c for c in channel_report(db, settings)}
@@ -61,7 +55,7 @@ def _overview() -> dict[str, Any]:
         "backup": last_backup(db),
         "sync": fleet.sync_summary(db),
         "jobs": fleet.job_counts(db),
-        "pulls": list(_pulls()["items"].values()),
+        "pulls": share_pull.pulls(db),
         "models": models_health(settings),
     }
 
@@ -80,43 +74,21 @@ def status() -> Any:
     return jsonify(_overview())
 
 
-def _run_pull(app: Flask, key: str, url: str, channel_id: str) -> None:
-    from edge_server.share_pull import ShareError, pull_channel
-
-    settings = app.extensions["settings"]
-    state = app.extensions["share_pulls"]
-    try:
-        result = pull_channel(settings, url, channel_id)
-        outcome = {"status": "done", "message": f"version {result['version']}"}
-    except ShareError as exc:
-        outcome = {"status": "refused", "message": str(exc)}
-    except Exception as exc:  # noqa: BLE001 - shown to the teacher; the box keeps serving the old version
-        outcome = {"status": "failed", "message": f"{exc.__class__.__name__}: {exc}"}
-    with state["lock"]:
-        state["items"][key].update(outcome, finished=datetime.now(UTC).isoformat(timespec="seconds"))
-
-
 @bp.post("/pull")
 @admin_required
 def pull() -> Any:
-    """Import one channel from a nearby box (in the background: a big pack must not hold the page)."""
+    """Queue the import of one channel from a nearby box (a share-pull job: a big pack must not hold the page)."""
     box_id, channel_id = request.form.get("box_id", ""), request.form.get("channel", "")
     # Only a box we discovered ourselves: the form cannot make this box fetch an arbitrary URL.
     box = next((b for b in _nearby_snapshot()["boxes"] if b.get("box_id") == box_id and b.get("url")), None)
     if box is None or channel_id not in box.get("channels", []):
         flash(_("That box or channel is no longer nearby."), "error")
         return redirect(url_for("admin.page"))
-    key = f"{box_id}:{channel_id}"
-    state = _pulls()
-    with state["lock"]:
-        running = state["items"].get(key, {}).get("status") == "running"
-        if not running:
-            state["items"][key] = {"box": box["name"], "channel": channel_id, "status": "running", "message": "",
-                                   "started": datetime.now(UTC).isoformat(timespec="seconds")}
-    if not running:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        threading.Thread(target=_run_pull, args=(app, key, box["url"], channel_id), daemon=True,
-                         name=f"share-pull-{channel_id}").start()
+    settings = get_settings()
+    db = get_db()
+    share_pull.queue_pull(db, box, channel_id)  # already queued or running: one pull, not two
+    if not jobs.scheduler_is_running(db, settings):
+        jobs.run_share_pulls_in_background(settings)  # no scheduler process here to run the queue
     flash(_("Importing %(channel)s from %(box)s.", channel=channel_id, box=box["name"]), "ok")
     return redirect(url_for("admin.page"))
 
@@ -132,5 +104,4 @@ def init_app(app: Flask) -> None:
     enabled = settings.announce or bool(settings.mdns_interfaces)
     app.extensions["nearby_boxes"] = (fleet.NearbyBoxes(lambda: discover(DISCOVER_TIMEOUT_S, interfaces))
                                       if enabled else None)
-    app.extensions["share_pulls"] = {"lock": threading.Lock(), "items": {}}
     app.register_blueprint(bp)
