@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,18 @@ class BenchRunners:
 
 def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe) -> Path:
     """A data dir with one channel holding every lesson, imported and run through the AI pipeline."""
+    runners = BenchRunners(CachedTranscriber(transcribe))
+    return index_lessons(lessons, root, "bench.companion", lambda _settings: runners)
+
+
+def index_lessons(lessons: list[dict[str, Any]], root: Path, channel_id: str,
+                  runners_for: Callable[[Any], Any]) -> Path:
+    """A data dir with one channel of these lessons (a lesson's own language marked), run through the AI pipeline."""
     from edge_server.identity import init_data_dir
     from edge_server.jobs import run_pending
     from edge_server.packs_import import build_pack, import_pack
     from edge_server.settings import load_settings
+    from edge_server.store.db import connect, rows
     from sync.trust import generate_keys, read_private
 
     private, public, _ = generate_keys(root / "keys")
@@ -89,21 +97,22 @@ def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe)
         shutil.copyfile(lesson["audio"], src / "media" / f"{lesson['id']}.wav")
         kps.extend({"id": kp["id"], "name": kp["name"], "description": kp.get("description", "")}
                    for kp in lesson["knowledge_points"])
-        docs.append({"id": lesson["id"], "title": lesson["title"],
-                     "knowledge_points": [kp["id"] for kp in lesson["knowledge_points"]],
-                     "media": {"path": f"media/{lesson['id']}.wav", "kind": "audio"}, "exercises": []})
-    catalog = {"channel": {"id": "bench.companion", "title": "Bench", "language": "en", "level": "primary"},
+        doc = {"id": lesson["id"], "title": lesson["title"],
+               "knowledge_points": [kp["id"] for kp in lesson["knowledge_points"]],
+               "media": {"path": f"media/{lesson['id']}.wav", "kind": "audio"}, "exercises": []}
+        if lesson.get("language", "en") != "en":
+            doc["language"] = lesson["language"]
+        docs.append(doc)
+    catalog = {"channel": {"id": channel_id, "title": "Bench", "language": "en", "level": "primary"},
                "knowledge_points": kps,
                "courses": [{"id": "bench", "title": "Bench", "subject": "mixed", "grade": "5", "lessons": docs}]}
-    (src / "catalog.json").write_text(json.dumps(catalog, indent=1))
+    (src / "catalog.json").write_text(json.dumps(catalog, indent=1, ensure_ascii=False))
     data = root / "var"
     init_data_dir(data, trust=public, name="bench-box")
     settings = load_settings(data, scheduler_enabled=False, announce=False)
     build_pack(src, root / "pack", read_private(private), 1)
     import_pack(settings, root / "pack")
-    run_pending(settings, runners=BenchRunners(CachedTranscriber(transcribe)))  # type: ignore[arg-type]
-    from edge_server.store.db import connect, rows
-
+    run_pending(settings, runners=runners_for(settings))
     db = connect(data / "box.db", readonly=True)
     try:
         failed = rows(db, "SELECT key, error FROM jobs WHERE status != 'done'")

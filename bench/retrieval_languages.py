@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -116,46 +115,10 @@ class _Runners:
 def build_box(lessons: list[dict[str, Any]], root: Path, cache: Path,
               embed: Callable[..., Any] | None = None) -> Path:
     """A data dir with one channel holding every lesson (Chinese and French ones marked), run through the pipeline."""
-    from edge_server.identity import init_data_dir
-    from edge_server.jobs import run_pending
-    from edge_server.packs_import import build_pack, import_pack
-    from edge_server.settings import load_settings
-    from edge_server.store.db import connect, rows
-    from sync.trust import generate_keys, read_private
+    from bench.companion import index_lessons
 
-    private, public, _ = generate_keys(root / "keys")
-    src = root / "src"
-    (src / "media").mkdir(parents=True)
-    kps, docs = [], []
-    for lesson in lessons:
-        shutil.copyfile(lesson["audio"], src / "media" / f"{lesson['id']}.wav")
-        kps.extend({"id": kp["id"], "name": kp["name"], "description": kp.get("description", "")}
-                   for kp in lesson["knowledge_points"])
-        doc = {"id": lesson["id"], "title": lesson["title"],
-               "knowledge_points": [kp["id"] for kp in lesson["knowledge_points"]],
-               "media": {"path": f"media/{lesson['id']}.wav", "kind": "audio"}, "exercises": []}
-        if lesson["language"] != "en":
-            doc["language"] = lesson["language"]
-        docs.append(doc)
-    catalog = {"channel": {"id": "bench.languages", "title": "Bench", "language": "en", "level": "primary"},
-               "knowledge_points": kps,
-               "courses": [{"id": "bench", "title": "Bench", "subject": "mixed", "grade": "5", "lessons": docs}]}
-    (src / "catalog.json").write_text(json.dumps(catalog, indent=1, ensure_ascii=False))
-    data = root / "var"
-    init_data_dir(data, trust=public, name="bench-box")
-    settings = load_settings(data, scheduler_enabled=False, announce=False)
-    build_pack(src, root / "pack", read_private(private), 1)
-    import_pack(settings, root / "pack")
-    run_pending(settings, runners=_Runners(settings, _Transcriber(cache), embed))  # type: ignore[arg-type]
-    db = connect(data / "box.db", readonly=True)
-    try:
-        failed = rows(db, "SELECT key, error FROM jobs WHERE status != 'done'")
-        chunked = {r["lesson_id"] for r in rows(db, "SELECT DISTINCT lesson_id FROM transcript_chunks")}
-    finally:
-        db.conn.close()
-    if failed or chunked != {lesson["id"] for lesson in lessons}:
-        raise SystemExit(f"the AI pipeline did not index every lesson: {failed[:1]}")
-    return data
+    return index_lessons(lessons, root, "bench.languages",
+                         lambda settings: _Runners(settings, _Transcriber(cache), embed))
 
 
 # ---- the questions -------------------------------------------------------------------------------------------

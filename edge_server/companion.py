@@ -303,6 +303,8 @@ class Companion:
         self._pending: set[int] = set()
         self._cache: OrderedDict[tuple[str, ...], Answer] = OrderedDict()
         self._worker: threading.Thread | None = None
+        # the passages' vectors this companion has read or made, kept in memory beside their disk cache
+        self.passages = vectors_for(settings.data_dir)
         self.stats = {"asked": 0, "answered": 0, "cached": 0, "generated": 0, "timeouts": 0, "refused": 0}
 
     # the model, loaded lazily on first use
@@ -344,7 +346,7 @@ class Companion:
         except Exception as exc:  # noqa: BLE001 - no model process: the words alone rank, never an error page
             log.info("companion: search by words alone (%s)", exc)
             return None
-        return QuestionMeaning(vector, vectors_for(self.settings.data_dir), embed)
+        return QuestionMeaning(vector, self.passages, embed)
 
     def model_available(self) -> bool:
         """True when a text model can be used (else answers stay extractive)."""

@@ -211,14 +211,7 @@ class QuestionEmbedder:
                 self._recent.pop(next(iter(self._recent)))
 
 
-_STORES: dict[str, PassageVectors] = {}
-_STORES_LOCK = threading.Lock()
-
-
 def vectors_for(data_dir: Path) -> PassageVectors:
-    """This process's passage vectors for a data directory (its cache under DATA/cache/embed/passages)."""
-    key = str(data_dir.resolve())
-    with _STORES_LOCK:
-        if key not in _STORES:
-            _STORES[key] = PassageVectors(data_dir / "cache" / "embed" / "passages")
-        return _STORES[key]
+    """The passage vectors of a data directory (its cache under DATA/cache/embed/passages); the Box's companion keeps
+    one for the process, a job run makes its own."""
+    return PassageVectors(data_dir / "cache" / "embed" / "passages")

@@ -9,10 +9,7 @@ the class's pupils watch, replay and answer the water cycle lesson through the b
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -81,30 +78,13 @@ def recording_shots(browser, base: str, class_id: int, lesson_id: str, sizes: di
 
 def main(argv: list[str] | None = None) -> int:
     """These pages alone, on a fresh box."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("screenshots"))
-    parser.add_argument("--docs", action="store_true", help="also copy the docs' shots into docs/img/")
-    args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
+    from tests.e2e.screenshots import QUIZ_LOCALES, SIZES, run
 
-    from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
-    from tests.e2e.screenshots import SIZES
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="box-screenshots-") as tmp:
-        root = Path(tmp)
-        people = prepare(root / "var", root / "keys")
+    def take(browser, base: str, root: Path, people: dict, out: Path) -> list[Path]:
         lesson_id = add_activity(root / "var", people)
-        with serve(root / "var", root / "serve.log") as base, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            shots = recording_shots(browser, base, people["class_id"], lesson_id, SIZES,
-                                    {"en": "en-GB", "fr": "fr-FR", "zh": "zh-CN"}, args.out)
-            browser.close()
-    if args.docs:
-        for name, size, lang in sorted(DOC_SHOTS):
-            shutil.copyfile(args.out / f"{name}-{size}-{lang}.png", Path("docs/img") / f"{name}-{size}-{lang}.png")
-    print(f"{len(shots)} screenshots in {args.out}", file=sys.stderr)
-    return 0
+        return recording_shots(browser, base, people["class_id"], lesson_id, SIZES, QUIZ_LOCALES, out)
+
+    return run(argv, __doc__ or "", DOC_SHOTS, take)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import argparse
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.box_server import CHROMIUM, CHROMIUM_ARGS, prepare, serve
 from tests.e2e.pages_data import CLASS_NAME, TEACHER
@@ -105,46 +107,57 @@ def _teacher_shots(browser, base: str, class_id: int, size: str, lang: str, out:
     return shots
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Capture every page at both sizes in both languages."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _all_shots(browser, base: str, root: Path, people: dict, out: Path) -> list[Path]:
+    shots: list[Path] = []
+    amina = people["pupils"]["Amina"]["ref"]
+    for lang in LOCALES:
+        for size in SIZES:
+            shots += _pupil_shots(browser, base, amina, size, lang, out)
+            shots += _teacher_shots(browser, base, people["class_id"], size, lang, out)
+    from tests.e2e.quiz_shots import quiz_shots
+
+    shots += quiz_shots(browser, base, people["class_id"], SIZES, QUIZ_LOCALES, out)
+    from tests.e2e.roster_shots import roster_shots
+
+    shots += roster_shots(browser, base, SIZES, QUIZ_LOCALES, out)
+    from tests.e2e.recording_shots import add_activity, recording_shots
+
+    shots += recording_shots(browser, base, people["class_id"], add_activity(root / "var", people), SIZES,
+                             QUIZ_LOCALES, out)
+    return shots
+
+
+def run(argv: list[str] | None, description: str, doc_shots: set[tuple[str, str, str]],
+        take: Callable[[Any, str, Path, dict, Path], list[Path]]) -> int:
+    """Serve a fresh box with the sample course, take the shots in Chromium, copy the docs' ones if asked."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
-    parser.add_argument("--docs", action="store_true", help="also copy the README's shots into docs/img/")
+    parser.add_argument("--docs", action="store_true", help="also copy the docs' shots into docs/img/")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    shots: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="box-screenshots-") as tmp:
         root = Path(tmp)
         people = prepare(root / "var", root / "keys")
-        amina = people["pupils"]["Amina"]["ref"]
         with serve(root / "var", root / "serve.log") as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for lang in LOCALES:
-                for size in SIZES:
-                    shots += _pupil_shots(browser, base, amina, size, lang, args.out)
-                    shots += _teacher_shots(browser, base, people["class_id"], size, lang, args.out)
-            from tests.e2e.quiz_shots import quiz_shots
-
-            shots += quiz_shots(browser, base, people["class_id"], SIZES, QUIZ_LOCALES, args.out)
-            from tests.e2e.roster_shots import roster_shots
-
-            shots += roster_shots(browser, base, SIZES, QUIZ_LOCALES, args.out)
-            from tests.e2e.recording_shots import add_activity, recording_shots
-
-            shots += recording_shots(browser, base, people["class_id"], add_activity(root / "var", people), SIZES,
-                                     QUIZ_LOCALES, args.out)
+            shots = take(browser, base, root, people, args.out)
             browser.close()
     if args.docs:
         docs = Path("docs/img")
         docs.mkdir(parents=True, exist_ok=True)
-        for name, size, lang in sorted(DOC_SHOTS):
+        for name, size, lang in sorted(doc_shots):
             shutil.copyfile(args.out / f"{name}-{size}-{lang}.png", docs / f"{name}-{size}-{lang}.png")
     for path in shots:
         print(path, file=sys.stderr)
     print(f"{len(shots)} screenshots in {args.out}", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Capture every page at both sizes in both languages."""
+    return run(argv, __doc__ or "", DOC_SHOTS, _all_shots)
 
 
 if __name__ == "__main__":
