@@ -362,9 +362,9 @@ def csv_cell(value: Any) -> Any:
 
 def fit_all(settings: Settings, spec: mastery.ModelSpec = mastery.EXTENDED) -> dict[str, Any]:
     """Fit every KP's parameters from all attempts (EM), store them, and recompute every mastery row."""
-    from edge_server.store.db import open_box_db
+    from edge_server.store.db import connect
 
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)  # migrated where the box started (the scheduler's Box, cli.open_box)
     try:
         history = attempt_store.all_with_knowledge_point(db)
         by_kp: dict[str, dict[int, list[mastery.Attempt]]] = {}

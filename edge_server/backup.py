@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from edge_server import clock
 from edge_server.packs_import import _progress, fsync_dir
 from sync import packs
 from sync.packs import FileEntry
@@ -243,7 +244,7 @@ def create_backup(data_dir: Path, out: Path, *, with_media: bool = False, record
         raise BackupError(f"{out} is a folder: give a file name, e.g. {out}/box.tar.gz")
     if not out.parent.is_dir():
         raise BackupError(f"folder {out.parent} does not exist (is the USB stick mounted?)")
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = (now or clock.now()).astimezone(UTC)
     tmp = out.with_name(f".{out.name}.tmp-{secrets.token_hex(4)}")
     snapshot = out.with_name(f".{out.name}.db-{secrets.token_hex(4)}")
     lock = content_lock(data_dir / "content") if (with_media or recordings) else contextlib.nullcontext()
@@ -496,7 +497,7 @@ def restore_backup(archive: Path, data_dir: Path, *, check_only: bool = False, n
                     "with_media": manifest.with_media, "recordings": manifest.recordings,
                     "files": len(manifest.files), "counts": manifest.counts}
         uid_gid = (data_dir.stat().st_uid, data_dir.stat().st_gid)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         aside = data_dir / f".pre-restore-{stamp}-{secrets.token_hex(2)}"
         moved = _swap_in(data_dir, staging, manifest, aside)
         done = True
@@ -527,7 +528,7 @@ def backup_to_dir(data_dir: Path, folder: Path, keep: int, box_name: str, *, wit
     """Write a dated backup into folder, then delete the oldest of ours so that `keep` remain."""
     if not folder.is_dir():
         raise BackupError(f"backup folder {folder} is not there (is the USB stick plugged in and mounted?)")
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     result = create_backup(data_dir, folder / nightly_name(box_name, moment), with_media=with_media,
                            recordings=recordings, show_progress=show_progress, now=moment)
     pruned = to_prune([p.name for p in folder.iterdir()], keep)
@@ -572,7 +573,7 @@ def scheduled_backup(settings: Any, now: datetime | None = None) -> str:
 
     if not settings.backup_dir:
         return "off"
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     db = connect(settings.db_path, readonly=True)
     try:
         last = last_backup(db)

@@ -26,12 +26,11 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
-from edge_server import retrieval
+from edge_server import clock, retrieval
 from edge_server.domain import safety
 from edge_server.domain.safety_normalise import clean
 from edge_server.model_status import selftest_allows_llm
@@ -631,7 +630,7 @@ def log_question(db: sqlite_utils.Database, pupil_id: int | None, lesson_id: str
     A disclosure also raises a pastoral alert in the same transaction: the teacher's page shows it at the top until
     a teacher acknowledges it. Alerts live only in box.db: no statement, sync or export reads that table.
     """
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created = clock.now_iso_seconds()
 
     def insert(tx: Any) -> None:
         cursor = tx.execute(
@@ -686,7 +685,7 @@ def open_alert_count(db: sqlite_utils.Database, scope: int | None = None) -> int
 def acknowledge_alert(db: sqlite_utils.Database, alert_id: int, teacher_id: int | None,
                       scope: int | None = None) -> bool:
     """Mark a pastoral alert seen by a teacher; False when there is no such open alert in their scope."""
-    done = datetime.now(UTC).isoformat(timespec="seconds")
+    done = clock.now_iso_seconds()
     mine = "" if scope is None else "AND class_id IN (SELECT id FROM classes WHERE teacher_id = :scope)"
     return write(db, lambda tx: tx.execute(
         "UPDATE pastoral_alerts SET acknowledged = :done, acknowledged_by = :teacher WHERE id = :alert "

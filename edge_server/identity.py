@@ -9,11 +9,12 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge_server import clock
 
 
 class ProvisionError(Exception):
@@ -189,7 +190,7 @@ def record_host(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None
     fingerprint = host_fingerprint(data_dir, machine_id_paths)
     keys = data_dir / "keys"
     keys.mkdir(parents=True, exist_ok=True)
-    _write_private(keys / HOST_FILE, json.dumps({**fingerprint, "recorded": datetime.now(UTC).isoformat()},
+    _write_private(keys / HOST_FILE, json.dumps({**fingerprint, "recorded": clock.now_iso()},
                                                 indent=2).encode())
     return fingerprint
 
@@ -235,7 +236,7 @@ def rekey(data_dir: Path, reason: str = "requested by the operator",
     _rename_default_box(data_dir, old.box_id, identity.box_id)
     db = open_box_db(data_dir / "box.db")
     try:
-        now = datetime.now(UTC).isoformat()
+        now = clock.now_iso()
 
         def _record(d):
             d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_id', ?)", (identity.box_id,))

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from edge_server import clock, jobs
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
-from edge_server.store.db import open_box_db, rows, write
+from edge_server.store.db import connect, rows, write
 from sync import packs
 from sync.packs import CATALOG, MANIFEST, SIGNATURE, FileEntry, FileFacts, Manifest, PackError
 from sync.trust import trusted_keys
@@ -332,7 +332,7 @@ def import_pack(settings: Settings, pack: Path, show_progress: bool = False,
     trusted = trusted_keys(settings.trusted_dir) if settings.trusted_dir.is_dir() else {}
     if not trusted:
         raise PackError(f"no trust anchors in {settings.trusted_dir}: run `edge-server init --data D --trust PUB`")
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path)  # the schema is migrated once, where the box starts (Box.start, cli.open_box)
     try:
         with _import_lock(settings):
             return _import_locked(settings, db, pack.resolve(), trusted, show_progress, now)

@@ -36,9 +36,9 @@ def build_and_import_sample(data_dir: Path, keys_dir: Path | None = None, *, for
     private, public = ensure_demo_key(keys_dir)
     init_data_dir(data_dir, trust=public)
     settings = load_settings(data_dir)
-    from edge_server.store.db import open_box_db
+    from edge_server.store.db import connect
 
-    db = open_box_db(settings.db_path)
+    db = connect(settings.db_path, readonly=True)  # init_data_dir has just brought the schema up to date
     try:
         current = active_version(db, SAMPLE_CHANNEL)
     finally:

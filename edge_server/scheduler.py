@@ -29,11 +29,11 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from edge_server import clock
 from edge_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def heartbeat(settings: Settings) -> None:
     """Record in box.db that the scheduler is alive, and in which process."""
     from edge_server.store.db import connect, write
 
-    value = json.dumps({"pid": os.getpid(), "at": datetime.now(UTC).isoformat(timespec="seconds")})
+    value = json.dumps({"pid": os.getpid(), "at": clock.now_iso_seconds()})
     db = connect(settings.db_path)
     try:
         write(db, lambda d: d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('scheduler_heartbeat', ?)",
@@ -243,7 +243,7 @@ def box_jobs(box: Box | None = None) -> list[Job]:
 
     return [
         Job(heartbeat, {"trigger": "interval", "seconds": lambda s: s.scheduler_heartbeat_s,
-                        "next_run_time": lambda s: datetime.now(UTC)}, id="heartbeat"),
+                        "next_run_time": lambda s: clock.now()}, id="heartbeat"),
         Job("edge_server.attempts:fit_all", {"trigger": "cron", "hour": 2, "minute": 30}, id="mastery-fit"),
         Job(ai_jobs, {"trigger": "interval", "seconds": 5},
             when=lambda s: s.ai_jobs_enabled, id="ai-jobs"),

@@ -12,10 +12,10 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from edge_server import clock
 from edge_server.settings import Settings
 from models.worker import ModelProcess
 
@@ -97,7 +97,7 @@ class Supervisor:
         if processes == self._written:
             return
         write_processes(self.settings.run_dir, {"supervisor": os.getpid(), "processes": processes,
-                                                "at": datetime.now(UTC).isoformat(timespec="seconds")})
+                                                "at": clock.now_iso_seconds()})
         self._written = processes
 
     def stop(self) -> None:

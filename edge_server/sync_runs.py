@@ -20,13 +20,14 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
 from edge_server.store import outbox, sync_state
@@ -107,7 +108,7 @@ def run_push(settings: Settings, lrs: lrs_push.LrsConfig, *, retries: int | None
                                    max_batches=max_batches).as_dict()
             sync_state.record_push(db, result)
             # Without this a school year of answers fills a small SD card with statements already delivered.
-            result["pruned"] = outbox.prune_sent(db, datetime.now(UTC) - timedelta(days=settings.outbox_keep_days))
+            result["pruned"] = outbox.prune_sent(db, clock.now() - timedelta(days=settings.outbox_keep_days))
             return result
         finally:
             db.conn.close()
@@ -367,7 +368,7 @@ def push_tick(settings: Settings, now: datetime | None = None) -> str:
     """Scheduler job: push when due and the LRS answers; back off with jitter after failures."""
     if not settings.lrs_url:
         return "off"
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     db = connect(settings.db_path)
     try:
         if not schedule.due(now, _when(db, sync_state.NEXT_PUSH_AT)):
@@ -399,7 +400,7 @@ def pull_tick(settings: Settings, now: datetime | None = None) -> str:
     """Scheduler job: pull on schedule and as soon as the link to the origin comes back."""
     if not settings.pack_origin:
         return "off"
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     db = connect(settings.db_path)
     try:
         was = sync_state.get_value(db, "origin_link")

@@ -17,7 +17,7 @@ import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from edge_server import clock
 from edge_server.settings import Settings
 
 CA_DAYS = 20 * 365  # the CA outlives the box: re-installing it on every tablet is the costly part
@@ -184,7 +185,7 @@ def load_ca(settings: Settings) -> tuple[x509.Certificate, Any]:
     if not paths.ca_cert.exists():
         if settings.tls_ca_cert:
             raise TlsError(f"tls_ca_cert: {paths.ca_cert} not found (the province's CA certificate, PEM)")
-        _make_ca(settings, paths, datetime.now(UTC))
+        _make_ca(settings, paths, clock.now())
     if not paths.ca_key.exists():
         raise TlsError(f"the CA key {paths.ca_key} is missing: set tls_ca_key to the province CA's key (PEM)"
                        if settings.tls_ca_cert else f"the CA key {paths.ca_key} is missing: move {paths.ca_cert} "
@@ -231,7 +232,7 @@ def _why_reissue(settings: Settings, paths: TlsFiles, ca: x509.Certificate, name
 
 def ensure(settings: Settings, addresses: list[str] | None = None, force: bool = False) -> Issued:
     """Make the CA and the server certificate when missing, and a new server certificate when it no longer fits."""
-    now = datetime.now(UTC)
+    now = clock.now()
     paths = files(settings)
     ca_cert, ca_key = load_ca(settings)
     names, ips = wanted_names(settings, addresses)
@@ -298,5 +299,5 @@ def status(settings: Settings) -> dict[str, Any]:
         facts["server"] = {"file": str(paths.server_cert), "names": have_names, "addresses": have_ips,
                            "not_after": cert.not_valid_after_utc.isoformat(), "sha256": fingerprint(cert)}
     facts["wanted"] = {"names": names, "addresses": ips}
-    facts["problem"] = _why_reissue(settings, paths, ca, names, ips, datetime.now(UTC))
+    facts["problem"] = _why_reissue(settings, paths, ca, names, ips, clock.now())
     return facts

@@ -96,18 +96,14 @@ def register(main: click.Group) -> None:
             active, now = None, None
             if data_dir is not None:
                 from edge_server.store.channels import active_version, box_trusted_now
-                from edge_server.store.db import open_box_db
                 from sync.packs import parse_manifest
 
-                db = open_box_db(data_dir / "box.db")
-                try:
+                with open_box(data_dir, migrate=False).db(readonly=True) as db:
                     now = box_trusted_now(db)
                     manifest_path = pack_dir / "manifest.json"
                     if manifest_path.is_file() and manifest_path.stat().st_size < 2**20:
                         with_channel = parse_manifest(manifest_path.read_bytes())
                         active = active_version(db, with_channel.channel_id)
-                finally:
-                    db.conn.close()
             verified = verify_pack(pack_dir, trusted, active, now, show_progress=True)
         except (PackError, OSError) as exc:
             fail(f"pack refused: {exc}")
@@ -123,12 +119,11 @@ def register(main: click.Group) -> None:
     def pack_import(pack_dir: Path, data_dir: Path) -> None:
         """Verify a pack and activate it atomically; the AI pipeline is queued for its media."""
         from edge_server.packs_import import import_pack
-        from edge_server.settings import load_settings
 
         if not (data_dir / "box.db").is_file():
             fail(f"no box in {data_dir}: run `edge-server init --data {data_dir} --trust PUB` first")
         try:
-            result = import_pack(load_settings(data_dir), pack_dir, show_progress=True)
+            result = import_pack(open_box(data_dir).settings, pack_dir, show_progress=True)
         except (PackError, OSError) as exc:
             fail(f"pack refused: {exc}")
         info(f"activated {result['channel']} v{result['version']} ({result['lessons']} lessons, "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.store.db import one, rows
 from sync.packs import is_reserved_channel, iso
 from sync.trust import advance_floor, floor_ahead_s, parse_floor, trusted_now
@@ -107,7 +108,7 @@ def add_local(db: sqlite_utils.Database, channel_id: str, title: str, version: i
     """Create the school's own channel once (teachers' recordings); call inside a transaction."""
     db.execute("INSERT OR IGNORE INTO channels (id, title, language, level, version, path, activated_at, local) "
                "VALUES (?, ?, 'en', '', ?, ?, ?, 1)",
-               (channel_id, title, version, str(path), datetime.now(UTC).isoformat(timespec="seconds")))
+               (channel_id, title, version, str(path), clock.now_iso_seconds()))
 
 
 def move(db: sqlite_utils.Database, channel_id: str, path: Path) -> None:
@@ -146,12 +147,12 @@ def raise_floor(db: sqlite_utils.Database, created: datetime) -> None:
 
 def box_trusted_now(db: sqlite_utils.Database, now: datetime | None = None) -> datetime:
     """max(system clock, stored floor): the time the box judges expiry by."""
-    return trusted_now(now or datetime.now(UTC), load_floor(db))
+    return trusted_now(now or clock.now(), load_floor(db))
 
 
 def trusted_time(db: sqlite_utils.Database, now: datetime | None = None) -> dict[str, Any]:
     """The system clock, the stored floor, the trusted time and how far ahead the floor is."""
-    system, floor = now or datetime.now(UTC), load_floor(db)
+    system, floor = now or clock.now(), load_floor(db)
     return {"system_clock": system.isoformat(timespec="seconds"),
             "floor": floor.isoformat(timespec="seconds") if floor else None,
             "trusted_now": trusted_now(system, floor).isoformat(timespec="seconds"),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from edge_server import clock
 from edge_server.store.db import one
 from sync.lrs_push import REJECTED
 from sync.statements import canonical_json
@@ -16,7 +17,7 @@ def enqueue(db: sqlite_utils.Database, statement: dict[str, Any]) -> bool:
     """Insert a statement inside the caller's transaction; a known statement id is left as it is."""
     cur = db.conn.execute(
         "INSERT OR IGNORE INTO outbox (statement_id, statement, created) VALUES (?, ?, ?)",
-        (statement["id"], canonical_json(statement), datetime.now(UTC).isoformat()),
+        (statement["id"], canonical_json(statement), clock.now_iso()),
     )
     return cur.rowcount == 1
 
@@ -69,7 +70,7 @@ class SqliteOutbox:
         """The LRS acknowledged these rows."""
         marks = ",".join("?" * len(ids))
         self._conn.execute(f"UPDATE outbox SET sent_at = ?, tries = tries + 1, last_error = ? WHERE id IN ({marks})",
-                           (datetime.now(UTC).isoformat(), note, *ids))
+                           (clock.now_iso(), note, *ids))
 
     def mark_failed(self, ids: list[int], error: str) -> None:
         """A try of these rows failed."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from edge_server import __version__, catalog
+from edge_server import __version__, catalog, clock
 from edge_server.model_status import models_health
 from edge_server.web import auth
 from edge_server.web.app import get_db, get_settings
@@ -41,7 +40,7 @@ def health() -> Any:
     facts = catalog.box_facts(get_db())
     return jsonify({"status": "ok", "version": __version__, "box_name": get_settings().box_name, **facts,
                     "models": models_health(get_settings()),
-                    "time": datetime.now(UTC).isoformat(timespec="seconds")})
+                    "time": clock.now_iso_seconds()})
 
 
 def _refused(lesson_id: str) -> tuple[Response, int] | None:
