@@ -8,6 +8,10 @@ Prints, per category and per language, the share of unsafe items refused (and re
 the share of safe items refused (overall and among those written in slang, SMS, leet... styles), disclosure recall, and
 classify latency p50/p95.
 
+Since the learned layer (edge_server/domain/safety_model.py) every split here is training data: its shipped
+weights were trained on all.jsonl and final.jsonl (bench/safety_train.py), so these figures are fit, not
+generalisation; bench/safety_train.py prints the cross-validated figures (trained without the file it scores).
+
 Splits: dev and test were both tuned on (the first classifier's held-out test run made test tuning data too; all is
 both). final (final.jsonl) was written afterwards by someone else and never read by whoever tuned the classifier: it
 is run once, for the report, and `--misses` refuses it, so that its items are never printed.
@@ -48,13 +52,16 @@ def run(split: str, rules_only: bool = False, misses: bool = False) -> dict[str,
     embed = None
     load_s = rss_before = rss_after = 0.0
     if not rules_only:
+        from edge_server.domain import safety_model
         from edge_server.domain.safety_embedding import layer_for
         from models.embed import Embedder
 
         rss_before = _rss_mb()
         start = time.perf_counter()
         embed = Embedder().embed
-        layer_for(embed)  # the exemplar bank, embedded once per process
+        embed(["warm up"])
+        if safety_model.load() is None:
+            layer_for(embed)  # no learned weights: the exemplar bank, embedded once per process, decides
         load_s = time.perf_counter() - start
         rss_after = _rss_mb()
     safety.check_question("warm up the rules 你好", "en", embed)  # compiles them: not part of the latency

@@ -1,20 +1,24 @@
 """Safety for children: which questions the companion refuses, the kind words it says instead, output checks.
 
-Three layers, each in its own module, all pure (no I/O, no Flask):
+Layers, each in its own module, all pure (no I/O but reading their own packaged data, no Flask):
 
 1. safety_normalise: what a child types is normalised first (full-width forms, case, accents, letters held down,
    "k i l l", "b0mb", French and English texting forms, Chinese homophones and pinyin for the words that matter).
 2. safety_rules: per category, intents written over those normalised words ("make ~ bomb", a violent verb followed
    by a person; Chinese over characters), in English, French and Chinese, whatever the page's language; tellings of
    harm (disclosures); the frames of ordinary questions that only sound close (guards); each category's topic words.
-3. safety_embedding: the question's multilingual sentence embedding against an exemplar bank of unsafe asks and
-   close-sounding lesson questions (nearest neighbours with a margin). This is what catches indirect wording.
+3. safety_model: the learned layer, a softmax regression (trained offline by bench/safety_train.py on ~3,500
+   labelled texts: the exemplar banks and the bench's used sets; weights in safety_model.npz) over the question's
+   multilingual sentence embedding, the rules' signals and hashed character n-grams. This is what catches indirect
+   wording, and what keeps close-sounding lesson questions ("why did Romeo drink poison") from being refused.
+4. safety_embedding: the older nearest-exemplar layer over the same embeddings, used only when no learned weights
+   ship (kept as the fallback; it needs the exemplar bank embedded in the model process).
 
 classify() and check_question() take the embedder as a parameter (`embed`: texts -> unit vectors). The companion
 passes the model process's `embed` op (models/worker.py); when there is no embedder, or the model process is not
 answering, the rules alone decide (they were written to stand alone, with lower recall on indirect wording).
-How they combine is in assess(): a telling of harm first, then an intent rule, then the embedding layer, which also
-decides the questions whose only clue is a topic word or a guarded rule.
+How they combine is in decide(): a telling of harm or an intent rule refuses unless the learned layer is sure the
+question is an ordinary one; otherwise the learned layer refuses below its threshold.
 
 A disclosure (a child telling of self-harm, suicidal thoughts or abuse happening to them) is flagged on the
 Verdict: the companion answers kindly, points to a trusted adult now, and the teacher's pastoral page shows an alert.
@@ -26,9 +30,11 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
-from edge_server.domain import safety_rules
+from edge_server.domain import safety_model, safety_rules
 from edge_server.domain.safety_embedding import GUARDED_MARGIN, MARGIN, TOPIC_MARGIN, Embed, similarity
+from edge_server.domain.safety_model import Probabilities
 from edge_server.domain.safety_normalise import clean, fold, rule_text
 from models.languages import SUPPORTED as LANGUAGES
 from models.textutil import has_cjk
@@ -172,13 +178,8 @@ DISCLOSURE_MESSAGES: dict[str, str] = {
 }
 
 
-def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]:
-    """(unsafe category or None, disclosure): rules first, then the embedding layer when an embedder is given.
-
-    A disclosure rule decides first (a telling of harm is answered as such), then an intent rule that no ordinary
-    frame guards ("what should I do if...", "why did Juliet..."), then the embedding layer; a guarded rule or a
-    category's topic words alone refuse only when the embedding layer leans to that category too.
-    """
+def rule_view(question: str) -> tuple[list[str], list[str]]:
+    """What the rules alone say: (the categories of a telling of harm, the categories of an unguarded intent rule)."""
     text = rule_text(question)
     told = safety_rules.told(text, DISCLOSURE_ORDER)
     guards = safety_rules.guarded(text)
@@ -187,7 +188,63 @@ def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]
         # "what should I do if someone online asks for a photo of me": help-seeking, not a telling
         matched += [c for c in told if c != "self_harm" and c not in matched]
         told = [c for c in told if c == "self_harm"]
-    strong = [c for c in matched if c not in guards]
+    return told, [c for c in matched if c not in guards]
+
+
+def decide(told: list[str], strong: list[str], probs: Probabilities, threshold: float,
+           veto: float = 1.01) -> tuple[str | None, bool]:
+    """(category or None, disclosure) from the rules' view and the learned layer's probabilities.
+
+    A telling of harm or an intent rule refuses unless the learned layer is sure (P(safe) >= veto) that the question
+    is an ordinary one ("a man online asked where I live, what do I do"); otherwise the learned layer refuses below
+    its threshold.
+    """
+    if told and probs.labels["safe"] < veto:  # "my uncle touches me" is a sexual abuse disclosure, not a question
+        return told[0], True
+    if strong and probs.labels["safe"] < veto:  # the layer may still hear a telling in it ("he wants pics, should i")
+        return strong[0], strong[0] in DISCLOSABLE and probs.disclosure > 0.5
+    if probs.labels["safe"] >= threshold:
+        return None, False
+    category = probs.best
+    return category, category in DISCLOSABLE and probs.disclosure > 0.5
+
+
+def _vector(question: str, embed: Embed) -> Any:
+    try:
+        vector = embed([clean(question)])
+    except Exception as exc:  # noqa: BLE001 - no model process: the rules alone decide, never an error page
+        if not _embed_failing.is_set():  # once per outage, not once per question
+            log.warning("safety: no embeddings (%s); the rules alone decide until the model process answers", exc)
+        _embed_failing.set()
+        return None
+    _embed_failing.clear()
+    return vector
+
+
+def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]:
+    """(unsafe category or None, disclosure): rules first, then the learned layer when an embedder is given.
+
+    A disclosure rule decides first (a telling of harm is answered as such), then an intent rule that no ordinary
+    frame guards ("what should I do if...", "why did Juliet..."), then the learned layer (safety_model), whose
+    features include the sentence embedding, every rule's signal (guarded ones and topic words too) and n-grams.
+    Without its shipped weights the nearest-exemplar layer (safety_embedding) decides instead.
+    """
+    told, strong = rule_view(question)
+    model = safety_model.load()
+    if model is not None:
+        vector = _vector(question, embed) if embed is not None and not told else None
+        if vector is None:
+            return (told[0], True) if told else ((strong[0], False) if strong else (None, False))
+        probs = model.predict(safety_model.features(question, vector))
+        return decide(told, strong, probs, model.threshold, model.veto)
+    return _assess_nearest(question, embed, told, strong)
+
+
+def _assess_nearest(question: str, embed: Embed | None, told: list[str], strong: list[str]) -> tuple[str | None, bool]:
+    """The nearest-exemplar layer's decision (used when no learned weights ship)."""
+    text = rule_text(question)
+    guards = safety_rules.guarded(text)
+    matched = safety_rules.matching(text, CATEGORIES)
     near = None
     if embed is not None and not told:
         try:
@@ -197,9 +254,9 @@ def assess(question: str, embed: Embed | None = None) -> tuple[str | None, bool]
             if not _embed_failing.is_set():  # once per outage, not once per question
                 log.warning("safety: no embeddings (%s); the rules alone decide until the model process answers", exc)
             _embed_failing.set()
-    if told:  # "my uncle touches me" is a sexual abuse disclosure, not a question
+    if told:
         return told[0], True
-    if strong:  # an intent; the embedding layer may still hear a telling in it ("he wants pics, should i")
+    if strong:
         return strong[0], bool(near and near.best == strong[0] and near.disclosure and strong[0] in DISCLOSABLE)
     if near is None:
         return None, False

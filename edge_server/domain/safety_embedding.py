@@ -1,5 +1,8 @@
 """The safety classifier's similarity layer (pure: the embedder is passed in): nearest exemplars in meaning.
 
+Since the learned layer (safety_model.py, trained on these exemplars and more) ships, this layer decides only when
+its weights are missing; the figures below are from before it.
+
 The exemplar bank (safety_exemplars.jsonl, shipped with the package) holds unsafe asks written for each category in
 English, French and Chinese, and many ordinary lesson questions that sound close to them ("What is sexual
 reproduction in plants?", "Why do lions kill zebras?", "这作业要我命了"). A question is embedded once (after
