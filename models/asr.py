@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from models.loops import drop_loops
 from models.registry import ResolvedModel
 from models.rover import combine
 from models.runner import ModelRunner
@@ -73,6 +74,10 @@ class DecodeOptions:
     tempos: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 1.1)
     simplify: bool = False  # Chinese: Traditional characters written as Simplified (OpenCC t2s)
     hotwords: bool = False  # the prompt goes in as hotwords (before every 30 s window), not as text already said
+    # None: never skip a 30 s window as silence (Whisper's no-speech guess drops whole windows of synthetic voices)
+    no_speech_threshold: float | None = 0.6
+    repetition_penalty: float = 1.0
+    drop_loops: bool = False  # repeated phrases and segments taken out after decoding (models.loops)
 
     @property
     def role(self) -> str:
@@ -83,7 +88,8 @@ class DecodeOptions:
         temperature: Any = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else 0.0
         return {"beam_size": self.beam_size, "vad_filter": self.vad_filter,
                 "condition_on_previous_text": self.condition_on_previous_text,
-                "temperature": temperature, "language": self.language}
+                "temperature": temperature, "language": self.language,
+                "no_speech_threshold": self.no_speech_threshold, "repetition_penalty": self.repetition_penalty}
 
 
 def pick_device(device: str) -> tuple[str, str]:
@@ -242,6 +248,8 @@ class Transcriber(ModelRunner):
                 if progress and duration:
                     progress(min(1.0, sum(done) / len(tempos)))
             decodes = [f.result() for f in futures]
+        if self.options.drop_loops:
+            decodes = [(drop_loops(d), lang) for d, lang in decodes]
         if self.options.simplify:
             decodes = [([replace(s, text=simplified(s.text)) for s in d], lang) for d, lang in decodes]
         if self.options.language == "zh":
@@ -294,13 +302,28 @@ class Transcriber(ModelRunner):
         return max(shares, key=shares.__getitem__), shares
 
 
-# Measured on the dev lessons of bench/lessons_zh_fr.json (`python -m bench.asr_languages`, figures in its
-# docstring): without previous-text conditioning each 30 s window is heard afresh, so one misheard window does not
-# derail the next and the temperature fallback rarely loops (French WER 0.622 -> 0.579, Chinese CER 0.670 -> 0.619,
-# and 2-5x faster); the knowledge points as initial prompt or as hotwords made both worse (the model repeats them).
+# Measured on the 4 French and 4 Chinese dev lessons of bench/lessons_zh_fr.json (`python -m bench.asr_languages`,
+# figures in its docstring), each step on top of the one before (French WER / Chinese CER):
+#   beam 5, previous-text conditioning (the raw model)                          0.622 / 0.599
+#   no previous-text conditioning: one misheard window does not derail the next  0.581 / 0.578
+#   no_speech_threshold None: Whisper took whole 30 s windows of synthetic voices
+#     for silence and dropped them (a third of some lessons)                     0.580 / 0.568
+#   Silero VAD (vad_filter): real silences cut out instead, so none is
+#     decoded into hallucinated text now that no window is skipped               0.578 / 0.546
+#   repetition_penalty 1.1: fewer loops ("浆浆浆…") and fewer words said twice      0.546 / 0.527
+#   repetition_penalty 1.2 (too strong for French, better for Chinese)           0.576 / 0.505
+#   loops dropped after decoding (models.loops): a guard, neutral with the
+#     penalty (0.546 / 0.506), useful without it (0.578 / 0.546 -> 0.578 / 0.532)
+# Chinese goes without the penalty all the same: it counts against every token already said in the window, and a
+# Chinese lesson repeats its own characters ("固体、液体和气体": with 1.1 or 1.2 the 体 after the first is lost,
+# tests/integration/test_asr_languages.py), so its loops are left to models.loops (dev CER 0.532 on one run, 0.572
+# on another: a window that falls back to sampling is not heard the same twice, see bench/asr_languages.py).
+# The knowledge points as initial prompt or as hotwords made both worse (the model repeats them).
 LANGUAGE_OPTIONS: dict[str, DecodeOptions] = {
-    "zh": DecodeOptions(language="zh", condition_on_previous_text=False, tempos=(1.0,), simplify=True),
-    "fr": DecodeOptions(language="fr", condition_on_previous_text=False, tempos=(1.0,)),
+    "zh": DecodeOptions(language="zh", condition_on_previous_text=False, tempos=(1.0,), simplify=True,
+                        no_speech_threshold=None, vad_filter=True, drop_loops=True),
+    "fr": DecodeOptions(language="fr", condition_on_previous_text=False, tempos=(1.0,),
+                        no_speech_threshold=None, vad_filter=True, repetition_penalty=1.1, drop_loops=True),
 }
 
 
