@@ -100,10 +100,11 @@ def test_a_chapter_view_writes_an_experienced_statement(db, settings):
 
 
 def test_an_answer_stamped_before_the_latest_one_refilters_the_history_in_time_order(db, settings, monkeypatch):
-    stamps = iter(["2026-05-02T10:00:00.000000+00:00", "2026-05-01T10:00:00.000000+00:00"])
-    monkeypatch.setattr(clock, "now_iso", lambda: next(stamps))
+    now = ["2026-05-02T10:00:00.000000+00:00"]
+    monkeypatch.setattr(clock, "now_iso", lambda: now[0])
     attempts.record_attempt(db, settings, 1, "n1", "0.5")  # right, later
-    late = attempts.record_attempt(db, settings, 1, "n1", "7")  # wrong, but earlier (the clock went back)
+    now[0] = "2026-05-01T10:00:00.000000+00:00"  # the clock went back
+    late = attempts.record_attempt(db, settings, 1, "n1", "7")  # wrong, but earlier
     history = [(a["correct"], a["ts"][:10]) for a in rows(db, "SELECT * FROM attempts ORDER BY ts")]
     assert history == [(0, "2026-05-01"), (1, "2026-05-02")]
     # The filtered state ends on the right answer, so mastery is higher than after a wrong answer last.
