@@ -28,13 +28,15 @@ class BoxIdentity:
     secret: bytes
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret (a key, the box secret) readable by its owner only, whole or not at all."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)  # an old file's mode survives O_CREAT
     os.replace(tmp, path)
 
 
@@ -49,8 +51,8 @@ def generate_identity(keys_dir: Path) -> BoxIdentity:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    _write_private(keys_dir / "box.key", pem)
-    _write_private(keys_dir / "box.secret", secrets.token_hex(32).encode())
+    write_private(keys_dir / "box.key", pem)
+    write_private(keys_dir / "box.secret", secrets.token_hex(32).encode())
     return load_identity(keys_dir)
 
 
@@ -190,7 +192,7 @@ def record_host(data_dir: Path, machine_id_paths: tuple[Path, ...] | None = None
     fingerprint = host_fingerprint(data_dir, machine_id_paths)
     keys = data_dir / "keys"
     keys.mkdir(parents=True, exist_ok=True)
-    _write_private(keys / HOST_FILE, json.dumps({**fingerprint, "recorded": clock.now_iso()},
+    write_private(keys / HOST_FILE, json.dumps({**fingerprint, "recorded": clock.now_iso()},
                                                 indent=2).encode())
     return fingerprint
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_server import clock
+from edge_server.identity import write_private
 from edge_server.settings import Settings
 
 CA_DAYS = 20 * 365  # the CA outlives the box: re-installing it on every tablet is the costly part
@@ -129,17 +130,6 @@ def wanted_names(settings: Settings, addresses: list[str] | None = None) -> tupl
     return names, sorted(set(ips), key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a)))
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)  # an old file's mode survives O_CREAT
-    os.replace(tmp, path)
-
-
 def _write_public(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(data)
@@ -175,7 +165,7 @@ def _make_ca(settings: Settings, paths: TlsFiles, now: datetime) -> None:
             .sign(key, hashes.SHA256()))
     paths.folder.mkdir(parents=True, exist_ok=True)
     paths.folder.chmod(0o700)
-    _write_private(paths.ca_key, _pem_key(key))
+    write_private(paths.ca_key, _pem_key(key))
     _write_public(paths.ca_cert, cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -256,7 +246,7 @@ def ensure(settings: Settings, addresses: list[str] | None = None, force: bool =
     paths.folder.mkdir(parents=True, exist_ok=True)
     paths.folder.chmod(0o700)
     # The key first: nginx, reloaded after both are written, never pairs a new certificate with an old key.
-    _write_private(paths.server_key, _pem_key(key))
+    write_private(paths.server_key, _pem_key(key))
     # nginx reads one file: the server certificate followed by the CA's (a province CA may be an intermediate).
     _write_public(paths.server_cert, cert.public_bytes(serialization.Encoding.PEM)
                   + (ca_cert.public_bytes(serialization.Encoding.PEM) if settings.tls_ca_cert else b""))
