@@ -96,12 +96,16 @@ def check_member(name: str) -> str:
     raise BackupError(f"archive member {name[:80]!r} is not part of a box backup")
 
 
+class UnreadableManifest(BackupError):
+    """backup.json is not JSON at all: in an archive that otherwise reads, a sign of damage."""
+
+
 def parse_manifest(data: bytes) -> BackupManifest:
     """Parse backup.json (schema, paths, duplicates), or raise BackupError."""
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BackupError(f"{MANIFEST_NAME} is not valid JSON") from exc
+        raise UnreadableManifest(f"{MANIFEST_NAME} is not valid JSON") from exc
     if not isinstance(raw, dict) or raw.get("kind") != KIND:
         raise BackupError(f"{MANIFEST_NAME} does not describe an edge-server backup")
     if raw.get("format") != FORMAT:
@@ -361,7 +365,11 @@ def extract_checked(archive: Path, staging: Path, show_progress: bool = False) -
         raise _damaged(archive, str(exc) or type(exc).__name__) from exc
     if manifest_data is None:
         raise _damaged(archive, f"no {MANIFEST_NAME} at its end: it was cut short")
-    manifest = parse_manifest(manifest_data)
+    try:
+        manifest = parse_manifest(manifest_data)
+    except UnreadableManifest as exc:
+        # the stream reader stops at tar's end marker, before gzip's CRC: a flipped byte can reach this far
+        raise _damaged(archive, str(exc)) from exc
     listed = {e.path: e for e in manifest.files}
     for path, entry in listed.items():
         if path not in seen:
