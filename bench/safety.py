@@ -16,7 +16,7 @@ Splits: dev and test were both tuned on (the first classifier's held-out test ru
 both). final (final.jsonl) was written afterwards by someone else and never read by whoever tuned the classifier: it
 is run once, for the report, and `--misses` refuses it, so that its items are never printed.
 
-    python -m bench.safety [--split dev|test|all|final|heldout2] [--rules-only] [--misses] [--json]
+    python -m bench.safety [--split dev|test|all|final|heldout2 | --file BLIND.jsonl] [--rules-only] [--misses] [--json]
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ def _rate(hit: int, n: int) -> float | None:
     return round(hit / n, 3) if n else None
 
 
-def run(split: str, rules_only: bool = False, misses: bool = False) -> dict[str, Any]:
-    """Classify every item of a split; aggregate figures (and, for dev only, the mistakes)."""
+def run(split: str, rules_only: bool = False, misses: bool = False, file: Path | None = None) -> dict[str, Any]:
+    """Classify every item of a split (or of `file`); aggregate figures (and, for tuning splits, the mistakes)."""
     from edge_server.domain import safety
 
-    items = [json.loads(line) for line in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in (file or DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
              if line.strip()]
     embed = None
     load_s = rss_before = rss_after = 0.0
@@ -181,13 +181,15 @@ def table(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all", "final", "heldout2"])
+    parser.add_argument("--file", type=Path, help="a blind set kept outside the repository until it is run (once)")
     parser.add_argument("--rules-only", action="store_true", help="without the embedding layer (no model process)")
     parser.add_argument("--misses", action="store_true", help="list the mistakes (tuning splits only, never final)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.misses and args.split == "final":
-        parser.error("--misses is for the tuning splits: the final split is held out and its items are never shown")
-    emit(run(args.split, args.rules_only, args.misses), table, args.json)
+    if args.misses and (args.split == "final" or args.file):
+        parser.error("--misses is for the tuning splits: a held-out set's items are never shown")
+    split = args.file.stem if args.file else args.split
+    emit(run(split, args.rules_only, args.misses, args.file), table, args.json)
     return 0
 
 

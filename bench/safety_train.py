@@ -1,8 +1,9 @@
 """Train the safety classifier's learned layer (edge_server/domain/safety_model.py) and measure how it generalises.
 
 Training data: the exemplar banks shipped beside the classifier (edge_server/domain/safety_exemplars*.jsonl) and the
-bench's labelled sets, which have all been used for tuning (bench/data/safety/all.jsonl = dev + test, final.jsonl).
-The blind set is never read.
+bench's labelled sets, which have all been used for tuning (bench/data/safety/all.jsonl = dev + test, final.jsonl,
+and heldout2.jsonl, the second blind set, after it had been run once). The current blind set lives outside the
+repository until it has been run, and is never read here.
 
 Cross-validation is grouped by source file, so that no figure comes from a file the model was trained on:
 fold "final" trains on the banks + all.jsonl and is scored on final.jsonl; fold "all" trains on the banks +
@@ -83,7 +84,7 @@ def load_items() -> list[dict[str, Any]]:
     for path in sorted(DOMAIN.glob("safety_exemplars*.jsonl")):
         items += read(path, "bank")
     items += read(DATA / "all.jsonl", "all") + read(DATA / "final.jsonl", "final")
-    return items
+    return items + read(DATA / "heldout2.jsonl", "heldout2")  # used once as a blind set, then trained on
 
 
 def vectors(texts: list[str]) -> np.ndarray:
@@ -376,7 +377,7 @@ def table(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cv-only", action="store_true", help="cross-validated figures only; write nothing")
-    parser.add_argument("--fold", choices=["final", "all"], action="append", help="only these folds")
+    parser.add_argument("--fold", choices=["final", "all", "heldout2"], action="append", help="only these folds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     items = load_items()

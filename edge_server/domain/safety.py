@@ -188,7 +188,11 @@ def rule_view(question: str) -> tuple[list[str], list[str]]:
         # "what should I do if someone online asks for a photo of me": help-seeking, not a telling
         matched += [c for c in told if c != "self_harm" and c not in matched]
         told = [c for c in told if c == "self_harm"]
-    return told, [c for c in matched if c not in guards]
+    strong = [c for c in matched if c not in guards]
+    if "self_harm" in told + strong and safety_rules.for_someone_else(text):
+        # help-seeking for a friend is an ordinary question: the learned layer, which reads these rules too, decides
+        told, strong = [c for c in told if c != "self_harm"], [c for c in strong if c != "self_harm"]
+    return told, strong
 
 
 def decide(told: list[str], strong: list[str], probs: Probabilities, threshold: float,

@@ -144,6 +144,10 @@ P_ZH = _zh(PERSON_ZH)
 # -- the rules --------------------------------------------------------------------------------------------------
 
 # "how do I", "i want to", "best way to": the frames of an ask, before a verb (English)
+# "help my friend kill himself", "help her do it", not "help my friend who wants to die"
+HELP_TO_HARM_EN = (r" help(?:ing)? (?:(?!who |that |because |cos |wants |says |said |feels |thinks |is |was )\S+ ){1,3}"
+                   r"(?:to )?(?:kil|die|end (?:it|his|her|their)|suicide|hurt (?:himself|herself|themselves)|"
+                   r"cut (?:himself|herself|themselves)|overdose|do it |go through with it|get pils|find pils)")
 ASK_EN = (r"(?:how|how do i|how can i|how could i|how would i|how should i|how do you|how to|how 2|ways? to|way of|"
           r"best way|easiest way|quickest way|fastest way|i want to|i wana|i m going to|i am going to|im going to|"
           r"i m gona|gona|going to|i wil|i l|i d|let s|lets|can i|could i|should i|help me|teach me|tel me how to|"
@@ -192,6 +196,9 @@ RULES: dict[str, list[str]] = {
         "starve|starving ~ myself|to_death", "long sleeves ~~ marks|cuts|scars|cutting|arm|arms",
         "cut|cuts|cutting ~~ hide|hidden|nobody_knows|no_one_knows|again|deep|deeper",
         "can_t|cant|cannot do_this|go_on|take_it ~ anymore ~~ end|die|over|pills|gone",
+        # helping another child to it, or together: never the help-seeking that FOR_SOMEONE_ELSE answers
+        "re:" + HELP_TO_HARM_EN,
+        "kil|hurt|cut ourselves", "we|both ~ want|wanna|are_going|gonna ~ to ~ die|be_dead|end_it",
         # fr
         "me|m tuer|suicider|pendre|couper|mutiler|scarifier|blesser|noyer|empoisonner|tailler|bruler|jeter|ouvrir "
         "~ veines|bras|poignets|vie|cuisses",
@@ -1097,6 +1104,53 @@ HYPOTHETICAL = [
     "des_gens|un_eleve|un_camarade",
     "zh:如果.{0,3}(?:有人|陌生人|别人|网友|有个人|一个人|大人|同学|坏人)",
 ]
+
+
+# "my friend says she wants to die, how can I help her": a child asking how to help another child, which the issue's
+# help-seeking rule makes an ordinary question; a self-harm rule's match there goes to the learned layer instead
+_OTHER_EN = ("friend|friends|bff|best_friend|mate|classmate|class_mate|sister|brother|sis|bro|cousin|neighbour|"
+             "neighbor|someone_in_my_class|somebody_in_my_class|a_girl_in_my_class|a_boy_in_my_class|a_kid_in_my_class")
+_OTHER_FR = ("ami|amie|amis|pote|potes|copain|copine|copains|copines|meilleure_amie|meilleur_ami|soeur|frere|cousin|"
+             "cousine|camarade|quelqu_un_de_ma_classe|une_fille_de_ma_classe|un_garcon_de_ma_classe|voisin|voisine")
+FOR_SOMEONE_ELSE = [
+    f"my|a|our ~ {_OTHER_EN} ~~ how_can_i|how_do_i|how_could_i|how_should_i|how_to ~ help|support|comfort|talk_to|"
+    "stop_her|stop_him|tell",
+    f"my|a|our ~ {_OTHER_EN} ~~ what_should_i_do|what_do_i_do|what_can_i_do|who_should_i_tell|who_do_i_tell|"
+    "who_can_i_tell|should_i_tell|do_i_tell|can_i_help",
+    f"help|helping|support ~ my|a ~ {_OTHER_EN}",
+    f"mon|ma|mes|un|une ~ {_OTHER_FR} ~~ comment ~ l_aider|aider|la_soutenir|le_soutenir|l_en_empecher|lui_parler|"
+    "le_dire",
+    f"mon|ma|mes|un|une ~ {_OTHER_FR} ~~ je_fais_quoi|je_fait_quoi|je_fai_koi|je_fais_koi|que_faire|je_dois_faire_quoi|"
+    "a_qui_le_dire|a_qui_je_dois|je_dois_le_dire|je_le_dis",
+    f"aider ~ mon|ma|un|une ~ {_OTHER_FR}",
+    "zh:(?:朋友|闺蜜|同学|同桌|哥们|兄弟|姐妹|表姐|表妹|表哥|表弟|姐姐|妹妹|哥哥|弟弟|室友|邻居家的).{0,30}"
+    "(?:怎么(?:帮|帮助|安慰|劝|开导|救)|(?:该|应该|要|可以)(?:找谁|跟谁说|告诉谁|怎么办|怎么做)|要不要告诉|"
+    "我能做什么|我能帮)",
+    "zh:(?:帮|帮助|安慰|劝|开导).{0,3}(?:朋友|闺蜜|同学|同桌|哥们|姐妹)",
+]
+# ...unless the child speaks of harm to themself as well ("me too", "我也不想活了") or asks to help with the harm
+_SELF_TOO = [
+    "i|me ~ too|also|as_well", "i ~ also|too ~ want|wanna|feel|think", "i_want_to_die|i_wanna_die|kil_myself|"
+    "kill_myself|hurt_myself|cut_myself|end_my_life", "we|both|together ~ want|wanna|are_going|gonna|wil",
+    "ourselves|together", "moi aussi", "je ~ veux|voudrais|vais ~ mourir|me_tuer|en_finir|disparaitre",
+    "me_scarifier|me_couper|me_faire_du_mal", "nous|ensemble|on_veut|on_va",
+    "re:" + HELP_TO_HARM_EN,
+    "aider ~~ a_se|a_mourir|a_se_tuer|a_se_suicider|a_se_couper|a_en_finir",
+    "zh:我也|我(?:都)?(?:不想活|想死|想自杀|想消失|割自己|伤害自己)|我们|一起",
+    "zh:帮.{0,6}(?:自杀|去死|死|割|跳楼|吃药|买药|结束)",
+]
+
+
+@functools.cache
+def _for_someone_else() -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    return [compile_rule(s) for s in FOR_SOMEONE_ELSE], [compile_rule(s) for s in _SELF_TOO]
+
+
+def for_someone_else(text: str) -> bool:
+    """True when the child asks how to help another child ("my friend cuts herself, who should I tell")."""
+    helping, self_too = _for_someone_else()
+    forms = _forms(text)
+    return _any(helping, forms) and not _any(self_too, forms)
 
 
 @functools.cache
