@@ -209,13 +209,14 @@ def register(main: click.Group) -> None:
     llm_option = click.option("--llm/--no-llm", "use_llm", default=True, show_default=True,
                               help="Let the text model phrase titles and summary (else extractive).")
 
+    def medium_options(command: Any) -> Any:
+        """The medium and how to hear it, shared by every `ai` command."""
+        for option in (device_option, threads_option, models_option, kp_option, language_option, media_arg):
+            command = option(command)
+        return command
+
     @ai.command("transcribe")
-    @media_arg
-    @language_option
-    @kp_option
-    @models_option
-    @threads_option
-    @device_option
+    @medium_options
     @json_option
     def transcribe(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
                    threads: int | None, device: str, as_json: bool) -> None:
@@ -229,12 +230,7 @@ def register(main: click.Group) -> None:
             click.echo(transcript.text)
 
     @ai.command("chapters")
-    @media_arg
-    @language_option
-    @kp_option
-    @models_option
-    @threads_option
-    @device_option
+    @medium_options
     @llm_option
     @json_option
     def chapters(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
@@ -252,12 +248,7 @@ def register(main: click.Group) -> None:
                 click.echo(f"{c.start:8.1f} {c.end:8.1f}  {c.title}  [{c.knowledge_point or '-'}]")
 
     @ai.command("summarize")
-    @media_arg
-    @language_option
-    @kp_option
-    @models_option
-    @threads_option
-    @device_option
+    @medium_options
     @llm_option
     @json_option
     def summarize(media: Path, language: str | None, kps_file: Path | None, models_dir: Path | None,
