@@ -218,6 +218,7 @@ def register(main: click.Group) -> None:
         """Per box: last contact, statements, pupils active, lessons used, stuck rates per knowledge point."""
         from tqdm import tqdm
 
+        from edge_server import clock
         from edge_server.domain.fleet_report import ACTIVE_DAYS, summarise
         from sync.lrs_push import LrsConfig
         from sync.lrs_query import LrsQueryError, fetch_statements
@@ -231,7 +232,7 @@ def register(main: click.Group) -> None:
             fail(str(exc))
         finally:
             bar.close()
-        result = {"lrs": lrs_url, "since": since, **summarise(statements)}
+        result = {"lrs": lrs_url, "since": since, **summarise(statements, clock.now())}
         if not as_json:
             for box in result["boxes"]:
                 stuck = ", ".join(f"{k['knowledge_point']} {k['stuck']}/{k['pupils']}"

@@ -78,9 +78,8 @@ def _kp_rows(states: list[dict[str, Any]], mastered: dict[str, set[str]]) -> lis
     return out
 
 
-def summarise(statements: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
+def summarise(statements: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """The fleet report from the LRS's statements (any order)."""
-    now = now or datetime.now(UTC)
     recent = now - timedelta(days=ACTIVE_DAYS)
     boxes: dict[str, dict[str, Any]] = {}
     lines: list[mastery.ReplayLine] = []
