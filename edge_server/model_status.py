@@ -25,18 +25,8 @@ def models_health(settings: Settings, ping: bool = True) -> dict[str, Any]:
             "text": "extractive" if llm is not None and not llm["ok"] else "generated"}
 
 
-_VERDICT: dict[str, tuple[float, bool]] = {}
-
-
 def selftest_allows_llm(path: Path) -> bool:
-    """False when the box's last self-test found the text model failing (re-read only when the file changes)."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        return True  # never tested: try the model, a failure is reported per request
-    cached = _VERDICT.get(str(path))
-    if cached is None or cached[0] != mtime:
-        llm = next((m for m in read_state(path).get("models", []) if m.get("role") == "llm"), None)
-        cached = (mtime, llm is None or bool(llm.get("ok")))
-        _VERDICT[str(path)] = cached
-    return cached[1]
+    """False when the box's last self-test found the text model failing (never tested: try it, a failure is
+    reported per request). A small file, read at each question rather than memoised per process."""
+    llm = next((m for m in read_state(path).get("models", []) if m.get("role") == "llm"), None)
+    return llm is None or bool(llm.get("ok"))
