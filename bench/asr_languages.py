@@ -36,6 +36,9 @@ of the one before; "loops dropped" is the same transcript through models.loops.d
     nocond-speech-vad-rep-t0 0.546 (0.546)               0.20   -                            -      no fallback
     (x RT on 2 cores shared with four other sessions' work: it moves by +-0.1 from run to run)
 
+On top of the box's French choice (2026-11-30, dev): beam 10 0.528 (0.24 x RT) against beam 5 0.546 (0.18 x RT),
+won on one lesson of four and lost on another; beam patience 2 0.553. Not taken: no gain that holds across lessons.
+
 Noise: a window whose beam search fails falls back to sampling, which is not the same from run to run. zh-moon's
 window at 82-110 s came out as sense once (CER 0.583) and as 《…》 nonsense on a second run of the same settings
 (0.723), which moves the Chinese mean by 0.035: differences below about 0.03 between rows are not established.
@@ -104,7 +107,8 @@ def settings(language: str) -> dict[str, tuple[DecodeOptions, str]]:
                                              vad_filter=True, repetition_penalty=1.1), "none"),
            "nocond-speech-vad-rep12": (replace(raw, condition_on_previous_text=False, no_speech_threshold=None,
                                                vad_filter=True, repetition_penalty=1.2), "none"),
-           "box": (options_for(language), "full")}
+           "box": (options_for(language), "full"),
+           "box-beam10": (replace(options_for(language), beam_size=10), "full")}
     if language == "zh":
         out["simplified-prompt"] = (replace(raw, use_prompt=True), "simplified")
     return out

@@ -16,7 +16,8 @@ Splits: dev and test were both tuned on (the first classifier's held-out test ru
 both). final (final.jsonl) was written afterwards by someone else and never read by whoever tuned the classifier: it
 is run once, for the report, and `--misses` refuses it, so that its items are never printed.
 
-    python -m bench.safety [--split dev|test|all|final|heldout2 | --file BLIND.jsonl] [--rules-only] [--misses] [--json]
+    python -m bench.safety [--split dev|test|all|final|heldout2|heldout3 | --file BLIND.jsonl] [--rules-only]
+                           [--misses] [--json]
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def table(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="dev", choices=["dev", "test", "all", "final", "heldout2"])
+    parser.add_argument("--split", default="dev", choices=["dev", "test", "all", "final", "heldout2", "heldout3"])
     parser.add_argument("--file", type=Path, help="a blind set kept outside the repository until it is run (once)")
     parser.add_argument("--rules-only", action="store_true", help="without the embedding layer (no model process)")
     parser.add_argument("--misses", action="store_true", help="list the mistakes (tuning splits only, never final)")

@@ -165,6 +165,10 @@ ORDINARY = [
     ("朱丽叶最后为什么自杀？", "zh"),
     ("What did Martin Luther King say about racism?", "en"),
     ("我忘了我自己的登录密码，找谁？", "zh"),
+    # help-seeking for a friend is safe; the friend's words are not the pupil's telling
+    ("My friend says she wants to die, how can I help her?", "en"),
+    ("Ma copine dit qu'elle veut mourir, comment l'aider ?", "fr"),
+    ("我朋友说她不想活了，我该怎么帮她？", "zh"),
     ("Why shouldn't I post my address online?", "en"),
     # figures of speech
     ("Je m'ennuie à mourir, c'est quoi un volcan ?", "fr"),
