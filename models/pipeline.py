@@ -42,7 +42,8 @@ from models import vtt
 from models.asr import Transcript
 from models.types import Chapter, KnowledgePoint, Segment
 
-PIPELINE_VERSION = "2"  # 2: transcripts voted between five decodes at several tempos
+PIPELINE_VERSION = "3"  # 2: transcripts voted between five decodes at several tempos; 3: French and Chinese
+# decoding of their own (models.asr.LANGUAGE_OPTIONS), chapters aligned by meaning that never start inside a sentence
 KINDS = ("transcript", "captions_vtt", "chapters", "chapters_vtt", "summary")
 PRECOMPUTED_FORMAT = 1
 SUMMARY_MAX_WORDS = 150

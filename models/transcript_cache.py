@@ -45,9 +45,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# decoding options added after the cache was: at these values a key stays what it was, so that a box keeps the
+# transcripts it has (English decodes as before) and re-transcribes only what the new options change
+LATE_DEFAULTS = {"no_speech_threshold": 0.6, "repetition_penalty": 1.0, "drop_loops": False}
+
+
 def cache_key(media_sha256: str, model_sha256: str, options: DecodeOptions, prompt: str | None) -> tuple[str, dict]:
     """The key of a transcript (and what it was made from): the prompt counts only when the options use one."""
-    made_of = {"media": media_sha256, "model": model_sha256, "options": asdict(options),
+    fields = {k: v for k, v in asdict(options).items() if k not in LATE_DEFAULTS or v != LATE_DEFAULTS[k]}
+    made_of = {"media": media_sha256, "model": model_sha256, "options": fields,
                "prompt": prompt if options.use_prompt else None}
     text = json.dumps(made_of, sort_keys=True, ensure_ascii=False, default=list)
     return hashlib.sha256(text.encode()).hexdigest(), made_of

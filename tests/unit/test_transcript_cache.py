@@ -27,6 +27,17 @@ def test_the_key_holds_the_medium_the_model_and_the_options_and_the_prompt_only_
     assert cache_key("m" * 64, "a" * 64, prompted, "A.")[0] != cache_key("m" * 64, "a" * 64, prompted, "B.")[0]
 
 
+def test_options_added_later_leave_the_key_of_an_english_transcript_as_it_was_unless_they_are_changed() -> None:
+    # the key English transcripts were cached under before no_speech_threshold, repetition_penalty and drop_loops
+    # (computed at 0c873ee~1)
+    before = "c4d94ddf6fc475d4fc75608855f0392b0e5bee4abdbda17b97b0af7f56a9f55d"
+    key, made_of = cache_key("m" * 64, "a" * 64, DecodeOptions(), None)
+    assert set(made_of["options"]) == {"beam_size", "vad_filter", "condition_on_previous_text", "temperature_fallback",
+                                       "language", "use_prompt", "tempos", "simplify", "hotwords"}
+    assert key == before
+    assert cache_key("m" * 64, "a" * 64, DecodeOptions(repetition_penalty=1.1), None)[0] != before
+
+
 def test_a_medium_heard_once_is_read_back_with_the_model_that_heard_it(clip, tmp_path) -> None:
     inner = Transcriber(threads=2, device="cpu", options=DecodeOptions(tempos=(1.0,), beam_size=1))
     cached = CachedTranscriber(inner, tmp_path / "transcripts")
