@@ -68,15 +68,18 @@ class NoTextModel:
 
 
 class BenchRunners:
-    def __init__(self, transcriber: CachedTranscriber) -> None:
+    """What jobs.run_job needs of the box's Runners: its settings, a transcriber and a text model."""
+
+    def __init__(self, settings: Any, transcriber: CachedTranscriber) -> None:
+        self.settings = settings
         self.transcriber = transcriber
         self.generator = NoTextModel()
 
 
 def build_box(lessons: list[dict[str, Any]], root: Path, transcribe: Transcribe) -> Path:
     """A data dir with one channel holding every lesson, imported and run through the AI pipeline."""
-    runners = BenchRunners(CachedTranscriber(transcribe))
-    return index_lessons(lessons, root, "bench.companion", lambda _settings: runners)
+    transcriber = CachedTranscriber(transcribe)
+    return index_lessons(lessons, root, "bench.companion", lambda settings: BenchRunners(settings, transcriber))
 
 
 def index_lessons(lessons: list[dict[str, Any]], root: Path, channel_id: str,
@@ -186,6 +189,7 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     from edge_server.settings import load_settings
     from edge_server.store import people
     from edge_server.store.db import open_box_db
+    from edge_server.web import auth
     from edge_server.web.app import create_app
 
     db = open_box_db(data / "box.db")
@@ -198,11 +202,13 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     app = create_app(settings, Box.start(settings, companion=service))
     app.config.update(WTF_CSRF_ENABLED=False)  # the bench measures answering, the tests check CSRF
     clients = []
+    db = open_box_db(data / "box.db")
     for pid in ids:
         client = app.test_client()
-        with client.session_transaction() as session:
-            session["pupil_id"] = pid
+        with client.session_transaction() as session:  # what the PIN login gives: the account and its generation
+            session.update(auth.session_claims(db, "pupil", pid))
         clients.append(client)
+    db.conn.close()
     results: list[dict[str, Any] | None] = [None] * askers
     go = threading.Barrier(askers)
     peak = [rss_mb()]
