@@ -13,12 +13,12 @@ import sqlite_utils
 
 from edge_server.settings import Settings
 from edge_server.store import channels as channel_store
-from edge_server.store.db import rows
+from edge_server.store import meta as meta_store
 
 
 def meta(db: sqlite_utils.Database) -> dict[str, str]:
     """The box's meta table as a dict (box_id, box_name, rekeyed_from, ...)."""
-    return {r["key"]: r["value"] for r in rows(db, "SELECT key, value FROM meta")}
+    return meta_store.all_values(db)
 
 
 def shareable_channels(db: sqlite_utils.Database) -> list[channel_store.Channel]:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_server import clock
+from edge_server.store import meta
 
 
 class ProvisionError(Exception):
@@ -121,9 +122,9 @@ def init_data_dir(data_dir: Path, trust: Path | None, name: str | None = None,
     if trust is not None:
         install_trust_anchor(keys / "trusted", trust)
     db = open_box_db(data_dir / "box.db")
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_id', ?)", (identity.box_id,))
+    meta.put(db, "box_id", identity.box_id)
     if name:
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_name', ?)", (name,))
+        meta.put(db, "box_name", name)
     db.conn.close()
     return identity
 
@@ -241,13 +242,12 @@ def rekey(data_dir: Path, reason: str = "requested by the operator",
         now = clock.now_iso()
 
         def _record(d):
-            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('box_id', ?)", (identity.box_id,))
-            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekeyed_from', ?)", (old.box_id,))
-            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekeyed_at', ?)", (now,))
-            d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekey_reason', ?)", (reason,))
-            name = d.execute("SELECT value FROM meta WHERE key = 'box_name'").fetchone()
-            if name is not None and name[0] == default_box_name(old.box_id):
-                d.execute("UPDATE meta SET value = ? WHERE key = 'box_name'", (default_box_name(identity.box_id),))
+            meta.put(d, "box_id", identity.box_id)
+            meta.put(d, "rekeyed_from", old.box_id)
+            meta.put(d, "rekeyed_at", now)
+            meta.put(d, "rekey_reason", reason)
+            if meta.get(d, "box_name") == default_box_name(old.box_id):
+                meta.put(d, "box_name", default_box_name(identity.box_id))
 
         write(db, _record)
     finally:

@@ -417,12 +417,12 @@ def watch(settings: Settings) -> dict[str, Any]:
 def scheduler_is_running(db: sqlite_utils.Database, settings: Settings) -> bool:
     """Whether a scheduler process runs this box's queue: enabled here, and its heartbeat in box.db is fresh."""
     from edge_server.clock import now
-    from edge_server.fleet import meta
+    from edge_server.store import meta
 
     if not settings.scheduler_enabled:
         return False
     try:
-        beat = datetime.fromisoformat(json.loads(meta(db)["scheduler_heartbeat"])["at"])
+        beat = datetime.fromisoformat(json.loads(meta.get(db, "scheduler_heartbeat") or "")["at"])
     except (KeyError, TypeError, ValueError):
         return False
     # two periods and a margin: one late beat on a busy box is no death

@@ -30,6 +30,7 @@ import sqlite_utils
 
 from edge_server.catalog import expired_channels
 from edge_server.domain import fusion
+from edge_server.store import meta
 from edge_server.store.db import rows
 from models.textutil import STOP_WORDS, content_terms, stem, words
 
@@ -297,11 +298,9 @@ INDEX_GENERATION = "index_generation"  # meta key: moves on whenever transcript 
 
 def bump_index_generation(db: sqlite_utils.Database) -> None:
     """Mark the passages as changed (inside the transaction that changes them), so cached answers are not reused."""
-    db.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-               "value = CAST(value AS INTEGER) + 1", (INDEX_GENERATION,))
+    meta.increment(db, INDEX_GENERATION)
 
 
 def index_generation(db: sqlite_utils.Database) -> str:
     """The passages' generation: part of a cached answer's key (each worker process has its own cache)."""
-    found = rows(db, "SELECT value FROM meta WHERE key = ?", (INDEX_GENERATION,))
-    return found[0]["value"] if found else "0"
+    return meta.get(db, INDEX_GENERATION) or "0"

@@ -103,13 +103,13 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Backgr
 
 def heartbeat(settings: Settings) -> None:
     """Record in box.db that the scheduler is alive, and in which process."""
+    from edge_server.store import meta
     from edge_server.store.db import connect, write
 
     value = json.dumps({"pid": os.getpid(), "at": clock.now_iso_seconds()})
     db = connect(settings.db_path)
     try:
-        write(db, lambda d: d.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('scheduler_heartbeat', ?)",
-                                      (value,)))
+        write(db, lambda d: meta.put(d, "scheduler_heartbeat", value))
     finally:
         db.conn.close()
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_server import clock
+from edge_server.store import meta
 from edge_server.store.db import one, rows
 from sync.packs import is_reserved_channel, iso
 from sync.trust import advance_floor, floor_ahead_s, parse_floor, trusted_now
@@ -131,13 +132,12 @@ def last_activation(db: sqlite_utils.Database) -> datetime | None:
 
 def load_floor(db: sqlite_utils.Database) -> datetime | None:
     """The stored trusted-time floor."""
-    row = one(db, "SELECT value FROM meta WHERE key = ?", (FLOOR_KEY,))
-    return parse_floor(row["value"] if row else None)
+    return parse_floor(meta.get(db, FLOOR_KEY))
 
 
 def write_floor(db: sqlite_utils.Database, floor: datetime) -> None:
     """Store the floor as given (raising or an operator's reset decide its value)."""
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (FLOOR_KEY, floor.isoformat()))
+    meta.put(db, FLOOR_KEY, floor.isoformat())
 
 
 def raise_floor(db: sqlite_utils.Database, created: datetime) -> None:

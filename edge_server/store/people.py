@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from edge_server import clock
+from edge_server.store import meta
 from edge_server.store.db import one, rows, write
 
 PICTURES = ("sun", "star", "moon", "tree", "fish", "cat", "flower", "boat")
@@ -52,7 +53,7 @@ def add_teacher(db: sqlite_utils.Database, username: str, password_hash: str, di
         if first:
             db.execute("UPDATE classes SET teacher_id = ? WHERE teacher_id IS NULL", (cur.lastrowid,))
         # however the first teacher is made (setup page, CLI, demo), the setup token is used up with it
-        db.execute("DELETE FROM meta WHERE key = ?", (SETUP_TOKEN_KEY,))
+        meta.delete(db, SETUP_TOKEN_KEY)
         return cur.lastrowid
 
     return write(db, _insert)
@@ -97,8 +98,7 @@ def issue_setup_token(db: sqlite_utils.Database) -> str | None:
     def _store(db: sqlite_utils.Database) -> str | None:
         if count_teachers(db):
             return None
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                   (SETUP_TOKEN_KEY, _setup_token_digest(token)))
+        meta.put(db, SETUP_TOKEN_KEY, _setup_token_digest(token))
         return token
 
     return write(db, _store)
@@ -106,10 +106,10 @@ def issue_setup_token(db: sqlite_utils.Database) -> str | None:
 
 def setup_token_matches(db: sqlite_utils.Database, token: str) -> bool:
     """True when token is the box's current setup token (compared as hashes, in constant time)."""
-    stored = one(db, "SELECT value FROM meta WHERE key = ?", (SETUP_TOKEN_KEY,))
+    stored = meta.get(db, SETUP_TOKEN_KEY)
     given = _setup_token_digest(token if len(token) <= SETUP_TOKEN_MAX else "")
     # no token stored: compare against a random digest, so both ways cost the same and nothing matches
-    expected = stored["value"] if stored else _setup_token_digest(secrets.token_hex(16))
+    expected = stored if stored else _setup_token_digest(secrets.token_hex(16))
     return hmac.compare_digest(given, expected) and stored is not None
 
 

@@ -70,6 +70,7 @@ STORE_OWNERS = {
     "teachers": "people", "classes": "people", "pupils": "people", "assignments": "people",
     "pin_lockouts": "people", "login_alerts": "people",
     "attempts": "attempts", "mastery": "attempts", "kp_params": "attempts", "chapter_views": "attempts",
+    "meta": "meta",
 }
 
 
