@@ -45,6 +45,11 @@ On the test lessons, measured once at the end (`python -m bench.ai_quality --spl
 --no-llm`): Chinese 0.633 / 0.812 -> 0.783 / 0.812, French 0.475 / 0.771 -> 0.725 / 0.938; the k equal parts
 baseline scores 1.00 / 1.00 on these narrated lessons (their chapters are of near-equal length), which no real
 lesson promises.
+On bench/lessons_zh_fr_uneven.json (dev lessons whose chapters differ in length 4x or more, written 2026-11-30;
+`python -m bench.ai_quality --languages bench/lessons_zh_fr_uneven.json --split dev --language zh --language fr
+--no-llm --extra ""`): French 0.889 / 0.917 against 0.583 / 0.917 for k equal parts; Chinese 0.333 / 0.917
+against 0.444 / 0.917, on transcripts with CER 0.62. LENGTH_WEIGHT 4, 2, 1, 0.5, 0 and MIN_CHAPTER_SHARE 0.3 or
+0.15 leave Chinese at 0.22-0.33 (4 is best on the other dev lessons): the Chinese evidence, not the prior, is weak.
 Measured and dropped: refining the knowledge points' sentence vectors with the aligned segments' (as the words are;
 Chinese 0.917 -> 0.792), embedding a point's name and description apart (mixed), EMBED_WEIGHT 0.5 or 1 instead of
 0.75 (worse), a chapter start in the middle of a hole in the transcript (no change on dev), and snapping boundaries
