@@ -149,7 +149,7 @@ class Transcribe:
             runner = Transcriber(threads=2, device="cpu", options=self.options)
             # options added since (at their default) leave the key as it was: English transcripts stay cached
             late = {"simplify": False, "hotwords": False, "no_speech_threshold": 0.6,
-                    "repetition_penalty": 1.0, "drop_loops": False}
+                    "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False}
             params = {k: v for k, v in runner.params.items() if k not in late or v != late[k]}
             if runner.role != "asr":
                 params["model"] = runner.model.sha256

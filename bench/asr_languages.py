@@ -108,7 +108,8 @@ def settings(language: str) -> dict[str, tuple[DecodeOptions, str]]:
            "nocond-speech-vad-rep12": (replace(raw, condition_on_previous_text=False, no_speech_threshold=None,
                                                vad_filter=True, repetition_penalty=1.2), "none"),
            "box": (options_for(language), "full"),
-           "box-beam10": (replace(options_for(language), beam_size=10), "full")}
+           "box-beam10": (replace(options_for(language), beam_size=10), "full"),
+           "box-latin": (replace(options_for(language), latin_suppressed=True), "full")}
     if language == "zh":
         out["simplified-prompt"] = (replace(raw, use_prompt=True), "simplified")
     return out

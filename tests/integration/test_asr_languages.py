@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
-from models.asr import Transcriber, options_for, simplified
+from models.asr import Transcriber, latin_tokens, options_for, simplified
 from models.registry import WHISPER_BASE_SHA256, ModelError, install_defaults, resolve, verify
 from tests.ai_support import speak
 from tests.fixtures_packs import signing_key  # noqa: F401
@@ -58,7 +59,16 @@ def test_a_chinese_lesson_is_heard_in_simplified_characters(tmp_path, transcribe
     assert transcript.language == "zh"
     assert text and simplified(text) == text  # never Traditional characters
     assert all(word in text for word in ("今天", "学习", "固体", "气体"))
+    assert not re.search("[A-Za-z]", text)  # never romanised words: Latin tokens are suppressed
     assert transcriber._others["zh"].model.id == "whisper-base-ct2"
+
+
+def test_the_tokens_suppressed_for_chinese_are_the_latin_words_and_never_characters_or_digits(transcriber):
+    tokenizer = transcriber._other("zh").load().hf_tokenizer
+    suppressed = set(latin_tokens(tokenizer))
+    assert {tokenizer.token_to_id(t) for t in ("Ġfeel", "ĠHello", "A", "ing")} <= suppressed
+    assert not {tokenizer.token_to_id(t) for t in ("æ°´", "1", "Ġ2", ",", ".")} & suppressed
+    assert options_for("zh").latin_suppressed and not options_for("fr").latin_suppressed
 
 
 def test_a_french_lesson_is_heard_in_french(tmp_path, transcriber):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.asr import DecodeOptions, options_for
+from models.asr import DecodeOptions, mend_drift, options_for
 from models.loops import collapse_repeats, drop_loops
 from models.types import Segment
 
@@ -102,3 +102,13 @@ def test_a_french_transcript_comes_out_of_the_transcriber_with_its_loops_removed
     monkeypatch.setattr(transcriber, "load", lambda: Model())
     heard = transcriber.transcribe("lesson.wav")
     assert [s.text for s in heard.segments] == ["La lave coule.", "Le volcan dort depuis longtemps.", "Fin."]
+
+
+def test_a_stretch_that_drifted_into_romanised_words_is_taken_from_the_decode_without_latin_and_the_rest_is_kept():
+    first = [Segment(0.0, 4.0, "今天我们学习雨"), Segment(4.0, 6.0, "Hody feel so"), Segment(6.0, 8.0, "Woo"),
+             Segment(8.0, 12.0, "水蒸气变成云")]
+    again = [Segment(0.0, 4.5, "今天我们学习与"), Segment(4.5, 7.5, "小水滴越来越大"),
+             Segment(7.5, 12.0, "水蒸气变成晕")]
+    assert [s.text for s in mend_drift(first, again)] == ["今天我们学习雨", "小水滴越来越大", "水蒸气变成云"]
+    assert mend_drift(first[:1], again) == first[:1]  # nothing drifted: the first decode as it was
+    assert [s.text for s in mend_drift(first[1:3], [])] == ["Hody feel so", "Woo"]  # nothing better: kept
