@@ -143,11 +143,11 @@ P_ZH = _zh(PERSON_ZH)
 
 # -- the rules --------------------------------------------------------------------------------------------------
 
-# "how do I", "i want to", "best way to": the frames of an ask, before a verb (English)
 # "help my friend kill himself", "help her do it", not "help my friend who wants to die"
 HELP_TO_HARM_EN = (r" help(?:ing)? (?:(?!who |that |because |cos |wants |says |said |feels |thinks |is |was )\S+ ){1,3}"
                    r"(?:to )?(?:kil|die|end (?:it|his|her|their)|suicide|hurt (?:himself|herself|themselves)|"
                    r"cut (?:himself|herself|themselves)|overdose|do it |go through with it|get pils|find pils)")
+# "how do I", "i want to", "best way to": the frames of an ask, before a verb (English)
 ASK_EN = (r"(?:how|how do i|how can i|how could i|how would i|how should i|how do you|how to|how 2|ways? to|way of|"
           r"best way|easiest way|quickest way|fastest way|i want to|i wana|i m going to|i am going to|im going to|"
           r"i m gona|gona|going to|i wil|i l|i d|let s|lets|can i|could i|should i|help me|teach me|tel me how to|"
