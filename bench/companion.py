@@ -195,14 +195,12 @@ def full_class(data: Path, questions: list[dict[str, Any]], askers: int, generat
     db = open_box_db(data / "box.db")
     class_id = people.add_class(db, "Bench class")
     ids = [people.add_pupil(db, class_id, f"Pupil {i}", None)["id"] for i in range(askers)]
-    db.conn.close()
     settings = load_settings(data, scheduler_enabled=False, ai_jobs_enabled=False, announce=False,
                              companion_timeout_s=timeout_s, companion_rephrase_budget_s=budget_s)
     service = companion.Companion(settings, generator=generator)
     app = create_app(settings, Box.start(settings, companion=service))
     app.config.update(WTF_CSRF_ENABLED=False)  # the bench measures answering, the tests check CSRF
     clients = []
-    db = open_box_db(data / "box.db")
     for pid in ids:
         client = app.test_client()
         with client.session_transaction() as session:  # what the PIN login gives: the account and its generation

@@ -78,7 +78,7 @@ class DecodeOptions:
     no_speech_threshold: float | None = 0.6
     repetition_penalty: float = 1.0
     drop_loops: bool = False  # repeated phrases and segments taken out after decoding (models.loops)
-    # Chinese: tokens made only of Latin letters are never chosen (Whisper drifts into romanised nonsense)
+    # Chinese: stretches that drifted into romanised nonsense are decoded again without Latin-only tokens
     latin_suppressed: bool = False
 
     @property

@@ -1131,7 +1131,7 @@ FOR_SOMEONE_ELSE = [
 # ...unless the child speaks of harm to themself as well ("me too", "我也不想活了") or asks to help with the harm
 _SELF_TOO = [
     "i|me ~ too|also|as_well", "i ~ also|too ~ want|wanna|feel|think", "i_want_to_die|i_wanna_die|kil_myself|"
-    "kill_myself|hurt_myself|cut_myself|end_my_life", "we|both|together ~ want|wanna|are_going|gonna|wil",
+    "kill_myself|hurt_myself|cut_myself|end_my_life", "we|both ~ want|wanna|are_going|gonna|wil",
     "ourselves|together", "moi aussi", "je ~ veux|voudrais|vais ~ mourir|me_tuer|en_finir|disparaitre",
     "me_scarifier|me_couper|me_faire_du_mal", "nous|ensemble|on_veut|on_va",
     "re:" + HELP_TO_HARM_EN,
