@@ -139,6 +139,7 @@ class Transcribe:
         self.cache.mkdir(parents=True, exist_ok=True)
         self.options = options
         self._runner: Any = None
+        self._transcriber: Any = None
         self.settings = ""
         self.seconds: dict[Path, float] = {}  # transcription time of each audio file (0 when cached)
 
@@ -149,11 +150,13 @@ class Transcribe:
             runner = Transcriber(threads=2, device="cpu", options=self.options)
             # options added since (at their default) leave the key as it was: English transcripts stay cached
             late = {"simplify": False, "hotwords": False, "no_speech_threshold": 0.6,
-                    "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False}
+                    "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False,
+                    "voice_shifts": (0.0,)}
             params = {k: v for k, v in runner.params.items() if k not in late or v != late[k]}
             if runner.role != "asr":
                 params["model"] = runner.model.sha256
             self.settings = json.dumps(params, sort_keys=True, default=str)
+            self._transcriber = runner
             self._runner = lambda path, prompt: [(s.start, s.end, s.text)
                                                  for s in runner.transcribe(path, prompt=prompt).segments]
         return self._runner
@@ -169,6 +172,8 @@ class Transcribe:
             t0 = time.perf_counter()
             cached.write_text(json.dumps([list(s) for s in runner(audio, prompt)], ensure_ascii=False))
             seconds_file.write_text(f"{time.perf_counter() - t0:.2f}")
+            if len(self._transcriber.options.voice_shifts) > 1:
+                print(f"  {audio.stem}: heard {self._transcriber.voice_shift:+.0f} semitones", file=sys.stderr)
         self.seconds[audio] = float(seconds_file.read_text()) if seconds_file.exists() else 0.0
         return [Segment(float(a), float(b), t) for a, b, t in json.loads(cached.read_text())]
 

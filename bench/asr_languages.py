@@ -39,6 +39,23 @@ of the one before; "loops dropped" is the same transcript through models.loops.d
 On top of the box's French choice (2026-11-30, dev): beam 10 0.528 (0.24 x RT) against beam 5 0.546 (0.18 x RT),
 won on one lesson of four and lost on another; beam patience 2 0.553. Not taken: no gain that holds across lessons.
 
+Voice shift (2026-11-30): each dev lesson decoded whole with its voice moved by a number of semitones (pitch and
+formants, as a larger speaker; models.asr.shift_voice, first tried by linear resampling), on top of the box's choice:
+
+    semitones   French WER   Chinese CER
+     0          0.546        0.580
+    -1          0.526          -
+    -2          0.437        0.453
+    -2.5        0.418          -
+    -3          0.383        0.476
+    -3.5        0.396          -
+    -4          0.429        0.610
+    -6          0.798          -
+    +2          0.825          -
+
+The box tries 0, -2 and -3 on a lesson's first 30 s and decodes it at the one Whisper is surest of
+(models.asr.voice_confidence): "box" against "box-noshift" below, and the figures in models.asr.VOICE_SHIFTS.
+
 Noise: a window whose beam search fails falls back to sampling, which is not the same from run to run. zh-moon's
 window at 82-110 s came out as sense once (CER 0.583) and as 《…》 nonsense on a second run of the same settings
 (0.723), which moves the Chinese mean by 0.035: differences below about 0.03 between rows are not established.
@@ -108,6 +125,7 @@ def settings(language: str) -> dict[str, tuple[DecodeOptions, str]]:
            "nocond-speech-vad-rep12": (replace(raw, condition_on_previous_text=False, no_speech_threshold=None,
                                                vad_filter=True, repetition_penalty=1.2), "none"),
            "box": (options_for(language), "full"),
+           "box-noshift": (replace(options_for(language), voice_shifts=(0.0,)), "full"),
            "box-beam10": (replace(options_for(language), beam_size=10), "full"),
            "box-latin": (replace(options_for(language), latin_suppressed=True), "full")}
     if language == "zh":

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from models.loops import drop_loops
+from models.loops import collapse_repeats, drop_loops
 from models.registry import ResolvedModel
 from models.rover import combine
 from models.runner import ModelRunner
@@ -80,6 +80,9 @@ class DecodeOptions:
     drop_loops: bool = False  # repeated phrases and segments taken out after decoding (models.loops)
     # Chinese: stretches that drifted into romanised nonsense are decoded again without Latin-only tokens
     latin_suppressed: bool = False
+    # semitones the voice is moved by (pitch and formants, as a larger or smaller speaker), each tried on the lesson's
+    # first CALIBRATION_S: the lesson is decoded at the one Whisper is surest of (models.asr.voice_confidence)
+    voice_shifts: tuple[float, ...] = (0.0,)
 
     @property
     def role(self) -> str:
@@ -114,19 +117,53 @@ def decode_audio(path: Path | str) -> Any:
     return _decode(str(path), sampling_rate=SAMPLE_RATE)
 
 
+CALIBRATION_S = 30  # one Whisper window
+LOOP_RATIO = 2.4  # Whisper's own compression ratio threshold: above it a decode repeats itself
+LOOP_KEPT = 0.75  # a decode that loses more than a quarter of its text when its repeats are collapsed looped
+
+
+def voice_confidence(pieces: Sequence[Any]) -> float:
+    """How sure Whisper was of a decode: its token-weighted mean log-probability; -inf when it looped or heard
+    nothing (a loop is said with high confidence)."""
+    tokens = sum(len(p.tokens) for p in pieces)
+    text = " ".join(p.text.strip() for p in pieces)
+    if (not tokens or any(p.compression_ratio > LOOP_RATIO for p in pieces)
+            or len(collapse_repeats(text)) < LOOP_KEPT * len(text)):
+        return float("-inf")
+    return sum(p.avg_logprob * len(p.tokens) for p in pieces) / tokens
+
+
 def change_tempo(audio: Any, factor: float) -> Any:
     """The same speech played at factor times the speed, pitch kept (libavfilter's atempo, through PyAV)."""
     if factor == 1.0:
         return audio
+    return _filtered(audio, [("atempo", str(factor))])
+
+
+def shift_voice(audio: Any, semitones: float) -> Any:
+    """The same speech as a larger (semitones < 0) or smaller speaker would say it: pitch and formants moved, length
+    kept (libavfilter's asetrate, aresample and atempo, through PyAV)."""
+    if semitones == 0.0:
+        return audio
+    factor = 2 ** (semitones / 12)
+    return _filtered(audio, [("asetrate", str(round(SAMPLE_RATE * factor))), ("aresample", str(SAMPLE_RATE)),
+                             ("atempo", f"{1 / factor:.6f}")])
+
+
+def _filtered(audio: Any, filters: Sequence[tuple[str, str]]) -> Any:
+    """16 kHz mono float audio through a chain of libavfilter filters that ends at 16 kHz."""
     import av
     import numpy as np
 
     graph = av.filter.Graph()
     source = graph.add_abuffer(format="flt", sample_rate=SAMPLE_RATE, layout="mono")
-    tempo = graph.add("atempo", str(factor))
+    last = source
+    for name, args in filters:
+        node = graph.add(name, args)
+        last.link_to(node)
+        last = node
     sink = graph.add("abuffersink")
-    source.link_to(tempo)
-    tempo.link_to(sink)
+    last.link_to(sink)
     graph.configure()
     pieces: list[Any] = []
 
@@ -197,6 +234,7 @@ class Transcriber(ModelRunner):
         self._model: Any = None
         self._lock = threading.Lock()
         self.device, self.compute_type = "", ""
+        self.voice_shift = 0.0  # the shift the last transcript was decoded at
 
     @property
     def params(self) -> dict[str, Any]:
@@ -267,6 +305,9 @@ class Transcriber(ModelRunner):
             return segments, info.language
 
         with self._lock, ThreadPoolExecutor(self.workers, thread_name_prefix="asr") as pool:
+            if len(self.options.voice_shifts) > 1:
+                self.voice_shift = self.pick_voice_shift(model, audio, kwargs)
+                audio = shift_voice(audio, self.voice_shift)
             futures = [pool.submit(decode, n) for n in range(len(tempos))]
             pending = set(futures)
             while pending:
@@ -296,6 +337,15 @@ class Transcriber(ModelRunner):
         else:
             segments = combine(decodes[0][0], [" ".join(s.text for s in d).split() for d, _ in decodes[1:]])
         return Transcript(language=self.options.language or decodes[0][1], duration=duration, segments=segments)
+
+    def pick_voice_shift(self, model: Any, audio: Any, kwargs: dict[str, Any]) -> float:
+        """The voice shift Whisper is surest of on the first CALIBRATION_S of audio (the first listed on a tie)."""
+        sample = audio[:CALIBRATION_S * SAMPLE_RATE]
+        scores = {}
+        for shift in self.options.voice_shifts:
+            pieces, _ = model.transcribe(shift_voice(sample, shift), **kwargs)
+            scores[shift] = voice_confidence(list(pieces))
+        return max(self.options.voice_shifts, key=lambda shift: scores[shift])
 
     def _other(self, language: str) -> Transcriber:
         """The transcriber of another language (its model and measured decoding), made once."""
@@ -362,11 +412,26 @@ class Transcriber(ModelRunner):
 # scored the same (0.542 / 0.535) but changes clean decodes too ("固体" heard as "固地" in
 # tests/integration/test_asr_languages.py): renormalised without the Latin mass, beams rank differently. The price: a
 # Latin word said in a Chinese lesson ("DNA") is decoded again in characters; a lesson taught in English is "en".
+# espeak-ng's voices are heard far better a little lower. Each dev lesson decoded whole at one shift (2026-11-30, an
+# early shift by linear resampling; French WER / Chinese CER, 4 dev lessons each): 0: 0.546 / 0.580, -1: 0.526 / -,
+# -2: 0.437 / 0.453, -2.5: 0.418 / -, -3: 0.383 / 0.476, -3.5: 0.396 / -, -4: 0.429 / 0.610, -6: 0.798 / -,
+# +2: 0.825 / -. A fixed shift would bet on one kind of voice, so each lesson's first 30 s is decoded at every shift
+# of VOICE_SHIFTS and the lesson at the one Whisper is surest of (voice_confidence; loops excluded, which Chinese
+# needs: a short looped decode is said with confidence). On the dev lessons it picked -3 for all four French ones
+# and -2, -2, 0, -2 for the Chinese ones: WER 0.546 -> 0.401, CER 0.547 -> 0.485 (`python -m bench.ai_quality
+# --split dev`). On a person's voice (17 s of English news, llama.cpp's tools/mtmd/test-2.mp3, decoded by this
+# model) 0 was surest (-0.200 against -0.213 at -2 and -0.242 at -3), and the shifts changed 2 words of 40. The
+# price: three decodes of 30 s, 0.12 -> 0.31 x real time on a 75 s lesson, a few percent on a 10 minute one.
+# French only. Chinese gained less on the uneven dev lessons (CER 0.545 -> 0.534) at up to 0.80 x real time on one of
+# them (its drift mend decodes a lesson twice), and on the test lessons, measured once with it, CER went 0.506 ->
+# 0.576 at 0.60 x real time (-3 chosen for zh-teeth: 0.472 raw, 0.658 shifted): over the 0.5 budget, and no gain.
+VOICE_SHIFTS = (0.0, -2.0, -3.0)
 LANGUAGE_OPTIONS: dict[str, DecodeOptions] = {
     "zh": DecodeOptions(language="zh", condition_on_previous_text=False, tempos=(1.0,), simplify=True,
                         no_speech_threshold=None, vad_filter=True, drop_loops=True, latin_suppressed=True),
     "fr": DecodeOptions(language="fr", condition_on_previous_text=False, tempos=(1.0,),
-                        no_speech_threshold=None, vad_filter=True, repetition_penalty=1.1, drop_loops=True),
+                        no_speech_threshold=None, vad_filter=True, repetition_penalty=1.1, drop_loops=True,
+                        voice_shifts=VOICE_SHIFTS),
 }
 
 

@@ -42,8 +42,9 @@ from models import vtt
 from models.asr import Transcript
 from models.types import Chapter, KnowledgePoint, Segment
 
-PIPELINE_VERSION = "3"  # 2: transcripts voted between five decodes at several tempos; 3: French and Chinese
-# decoding of their own (models.asr.LANGUAGE_OPTIONS), chapters aligned by meaning that never start inside a sentence
+PIPELINE_VERSION = "4"  # 2: transcripts voted between five decodes at several tempos; 3: French and Chinese
+# decoding of their own (models.asr.LANGUAGE_OPTIONS), chapters aligned by meaning that never start inside a sentence;
+# 4: French and Chinese heard at the voice shift Whisper is surest of (models.asr.voice_confidence)
 KINDS = ("transcript", "captions_vtt", "chapters", "chapters_vtt", "summary")
 PRECOMPUTED_FORMAT = 1
 SUMMARY_MAX_WORDS = 150

@@ -47,7 +47,8 @@ def file_sha256(path: Path) -> str:
 
 # decoding options added after the cache was: at these values a key stays what it was, so that a box keeps the
 # transcripts it has (English decodes as before) and re-transcribes only what the new options change
-LATE_DEFAULTS = {"no_speech_threshold": 0.6, "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False}
+LATE_DEFAULTS = {"no_speech_threshold": 0.6, "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False,
+                 "voice_shifts": (0.0,)}
 
 
 def cache_key(media_sha256: str, model_sha256: str, options: DecodeOptions, prompt: str | None) -> tuple[str, dict]:

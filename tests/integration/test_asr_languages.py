@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 import pytest
 
 from models.asr import Transcriber, latin_tokens, options_for, simplified
 from models.registry import WHISPER_BASE_SHA256, ModelError, install_defaults, resolve, verify
-from tests.ai_support import speak
+from tests.ai_support import speak, spoken_words
 from tests.fixtures_packs import signing_key  # noqa: F401
 
 WATER = "今天我们学习水。水可以是固体、液体和气体。冰是固体，水是液体，水蒸气是气体。"
@@ -113,3 +114,13 @@ def test_a_french_lessons_job_transcribes_with_the_multilingual_model_and_keeps_
     # the transcript's own French sentences, never the English text model's
     assert summary["method"] == "extractive" and summary["sentences"]
     assert all(sentence.rstrip(".") in heard for sentence in summary["sentences"])
+
+
+def test_a_synthetic_french_voice_is_heard_a_little_lower_where_whisper_is_surer_and_hears_more_of_it(tmp_path):
+    clip = speak(tmp_path / "volcan.wav", VOLCAN, voice="fr-fr", speed=150)
+    shifting = Transcriber(threads=2, device="cpu", options=options_for("fr"))
+    as_said = Transcriber(threads=2, device="cpu", options=replace(options_for("fr"), voice_shifts=(0.0,)))
+    lower, plain = shifting.transcribe(clip), as_said.transcribe(clip)
+    assert shifting.voice_shift < 0  # espeak's formants sit where Whisper expects a smaller speaker's
+    said = spoken_words(VOLCAN)
+    assert len(spoken_words(lower.text) & said) > len(spoken_words(plain.text) & said)
