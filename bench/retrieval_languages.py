@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ai_quality import CACHE, EXTRA, LANGUAGES, SAMPLES, Transcribe, load_lessons
+from bench.companion import NoTextModel
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "retrieval_questions.json"
 TARGETS = {"zh": 0.75, "fr": 0.75}  # top-1 citation on Chinese and French questions (issue #15)
@@ -94,21 +95,11 @@ class _Transcriber:
                           segments=segments)
 
 
-class _NoTextModel:
-    """Titles and summaries stay extractive while building the box (they do not change retrieval)."""
-
-    @property
-    def model(self) -> Any:
-        from models.registry import ModelError
-
-        raise ModelError("not used while building the bench box")
-
-
 class _Runners:
     def __init__(self, settings: Any, transcriber: _Transcriber, embed: Callable[..., Any] | None) -> None:
         self.settings = settings
         self.transcriber = transcriber
-        self.generator = _NoTextModel()
+        self.generator = NoTextModel()  # titles and summaries stay extractive: they do not change retrieval
         self.embed = embed
 
 
