@@ -146,12 +146,12 @@ class Transcribe:
     def _load(self) -> Any:
         if self._runner is None:
             from models.asr import Transcriber
+            from models.transcript_cache import LATE_DEFAULTS
 
             runner = Transcriber(threads=2, device="cpu", options=self.options)
-            # options added since (at their default) leave the key as it was: English transcripts stay cached
-            late = {"simplify": False, "hotwords": False, "no_speech_threshold": 0.6,
-                    "repetition_penalty": 1.0, "drop_loops": False, "latin_suppressed": False,
-                    "voice_shifts": (0.0,)}
+            # options added since (at their default) leave the key as it was: English transcripts stay cached (this
+            # cache predates the box's, so two more options count as late here)
+            late = {"simplify": False, "hotwords": False, **LATE_DEFAULTS}
             params = {k: v for k, v in runner.params.items() if k not in late or v != late[k]}
             if runner.role != "asr":
                 params["model"] = runner.model.sha256
