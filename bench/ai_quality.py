@@ -403,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="JSON to stdout instead of the table")
     args = parser.parse_args(argv)
     from models.asr import options_for
+    from models.lexicon import mend_terms
     from models.pipeline import asr_prompt
 
     extra = args.extra if str(args.extra) not in ("", ".") else None
@@ -429,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raws[language] = Transcribe(args.cache, raw_options(language))
         kps = [KnowledgePoint(k["id"], k["name"], k.get("description", "")) for k in lesson["knowledge_points"]]
         prompt = asr_prompt(kps, language) if options.use_prompt else None
-        segments = ours[language](lesson["audio"], prompt)
+        # the box's transcript: what Whisper heard, with the lesson's words put back (models.pipeline does the same)
+        segments = mend_terms(ours[language](lesson["audio"], prompt), kps, language)
         raw = None if args.no_raw else raws[language](lesson["audio"])
         rows.append(evaluate(lesson, segments, generate, raw, ours[language].seconds.get(lesson["audio"], 0.0),
                              embed))

@@ -88,6 +88,7 @@ from typing import Any
 from bench.ai_quality import CACHE, LANGUAGES, Transcribe, narrate, raw_options
 from bench.wer import error_rate
 from models.asr import DecodeOptions, options_for
+from models.lexicon import mend_terms
 from models.loops import drop_loops
 from models.pipeline import asr_prompt
 from models.textutil import join_text
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.settings and name not in args.settings:
                 continue
             transcribe = Transcribe(CACHE, options)  # the transcripts bench.ai_quality caches too
-            rates, unlooped, spent, audio_s = [], [], 0.0, 0.0
+            rates, unlooped, mended, spent, audio_s = [], [], [], 0.0, 0.0
             for lesson in mine:
                 audio = CACHE / "lessons" / f"{lesson['id']}.wav"
                 truth = json.loads((CACHE / "lessons" / f"{lesson['id']}.chapters.json").read_text())
@@ -174,11 +175,14 @@ def main(argv: list[str] | None = None) -> int:
                 said = join_text(c["text"] for c in truth["chapters"])
                 rates.append(error_rate(language, said, heard))
                 unlooped.append(error_rate(language, said, join_text(s.text for s in drop_loops(segments))))
+                put_back = mend_terms(segments, kps, language)
+                mended.append(error_rate(language, said, join_text(s.text for s in put_back)))
                 spent += transcribe.seconds[audio]
                 audio_s += truth["duration"]
             rows.append({"language": language, "settings": name, "split": args.split,
                          "error": round(sum(rates) / len(rates), 3), "per_lesson": [round(r, 3) for r in rates],
                          "loops_dropped": round(sum(unlooped) / len(unlooped), 3),
+                         "lesson_words": round(sum(mended) / len(mended), 3),
                          "x_real_time": round(spent / audio_s, 3) if spent else None})
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -186,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             measure = "CER" if r["language"] == "zh" else "WER"
             print(f"{r['language']}  {r['settings']:20s} {measure} {r['error']:.3f}  {r['per_lesson']}  "
-                  f"loops dropped {r['loops_dropped']:.3f}  x real time {r['x_real_time']}")
+                  f"loops dropped {r['loops_dropped']:.3f}  lesson's words put back {r['lesson_words']:.3f}  "
+                  f"x real time {r['x_real_time']}")
     return 0
 
 

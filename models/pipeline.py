@@ -42,9 +42,10 @@ from models import vtt
 from models.asr import Transcript
 from models.types import Chapter, KnowledgePoint, Segment
 
-PIPELINE_VERSION = "4"  # 2: transcripts voted between five decodes at several tempos; 3: French and Chinese
+PIPELINE_VERSION = "5"  # 2: transcripts voted between five decodes at several tempos; 3: French and Chinese
 # decoding of their own (models.asr.LANGUAGE_OPTIONS), chapters aligned by meaning that never start inside a sentence;
-# 4: French and Chinese heard at the voice shift Whisper is surest of (models.asr.voice_confidence)
+# 4: French and Chinese heard at the voice shift Whisper is surest of (models.asr.voice_confidence); 5: the lesson's
+# own words written where Whisper misheard them in French and Chinese (models.lexicon)
 KINDS = ("transcript", "captions_vtt", "chapters", "chapters_vtt", "summary")
 PRECOMPUTED_FORMAT = 1
 SUMMARY_MAX_WORDS = 150
@@ -143,6 +144,7 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
                  language: str = "en", embed: Callable[[Sequence[str]], Any] | None = None) -> dict[str, Output]:
     """Run every step for one medium, taught in `language`, and return its outputs by kind (embed: sentence vectors
     for aligning chapters to knowledge points by meaning too, models.segment)."""
+    from models.lexicon import mend_transcript
     from models.segment import segment_chapters
     from models.summary import chapter_titles, summarize
 
@@ -153,6 +155,7 @@ def run_pipeline(media: Path, kps: list[KnowledgePoint], transcriber: Transcribe
     report(0.0, "transcribing")
     transcript = transcriber.transcribe(media, progress=lambda f: report(0.75 * f, "transcribing"),
                                         prompt=asr_prompt(kps, language), language=language)
+    transcript = mend_transcript(transcript, kps, language)
     asr = _describe(transcriber)
     assert asr is not None
     asr_params = {"asr": asr["params"]}

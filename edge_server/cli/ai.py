@@ -95,6 +95,7 @@ def _language(transcriber: Any, media: Path, language: str | None, models_dir: P
 def _transcribe(client: Any, media: Path, models_dir: Path | None, threads: int | None, device: str,
                 language: str | None = None, kps: list[Any] | None = None) -> tuple[Any, str]:
     """(The medium's transcript, its language): from the cache when this medium, model and decoding were heard."""
+    from models.lexicon import mend_transcript
     from models.pipeline import asr_prompt
 
     transcriber = _cached(client, models_dir, threads, device)
@@ -108,7 +109,8 @@ def _transcribe(client: Any, media: Path, models_dir: Path | None, threads: int 
         info(note)
     if transcriber.hits:
         info(f"transcript of {media.name} from the cache (same medium, model and decoding)")
-    return transcript, language
+    # the cache keeps what Whisper heard; the knowledge points' words are put back each time, as the pipeline does
+    return mend_transcript(transcript, kps or [], language), language
 
 
 def _generator(client: Any, models_dir: Path | None, threads: int | None, device: str, use_llm: bool) -> Any:

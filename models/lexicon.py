@@ -1,0 +1,186 @@
+"""A lesson's own words put back where speech recognition heard something like them (Chinese and French).
+
+The lesson's knowledge points name the words it is about, and Whisper base mishears exactly those on an unusual voice:
+
+- Chinese: it hears the sounds and writes the wrong characters for them: 种子 (zhong zi) as 中子, 发芽 as 发押,
+  正方形 (zheng fang xing) as 真翻新. A stretch of the transcript whose pinyin is the pinyin of one of the lesson's
+  words, or nearly (sounds an input method's fuzzy pinyin takes for one another: zh/z, an/ang, ...), is written as
+  that word.
+- French: it writes words that are no French word at all ("volcandes", "renouille", "ménominateur"). Such a word,
+  when it is spelt like one of the lesson's words, is written as that word; a word of the dictionary is never
+  touched (pyspellchecker's French word list), so a correct "planète" never becomes the lesson's "planètes".
+
+Measured in bench/asr_languages.py (`--settings box`, dev lessons only).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from models.asr import Transcript
+from models.types import KnowledgePoint, Segment
+
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
+             "s", "y", "w")
+# sounds taken for one another (the fuzzy pinyin of Chinese input methods, and eng/ong that Whisper confuses here)
+_SAME_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l", "r": "l", "f": "h"}
+_SAME_FINAL = {"ang": "an", "eng": "en", "ing": "in", "iang": "ian", "uang": "uan", "ong": "en"}
+NEAR = 0.8  # a syllable heard with one sound taken for a like one
+HALF = 0.5  # the same initial or the same final
+MIN_CHARS = 2  # one character is too short to tell a misheard word from another word
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    syllables: tuple[tuple[str, str], ...]  # (initial, final) of each character
+
+
+def _split(syllable: str) -> tuple[str, str]:
+    for initial in _INITIALS:
+        if syllable.startswith(initial) and len(syllable) > len(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def sounds_of(text: str) -> list[tuple[str, str]]:
+    """The syllable each character of a run of Chinese characters is read as in its context, tones dropped."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(text, style=Style.NORMAL)
+    if len(syllables) != len(text):  # never for Chinese characters alone; read one by one if it were
+        syllables = [lazy_pinyin(c, style=Style.NORMAL)[0] for c in text]
+    return [_split(s) for s in syllables]
+
+
+def syllable_score(heard: tuple[str, str], said: tuple[str, str]) -> float:
+    """1 for the same syllable, NEAR when its sounds are ones taken for one another, HALF when one sound is the
+    same, else 0."""
+    if heard == said:
+        return 1.0
+    initial = _SAME_INITIAL.get(heard[0], heard[0]) == _SAME_INITIAL.get(said[0], said[0])
+    final = _SAME_FINAL.get(heard[1], heard[1]) == _SAME_FINAL.get(said[1], said[1])
+    if initial and final:
+        return NEAR
+    return HALF if (heard[0] == said[0] or heard[1] == said[1]) else 0.0
+
+
+def terms_of(kps: Iterable[KnowledgePoint]) -> list[Term]:
+    """The words of the knowledge points' names and descriptions (jieba's words of two characters or more), each
+    with the pinyin it is said with, longest first."""
+    import jieba
+    from pypinyin import Style, lazy_pinyin
+
+    words: dict[str, None] = {}
+    for kp in kps:
+        for text in (kp.name, kp.description):
+            for word in jieba.lcut(text or ""):
+                if len(word) >= MIN_CHARS and _HAN.fullmatch(word):
+                    words[word] = None
+    terms = [Term(w, tuple(_split(s) for s in lazy_pinyin(w, style=Style.NORMAL))) for w in words]
+    return sorted(terms, key=lambda t: -len(t.text))
+
+
+def match_score(heard: Sequence[tuple[str, str]], term: Term) -> float:
+    """How like the term's sound the heard syllables are: the mean of their scores (0 when one shares no sound)."""
+    scores = [syllable_score(h, said) for h, said in zip(heard, term.syllables, strict=True)]
+    return 0.0 if min(scores) == 0.0 else sum(scores) / len(scores) + 1e-9  # 0.8 + 0.8 over 2 is 0.8, not less
+
+
+THRESHOLD = 0.8  # every syllable near, or one of three only half like (dev: 0.85 lost 正方形 heard as 真翻新)
+
+
+def mend_text(text: str, terms: Sequence[Term], threshold: float = THRESHOLD) -> str:
+    """text with each run of characters that sounds like a term (score >= threshold) written as that term."""
+    if not terms:
+        return text
+    out = list(text)
+    fixed = [False] * len(text)
+    for run in _HAN.finditer(text):
+        sounds = sounds_of(run.group())
+        for term in terms:
+            n = len(term.text)
+            i = run.start()
+            while i + n <= run.end():
+                window = text[i:i + n]
+                if any(fixed[i:i + n]):
+                    i += 1
+                    continue
+                if window == term.text or match_score(sounds[i - run.start():i - run.start() + n], term) >= threshold:
+                    out[i:i + n] = term.text
+                    fixed[i:i + n] = [True] * n
+                    i += n
+                else:
+                    i += 1
+    return "".join(out)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+MIN_LETTERS = 4  # shorter French words are mostly small words of the dictionary, and too short to compare
+SPELLING = 70  # rapidfuzz's ratio (0-100) from which an unknown word is taken for a lesson's word
+
+
+@functools.cache
+def _french_words() -> Any:
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="fr", distance=1)
+
+
+def _plain(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+
+
+def french_terms(kps: Iterable[KnowledgePoint]) -> dict[str, str]:
+    """The knowledge points' words of MIN_LETTERS letters or more, by their spelling without accents."""
+    out: dict[str, str] = {}
+    for kp in kps:
+        for text in (kp.name, kp.description):
+            for word in _LETTERS.findall(text or ""):
+                if len(word) >= MIN_LETTERS:
+                    out.setdefault(_plain(word), word.lower())
+    return out
+
+
+def mend_french(text: str, terms: dict[str, str], cutoff: float = SPELLING) -> str:
+    """text with each word that is not French but is spelt like one of terms written as that term."""
+    if not terms:
+        return text
+    from rapidfuzz import fuzz, process
+
+    known = _french_words()
+
+    def mend(match: re.Match[str]) -> str:
+        word = match.group()
+        plain = _plain(word)
+        if len(plain) < MIN_LETTERS or plain in terms or word.lower() in known:
+            return word
+        best = process.extractOne(plain, list(terms), scorer=fuzz.ratio, score_cutoff=cutoff)
+        if best is None:
+            return word
+        term = terms[best[0]]
+        return term[:1].upper() + term[1:] if word[:1].isupper() else term
+
+    return _LETTERS.sub(mend, text)
+
+
+def mend_terms(segments: Sequence[Segment], kps: Sequence[KnowledgePoint], language: str) -> list[Segment]:
+    """The segments with the lesson's words written where they were misheard (Chinese and French; others kept)."""
+    if language == "zh" and kps:
+        terms = terms_of(kps)
+        return [replace(s, text=mend_text(s.text, terms)) for s in segments]
+    if language == "fr" and kps:
+        words = french_terms(kps)
+        return [replace(s, text=mend_french(s.text, words)) for s in segments]
+    return list(segments)
+
+
+def mend_transcript(transcript: Transcript, kps: Sequence[KnowledgePoint], language: str) -> Transcript:
+    """The transcript with the lesson's words written where they were misheard (models.pipeline, `edge-server ai`)."""
+    return replace(transcript, segments=mend_terms(transcript.segments, kps, language))
