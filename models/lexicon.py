@@ -26,8 +26,6 @@ from models.asr import Transcript
 from models.types import KnowledgePoint, Segment
 
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c",
-             "s", "y", "w")
 # sounds taken for one another (the fuzzy pinyin of Chinese input methods, and eng/ong that Whisper confuses here)
 _SAME_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l", "r": "l", "f": "h"}
 _SAME_FINAL = {"ang": "an", "eng": "en", "ing": "in", "iang": "ian", "uang": "uan", "ong": "en"}
@@ -39,24 +37,21 @@ MIN_CHARS = 2  # one character is too short to tell a misheard word from another
 @dataclass(frozen=True)
 class Term:
     text: str
-    syllables: tuple[tuple[str, str], ...]  # (initial, final) of each character
-
-
-def _split(syllable: str) -> tuple[str, str]:
-    for initial in _INITIALS:
-        if syllable.startswith(initial) and len(syllable) > len(initial):
-            return initial, syllable[len(initial):]
-    return "", syllable
+    syllables: tuple[tuple[str, str], ...]  # (initial, final) of each character (models.lexicon.sounds_of)
 
 
 def sounds_of(text: str) -> list[tuple[str, str]]:
-    """The syllable each character of a run of Chinese characters is read as in its context, tones dropped."""
+    """The (initial, final) each character of a run of Chinese characters is read as in its context, tones dropped.
+
+    Finals are written in full (wei and shui both end in uei, you and liu in iou), so that like sounds compare alike.
+    """
     from pypinyin import Style, lazy_pinyin
 
-    syllables = lazy_pinyin(text, style=Style.NORMAL)
-    if len(syllables) != len(text):  # never for Chinese characters alone; read one by one if it were
-        syllables = [lazy_pinyin(c, style=Style.NORMAL)[0] for c in text]
-    return [_split(s) for s in syllables]
+    initials = lazy_pinyin(text, style=Style.INITIALS, strict=True)
+    finals = lazy_pinyin(text, style=Style.FINALS, strict=True)
+    if not len(initials) == len(finals) == len(text):  # never for Chinese characters alone; read one by one if it were
+        return [sounds_of(c)[0] for c in text]
+    return list(zip(initials, finals, strict=True))
 
 
 def syllable_score(heard: tuple[str, str], said: tuple[str, str]) -> float:
@@ -68,14 +63,13 @@ def syllable_score(heard: tuple[str, str], said: tuple[str, str]) -> float:
     final = _SAME_FINAL.get(heard[1], heard[1]) == _SAME_FINAL.get(said[1], said[1])
     if initial and final:
         return NEAR
-    return HALF if (heard[0] == said[0] or heard[1] == said[1]) else 0.0
+    return HALF if ((heard[0] and heard[0] == said[0]) or heard[1] == said[1]) else 0.0
 
 
 def terms_of(kps: Iterable[KnowledgePoint]) -> list[Term]:
     """The words of the knowledge points' names and descriptions (jieba's words of two characters or more), each
     with the pinyin it is said with, longest first."""
     import jieba
-    from pypinyin import Style, lazy_pinyin
 
     words: dict[str, None] = {}
     for kp in kps:
@@ -83,7 +77,7 @@ def terms_of(kps: Iterable[KnowledgePoint]) -> list[Term]:
             for word in jieba.lcut(text or ""):
                 if len(word) >= MIN_CHARS and _HAN.fullmatch(word):
                     words[word] = None
-    terms = [Term(w, tuple(_split(s) for s in lazy_pinyin(w, style=Style.NORMAL))) for w in words]
+    terms = [Term(w, tuple(sounds_of(w))) for w in words]
     return sorted(terms, key=lambda t: -len(t.text))
 
 
@@ -184,3 +178,13 @@ def mend_terms(segments: Sequence[Segment], kps: Sequence[KnowledgePoint], langu
 def mend_transcript(transcript: Transcript, kps: Sequence[KnowledgePoint], language: str) -> Transcript:
     """The transcript with the lesson's words written where they were misheard (models.pipeline, `edge-server ai`)."""
     return replace(transcript, segments=mend_terms(transcript.segments, kps, language))
+
+
+def sound_grams(text: str, n: int = 2) -> list[str]:
+    """The Chinese text as sounds: n-grams of its syllables, tones dropped and like sounds made one (zh as z, ang as
+    an, ...), so that a misheard stretch still shares them with the word that was said (models.segment)."""
+    out: list[str] = []
+    for run in _HAN.findall(text):
+        sounds = [_SAME_INITIAL.get(i, i) + _SAME_FINAL.get(f, f) for i, f in sounds_of(run)]
+        out.extend("".join(sounds[k:k + n]) for k in range(len(sounds) - n + 1))
+    return out

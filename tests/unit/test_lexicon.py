@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models.asr import Transcript
-from models.lexicon import mend_terms, mend_transcript, syllable_score, terms_of
+from models.lexicon import mend_terms, mend_transcript, sound_grams, syllable_score, terms_of
 from models.types import KnowledgePoint, Segment
 
 SEEDS = [KnowledgePoint("kp.seed", "种子的结构", "种子由种皮和胚组成，胚里有子叶，子叶储存养料。"),
@@ -76,3 +76,12 @@ def test_a_mended_transcript_keeps_its_language_duration_and_timings():
     mended = mend_transcript(heard, SEEDS, "zh")
     assert (mended.language, mended.duration) == ("zh", 12.5)
     assert [(s.start, s.end, s.text) for s in mended.segments] == [(0.0, 4.0, "种子"), (4.0, 9.0, "发芽了")]
+
+
+def test_chinese_sounds_alike_share_their_syllable_pairs_and_other_sounds_do_not():
+    # 水蒸气 (shui zheng qi) heard as 为真其 (wei zhen qi): zhen and zheng are made one sound, wei and shui are not
+    assert sound_grams("水蒸气") == ["sueizen", "zenqi"]
+    said, heard = set(sound_grams("水蒸气")), set(sound_grams("为真其"))
+    assert said & heard and said != heard
+    assert not set(sound_grams("太阳")) & set(sound_grams("月亮"))
+    assert sound_grams("Water 水") == [] and sound_grams("雨") == []  # one syllable makes no pair

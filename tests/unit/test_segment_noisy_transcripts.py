@@ -122,3 +122,14 @@ def test_a_misheard_word_still_points_to_its_knowledge_point_through_character_g
     assert not set(content_terms(heard)) & set(content_terms(volcano))  # no stem in common: the word view is blind
     grams = [Counter(char_grams(t)) for t in (heard, volcano, river)]
     assert cosine(grams[0], grams[1]) > 0.2 > cosine(grams[0], grams[2])
+
+
+def test_chinese_heard_as_other_characters_of_like_sound_still_finds_its_knowledge_point(monkeypatch):
+    # each segment holds other characters for the same sounds (zheng fa, jiang yu): no word is shared with the
+    # knowledge points or between segments; only the sounds say that evaporation takes 15 s and rain 25 s
+    kps = [KnowledgePoint("evap", "蒸发", "水变成水蒸气。"), KnowledgePoint("rain", "降雨", "雨滴落下。")]
+    heard = ["会真其", "真法", "正罚", "将予", "匠语", "酱鱼", "讲羽", "姜玉"]
+    units = [Segment(i * 5.0, i * 5.0 + 5, text) for i, text in enumerate(heard)]
+    assert [(c.start, c.knowledge_point) for c in segment_chapters(units, kps)] == [(0.0, "evap"), (15.0, "rain")]
+    monkeypatch.setattr(segment, "SOUND_WEIGHT", 0.0)  # by words alone the lesson is cut in equal halves
+    assert [c.start for c in segment_chapters(units, kps)] == [0.0, 20.0]
