@@ -216,3 +216,41 @@ def test_a_chinese_summary_is_the_transcripts_own_sentences_within_250_character
     doc = json.loads(done.stdout)
     # the transcript's own sentences (Whisper base hears this synthetic voice poorly, sometimes as pinyin)
     assert doc["language"] == "zh" and doc["method"] == "extractive" and 0 < len(doc["summary"]) <= 250
+
+
+def _homophone(text: str) -> tuple[str, str]:
+    """A word of text (two characters) and another word of the dictionary said with the same toneless sounds."""
+    import re
+
+    import jieba
+    from pypinyin import Style, lazy_pinyin
+
+    jieba.initialize()
+    by_sound: dict[tuple[str, ...], str] = {}
+    for word in jieba.dt.FREQ:
+        if len(word) == 2 and re.fullmatch(r"[\u4e00-\u9fff]{2}", word):
+            by_sound.setdefault(tuple(lazy_pinyin(word, style=Style.NORMAL)), word)
+    for start in range(len(text) - 1):
+        heard = text[start:start + 2]
+        other = by_sound.get(tuple(lazy_pinyin(heard, style=Style.NORMAL)))
+        if re.fullmatch(r"[\u4e00-\u9fff]{2}", heard) and other and other != heard and other not in text:
+            return heard, other
+    raise AssertionError(f"no two characters of {text!r} sound like another word")
+
+
+def test_ai_transcribe_writes_the_knowledge_points_word_where_chinese_was_heard_as_other_characters_of_its_sound(
+        chinese_clip, tmp_path) -> None:
+    cache = tmp_path / "cache"
+    heard = json.loads(cached_run(cache, "ai", "transcribe", str(chinese_clip), "--language", "zh", "--json").stdout)
+    text = "".join(s["text"] for s in heard["segments"])
+    # as if the lesson's word were another word of the same sounds, which Whisper wrote as it did
+    _heard, lessons_word = _homophone(text)
+    kps = tmp_path / "kps.json"
+    kps.write_text(json.dumps([{"id": "k", "name": lessons_word, "description": ""}], ensure_ascii=False),
+                   encoding="utf-8")
+    done = cached_run(cache, "ai", "transcribe", str(chinese_clip), "--language", "zh", "--knowledge-points",
+                      str(kps), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "from the cache" in done.stderr  # the cache keeps what Whisper heard; the word is put back after it
+    mended = "".join(s["text"] for s in json.loads(done.stdout)["segments"])
+    assert lessons_word in mended and len(mended) == len(text)
