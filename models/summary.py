@@ -285,12 +285,17 @@ def _with_headings(sentences: Sequence[Sentence], chapters: Sequence[Chapter], k
     chinese = has_cjk(" ".join(c.title for c in chapters))
     sep = "：" if chinese else " : "
     budget = max_words - sum(text_size(c.title + sep) for c in chapters)
-    chosen = select_sentences(sentences, len(chapters), kps, budget)
-    parts = []
-    for i, chapter in enumerate(chapters):
-        own = join_text(s.text for s in chosen if s.chapter == i)
-        parts.append(f"{chapter.title}{sep}{own}" if own else chapter.title + ("。" if chinese else "."))
-    return Summary(text=join_text(parts), method="extractive", sentences=tuple(s.text for s in chosen))
+    while True:
+        chosen = select_sentences(sentences, len(chapters), kps, budget)
+        parts = []
+        for i, chapter in enumerate(chapters):
+            own = join_text(s.text for s in chosen if s.chapter == i)
+            parts.append(f"{chapter.title}{sep}{own}" if own else chapter.title + ("。" if chinese else "."))
+        text = join_text(parts)
+        over = text_size(text) - max_words  # the spaces join_text puts between pieces count too
+        if over <= 0 or not chosen:
+            return Summary(text=text, method="extractive", sentences=tuple(s.text for s in chosen))
+        budget -= over
 
 
 _TITLE_EXAMPLE = ("Text: The heart is a muscle that pumps blood around the body. It beats faster when we run.\n"

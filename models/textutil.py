@@ -257,12 +257,11 @@ ZH_CHARS_PER_WORD = 250 / 150  # a Chinese summary may have 250 characters where
 
 
 def text_size(text: str) -> float:
-    """Length in words, a Chinese text's characters (punctuation too) counted 150/250 of a word each."""
+    """Length in words; a Chinese text's characters, every one (punctuation, Latin letters and the spaces Whisper puts
+    around a comma too), counted 150/250 of a word each."""
     if not CJK.search(text):
         return float(count_words(text))
-    latin = [w for w in text.split() if not CJK.search(w)]
-    chinese = sum(len(w) for w in text.split() if CJK.search(w))
-    return len(latin) + chinese / ZH_CHARS_PER_WORD
+    return len(" ".join(text.split())) / ZH_CHARS_PER_WORD
 
 
 def idf(documents: Sequence[Iterable[str]]) -> dict[str, float]:

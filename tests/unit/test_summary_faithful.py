@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from models.summary import chapter_titles, complete, is_compression, summarize, supported, transcript_sentences
@@ -187,3 +189,15 @@ def test_complete_passes_length_and_stop_only_to_callables_that_take_them():
     assert complete(rich, "p", max_tokens=16, stop=["\n"]) == "ok"
     assert seen == {"max_tokens": 16, "stop": ["\n"]}
     assert complete(lambda prompt: prompt.upper(), "p", max_tokens=16, stop=["\n"]) == "P"
+
+
+def test_a_chinese_summary_stays_within_250_characters_with_the_spaces_whisper_puts_around_its_commas():
+    rng = random.Random(3)
+    pool = ("树皮麻头破布渔网竹子木头石头泥土河水沙子草叶花朵果实种子羽毛"
+            "太阳月亮星星山川湖海城市乡村学校老师学生书本纸张笔墨")
+    kps = [KnowledgePoint(f"k{i}", f"第{i}部分", "") for i in range(4)]
+    heard = [" , ".join("".join(rng.sample(pool, 3)) for _ in range(8)) + "。" for _ in range(24)]
+    segments = [Segment(i * 5.0, i * 5.0 + 5, text) for i, text in enumerate(heard)]
+    chapters = [Chapter(i * 30.0, i * 30.0 + 30, f"k{i}", f"第{i}部分") for i in range(4)]
+    summary = summarize(segments, chapters, kps, None, max_words=150, headings=True)
+    assert len(summary.sentences) >= 4 and len(summary.text) <= 250  # 296 when " , " was counted as one word
