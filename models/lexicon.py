@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from models.asr import Transcript
-from models.textutil import STOP_WORDS
+from models.textutil import STOP_WORDS, segment_chinese
 from models.types import KnowledgePoint, Segment
 
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
@@ -68,16 +68,17 @@ def syllable_score(heard: tuple[str, str], said: tuple[str, str]) -> float:
 
 
 def terms_of(kps: Iterable[KnowledgePoint]) -> list[Term]:
-    """The words of the knowledge points' names and descriptions (jieba's words of two characters or more), each
-    with the pinyin it is said with, longest first."""
-    import jieba
+    """The words of the knowledge points' names and descriptions (jieba's dictionary words of two characters or
+    more, in Simplified characters as captions are), each with the pinyin it is said with, longest first."""
+    from models.asr import simplified
 
     words: dict[str, None] = {}
     for kp in kps:
         for text in (kp.name, kp.description):
-            for word in jieba.lcut(text or ""):
-                if len(word) >= MIN_CHARS and _HAN.fullmatch(word):
-                    words[word] = None
+            for run in _HAN.findall(simplified(text or "")):
+                for word in segment_chinese(run):
+                    if len(word) >= MIN_CHARS:
+                        words[word] = None
     terms = [Term(w, tuple(sounds_of(w))) for w in words]
     return sorted(terms, key=lambda t: -len(t.text))
 

@@ -85,3 +85,8 @@ def test_chinese_sounds_alike_share_their_syllable_pairs_and_other_sounds_do_not
     assert said & heard and said != heard
     assert not set(sound_grams("太阳")) & set(sound_grams("月亮"))
     assert sound_grams("Water 水") == [] and sound_grams("雨") == []  # one syllable makes no pair
+
+
+def test_knowledge_points_written_in_traditional_characters_put_their_words_back_in_simplified_ones():
+    traditional = [KnowledgePoint("kp.seed", "種子的結構", "種子發芽需要水分。")]
+    assert _mend("中子发押了", traditional, "zh") == "种子发芽了"
