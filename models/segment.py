@@ -50,7 +50,7 @@ On bench/lessons_zh_fr_uneven.json (dev lessons whose chapters differ in length 
 --no-llm --extra ""`): French 0.889 / 0.917 against 0.583 / 0.917 for k equal parts; Chinese 0.333 / 0.917
 against 0.444 / 0.917, on transcripts with CER 0.62. LENGTH_WEIGHT 4, 2, 1, 0.5, 0 and MIN_CHAPTER_SHARE 0.3 or
 0.15 leave Chinese at 0.22-0.33 (4 is best on the other dev lessons): the Chinese evidence, not the prior, is weak.
-Chinese heard as it sounds (2026-12-01): syllable bigrams of the pinyin, like sounds made one (models.lexicon.
+Chinese heard as it sounds (2026-11-30): syllable bigrams of the pinyin, like sounds made one (models.lexicon.
 sound_grams), as a third view, because Whisper writes Chinese words it heard as other characters of like sound
 (水蒸气 as 会真其). On the dev lessons, on transcripts with the lesson's words put back (models.lexicon), boundary
 F1 / knowledge-point accuracy by SOUND_WEIGHT 0, 1, 2, 2.5, 3, 4, 5: equal-length lessons 0.875 / 1.00 up to 3, then
