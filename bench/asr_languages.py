@@ -73,7 +73,7 @@ window and a lesson repeats its characters ("固体、液体和气体" lost its 
 A prompt from the knowledge points (as previous text or as hotwords) is copied into the transcript on this
 synthetic speech, so it is not used. A first vocabulary correction after decoding (any word within edit distance of
 a knowledge point's word replaced by it) moved French WER by less than 0.005 either way: it also turned right words
-into the lesson's ("planète" into "planètes"). What the box does instead (models.lexicon, 2026-12-01; the column
+into the lesson's ("planète" into "planètes"). What the box does instead (models.lexicon, 2026-11-30; the column
 "lesson's words put back", dev lessons):
 
     - Chinese, by sound: a stretch whose pinyin is, or is near, that of a word of the knowledge points is written as
