@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.asr import Transcript
 from models.lexicon import mend_terms, mend_transcript, sound_grams, syllable_score, terms_of
@@ -90,3 +92,10 @@ def test_chinese_sounds_alike_share_their_syllable_pairs_and_other_sounds_do_not
 def test_knowledge_points_written_in_traditional_characters_put_their_words_back_in_simplified_ones():
     traditional = [KnowledgePoint("kp.seed", "種子的結構", "種子發芽需要水分。")]
     assert _mend("中子发押了", traditional, "zh") == "种子发芽了"
+
+
+@given(st.text(alphabet=st.sampled_from("中子种发押芽真翻新正方形的, 。abc1"), max_size=40))
+def test_putting_chinese_words_back_keeps_the_length_and_every_character_that_is_not_chinese(text):
+    mended = _mend(text, SEEDS + SHAPES, "zh")
+    assert len(mended) == len(text)
+    assert all(a == b for a, b in zip(text, mended, strict=True) if not "\u4e00" <= a <= "\u9fff")
