@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -32,9 +31,8 @@ from edge_server.catalog import expired_channels
 from edge_server.domain import fusion
 from edge_server.store import meta
 from edge_server.store.db import rows
-from models.textutil import STOP_WORDS, content_terms, stem, words
+from models.textutil import CJK_RUN, STOP_WORDS, content_terms, stem, words
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Chinese question particles and function characters: bigrams made only of these carry no topic.
 _ZH_STOP = set("的了吗呢吧啊是在有和与及或也都就还很么什怎为谁哪几个这那我你他她它们一不")
 _EXTRA_STOP = frozenset({"mean", "means", "meant", "explain", "tell", "please", "happen", "happens", "happened",
@@ -96,9 +94,9 @@ def _terms(text: str) -> tuple[str, ...]:
     # each question scores every passage in scope, and passages change only with a new transcript: their terms
     # (jieba's cut of a Chinese chapter is ~3 ms) are made once, not once per question
     out: list[str] = []
-    for run in _CJK_RUN.findall(text):
+    for run in CJK_RUN.findall(text):
         out.extend(t for t in content_terms(run) if t not in _ZH_STOP or len(t) > 1)
-    for w in words(_CJK_RUN.sub(" ", text)):
+    for w in words(CJK_RUN.sub(" ", text)):
         if w.isdigit() or w in _NUMBERS:
             out.append(_NUMBERS.get(w, w))
         elif w not in STOP_WORDS and w not in _EXTRA_STOP and len(w) > 1:
@@ -120,8 +118,8 @@ def _same(q: str, t: str) -> bool:
 def _present(q: str, doc_terms: set[str]) -> bool:
     if q in doc_terms:
         return True
-    if _CJK_RUN.match(q):  # jieba may cut a word finer or coarser in another sentence: 满月 / 满月时
-        return len(q) >= 2 and any(len(t) >= 2 and (q in t or t in q) for t in doc_terms if _CJK_RUN.match(t))
+    if CJK_RUN.match(q):  # jieba may cut a word finer or coarser in another sentence: 满月 / 满月时
+        return len(q) >= 2 and any(len(t) >= 2 and (q in t or t in q) for t in doc_terms if CJK_RUN.match(t))
     return len(q) >= 3 and any(_same(q, t) for t in doc_terms)
 
 
@@ -204,8 +202,8 @@ def load_passages(db: sqlite_utils.Database, lesson_id: str | None = None,
 
 def _fts_scores(db: sqlite_utils.Database, query: Sequence[str], ids: list[int]) -> dict[int, float]:
     """FTS5 BM25 (higher is better) of transcript chunks for the query terms (Chinese ones as whole words)."""
-    latin = sorted({q for q in query if not _CJK_RUN.search(q)})
-    chinese = sorted({q for q in query if _CJK_RUN.search(q)})
+    latin = sorted({q for q in query if not CJK_RUN.search(q)})
+    chinese = sorted({q for q in query if CJK_RUN.search(q)})
     if not (latin or chinese) or not ids:
         return {}
     latin += [_DIGIT_WORD[q] for q in latin if q in _DIGIT_WORD]  # "3" also finds "three"

@@ -23,10 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from models.asr import Transcript
-from models.textutil import STOP_WORDS, segment_chinese
+from models.textutil import CJK_RUN, STOP_WORDS, segment_chinese
 from models.types import KnowledgePoint, Segment
 
-_HAN = re.compile(r"[\u4e00-\u9fff]+")
 # sounds taken for one another (the fuzzy pinyin of Chinese input methods, and eng/ong that Whisper confuses here)
 _SAME_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l", "r": "l", "f": "h"}
 _SAME_FINAL = {"ang": "an", "eng": "en", "ing": "in", "iang": "ian", "uang": "uan", "ong": "en"}
@@ -50,7 +49,7 @@ def sounds_of(text: str) -> list[tuple[str, str]]:
 
     initials = lazy_pinyin(text, style=Style.INITIALS, strict=True)
     finals = lazy_pinyin(text, style=Style.FINALS, strict=True)
-    if not len(initials) == len(finals) == len(text):  # never for Chinese characters alone; read one by one if it were
+    if not len(initials) == len(finals) == len(text):  # characters with no reading come back as one piece
         return [sounds_of(c)[0] for c in text]
     return list(zip(initials, finals, strict=True))
 
@@ -75,7 +74,7 @@ def terms_of(kps: Iterable[KnowledgePoint]) -> list[Term]:
     words: dict[str, None] = {}
     for kp in kps:
         for text in (kp.name, kp.description):
-            for run in _HAN.findall(simplified(text or "")):
+            for run in CJK_RUN.findall(simplified(text or "")):
                 for word in segment_chinese(run):
                     if len(word) >= MIN_CHARS:
                         words[word] = None
@@ -98,7 +97,7 @@ def mend_text(text: str, terms: Sequence[Term], threshold: float = THRESHOLD) ->
         return text
     out = list(text)
     fixed = [False] * len(text)
-    for run in _HAN.finditer(text):
+    for run in CJK_RUN.finditer(text):
         sounds = sounds_of(run.group())
         for term in terms:
             n = len(term.text)
@@ -155,13 +154,14 @@ def mend_french(text: str, terms: dict[str, str], cutoff: float = SPELLING) -> s
     from rapidfuzz import fuzz, process
 
     known = _french_words()
+    spellings = list(terms)
 
     def mend(match: re.Match[str]) -> str:
         word = match.group()
         plain = _plain(word)
         if len(plain) < MIN_LETTERS or plain in terms or word.lower() in known:
             return word
-        best = process.extractOne(plain, list(terms), scorer=fuzz.ratio, score_cutoff=cutoff)
+        best = process.extractOne(plain, spellings, scorer=fuzz.ratio, score_cutoff=cutoff)
         if best is None:
             return word
         term = terms[best[0]]
@@ -190,7 +190,7 @@ def sound_grams(text: str, n: int = 2) -> list[str]:
     """The Chinese text as sounds: n-grams of its syllables, tones dropped and like sounds made one (zh as z, ang as
     an, ...), so that a misheard stretch still shares them with the word that was said (models.segment)."""
     out: list[str] = []
-    for run in _HAN.findall(text):
+    for run in CJK_RUN.findall(text):
         sounds = [_SAME_INITIAL.get(i, i) + _SAME_FINAL.get(f, f) for i, f in sounds_of(run)]
         out.extend("".join(sounds[k:k + n]) for k in range(len(sounds) - n + 1))
     return out

@@ -66,7 +66,7 @@ STOP_WORDS_ZH = _word_set("""
 STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_FR | STOP_WORDS_ZH
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+|(?<=[。！？；])[”’」』）)]*\s*")
 _JIEBA_LOCK = threading.Lock()
@@ -112,7 +112,7 @@ def words(text: str) -> list[str]:
             out.append(w)
             continue
         # a token may mix scripts ("5米"): Chinese runs are segmented, the rest kept whole
-        for piece in re.split(f"({_CJK_RUN.pattern})", w):
+        for piece in re.split(f"({CJK_RUN.pattern})", w):
             if not piece:
                 continue
             out.extend(segment_chinese(piece) if CJK.match(piece) else [piece])
@@ -123,7 +123,7 @@ def index_text(text: str) -> str:
     """What the full-text index holds for a text: Chinese runs as words separated by spaces, the rest as it is."""
     if not CJK.search(text):
         return text
-    return _CJK_RUN.sub(lambda m: " " + " ".join(segment_chinese(m.group(0))) + " ", text).strip()
+    return CJK_RUN.sub(lambda m: " " + " ".join(segment_chinese(m.group(0))) + " ", text).strip()
 
 
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
