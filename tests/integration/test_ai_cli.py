@@ -227,8 +227,9 @@ def _homophone(text: str) -> tuple[str, str]:
 
     jieba.initialize()
     by_sound: dict[tuple[str, ...], str] = {}
-    for word in jieba.dt.FREQ:
-        if len(word) == 2 and re.fullmatch(r"[\u4e00-\u9fff]{2}", word):
+    # the most frequent word of each sound; jieba's FREQ also lists prefixes of longer words, at frequency 0
+    for word, frequency in sorted(jieba.dt.FREQ.items(), key=lambda item: -item[1]):
+        if frequency > 0 and len(word) == 2 and re.fullmatch(r"[\u4e00-\u9fff]{2}", word):
             by_sound.setdefault(tuple(lazy_pinyin(word, style=Style.NORMAL)), word)
     for start in range(len(text) - 1):
         heard = text[start:start + 2]
