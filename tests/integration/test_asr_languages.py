@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from models.asr import Transcriber, latin_tokens, options_for, simplified
+from models.asr import Transcriber, chinese_caption, latin_tokens, options_for, simplified
 from models.registry import WHISPER_BASE_SHA256, ModelError, install_defaults, resolve, verify
 from tests.ai_support import speak, spoken_words
 from tests.fixtures_packs import signing_key  # noqa: F401
@@ -83,6 +83,12 @@ def test_a_french_lesson_is_heard_in_french(tmp_path, transcriber):
 def test_traditional_characters_are_written_as_simplified_and_other_text_is_left_alone():
     assert simplified("月亮繞地球轉，這個電腦") == "月亮绕地球转，这个电脑"
     assert simplified("Le volcan") == "Le volcan"
+
+
+def test_a_chinese_caption_is_simplified_and_loses_the_kana_and_hangul_whisper_strayed_into() -> None:
+    assert chinese_caption("月亮繞ク地球轉 일 DNA，這個電腦") == "月亮绕地球转 DNA，这个电脑"
+    assert chinese_caption("クラス") == ""
+    assert chinese_caption("種子發芽了。") == "种子发芽了。"
 
 
 def test_a_french_lessons_job_transcribes_with_the_multilingual_model_and_keeps_its_summary_in_french(
