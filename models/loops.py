@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from models.textutil import CJK
 from models.types import Segment
 
 # a unit of text (a Chinese character or more, or a word or more) said again right after itself
 _SAME_AGAIN = re.compile(r"(\S.*?)(?:[\s,，、.。]*\1)+", re.DOTALL)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTERS = re.compile(r"[^\W\d_]")
 LOOKBACK = 2  # a segment is compared with this many kept segments before it
 MIN_LOOP = 4  # Chinese characters or other words a segment needs to be dropped as a repeat
@@ -23,8 +23,8 @@ MIN_LOOP = 4  # Chinese characters or other words a segment needs to be dropped 
 
 def _weight(unit: str) -> int:
     """How much text a repeated unit is: its Chinese characters plus its other words (digits never count)."""
-    cjk = len(_CJK.findall(unit))
-    rest = _CJK.sub(" ", unit)
+    cjk = len(CJK.findall(unit))
+    rest = CJK.sub(" ", unit)
     return cjk + sum(1 for w in rest.split() if _LETTERS.search(w))
 
 
@@ -33,7 +33,7 @@ def _latin_cut(text: str, at: int) -> bool:
     if at <= 0 or at >= len(text):
         return False
     left, right = text[at - 1], text[at]
-    return bool(_LETTERS.match(left) and _LETTERS.match(right) and not _CJK.match(left) and not _CJK.match(right))
+    return bool(_LETTERS.match(left) and _LETTERS.match(right) and not CJK.match(left) and not CJK.match(right))
 
 
 def _collapse(match: re.Match[str]) -> str:
