@@ -113,6 +113,7 @@ class BoxServer(BaseApplication):
         https = tls.files(s) if s.https_port > 0 else None
         plan = FrontPlan(prefix=s.run_dir / "nginx", listen_host=s.host, listen_port=s.port, app_port=app_port,
                          workers=int(self.cfg.workers), token=s.front_token, max_body_mb=s.max_upload_mb,
+                         small_body_kb=s.max_request_kb,
                          user=data_owner(s.data_dir) if os.geteuid() == 0 else None,
                          https_port=s.https_port if https else 0, cert_file=https and https.server_cert,
                          key_file=https and https.server_key)

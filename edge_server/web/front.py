@@ -50,6 +50,10 @@ STOP_WAIT_S = 5.0
 # a request sent on a connection gunicorn is closing gets 502, and nginx never retries a POST (a lost answer).
 UPSTREAM_IDLE_S = 2
 RENEW_CHECK_S = 60.0  # how often the certificate is compared with the box's addresses (a new DHCP lease)
+# The only views that take more than the small body (those marked with web.app.body_limit: a recording, a class
+# list): nginx refuses a larger body to any other path itself. The app refusing it instead, before reading it, makes
+# gunicorn drop the connection while nginx is still sending the body, and the client gets 502 for its 413.
+LARGE_BODY_PATHS = r"^/teacher/(?:recordings/|class/[0-9]+/roster)$"
 # /media/<channel>/<path>: no empty or hidden path segment (as media.clean_relative_path), one of FRONT_TYPES
 MEDIA_LOCATION = (r"^/media/(?<media_channel>[A-Za-z0-9][A-Za-z0-9._-]*)/"
                   r"(?<media_file>(?:[^/.][^/]*/)*[^/.][^/]*\.(?i:{extensions}))$")
@@ -65,7 +69,8 @@ class FrontPlan:
     app_port: int  # gunicorn on 127.0.0.1
     workers: int
     token: str
-    max_body_mb: int
+    max_body_mb: int  # the largest body of all, a teacher's recording (settings.max_upload_mb)
+    small_body_kb: int = 64  # every other request's (settings.max_request_kb)
     user: str | None = None  # only when started as root: the owner of the data folder
     https_port: int = 0  # 0: http only
     cert_file: Path | None = None  # server certificate (+ chain) and key for https (edge_server/tls.py)
@@ -202,7 +207,13 @@ http {{
   fastcgi_temp_path {p}/tmp/fastcgi;
   uwsgi_temp_path {p}/tmp/uwsgi;
   scgi_temp_path {p}/tmp/scgi;
-  client_max_body_size {plan.max_body_mb + 1}m;
+  client_max_body_size {plan.small_body_kb}k;
+  # the app's own 413 answer: JSON to the API and to a JSON body (web.app._too_large), a page to a form
+  map "$uri $content_type" $edge_too_large {{
+    default /_front/too-large.html;
+    "~^/api/" /_front/too-large.json;
+    "~ application/json" /_front/too-large.json;
+  }}
   default_type application/octet-stream;
   types {{
 {types}
@@ -222,9 +233,37 @@ def _port_suffix(port: int) -> str:
     return "" if port == 443 else f":{port}"
 
 
+def _too_large_page(reason: str) -> str:
+    """The page nginx answers a form whose body is too large with (as werkzeug's own 413 page)."""
+    return (f"<!doctype html><html lang=en><title>413 Request Entity Too Large</title>"
+            f"<h1>Request Entity Too Large</h1><p>{reason}.</p></html>")
+
+
 def _locations(plan: FrontPlan, extensions: str, proxy: str) -> str:
     """The locations both servers share: media from disk after the app's check, everything else to the app."""
-    return f"""    # the app's own checks, never reachable from outside
+    small = f"the request body is larger than {plan.small_body_kb} KiB"
+    return f"""    # a body over its path's limit is refused here, and read to its end so that the client hears why
+    error_page 413 $edge_too_large;
+    location = /_front/too-large.json {{
+      internal;
+      default_type application/json;
+      return 413 '{{"error": "{small}"}}';
+    }}
+    location = /_front/too-large.html {{
+      internal;
+      default_type text/html;
+      return 413 '{_too_large_page(small)}';
+    }}
+    location = /_front/too-large-upload.html {{
+      internal;
+      default_type text/html;
+      return 413 '{_too_large_page(f"the file is larger than {plan.max_body_mb} MB")}';
+    }}
+    location ~ "{LARGE_BODY_PATHS}" {{{proxy}
+      client_max_body_size {plan.max_body_mb + 1}m;
+      error_page 413 /_front/too-large-upload.html;
+    }}
+    # the app's own checks, never reachable from outside
     location ^~ /media-access/ {{ return 404; }}
     location = /_front/access {{
       internal;

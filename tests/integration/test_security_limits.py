@@ -21,6 +21,7 @@ from edge_server.store import people
 from edge_server.store.db import open_box_db
 from edge_server.web import auth
 from edge_server.web.app import create_app
+from edge_server.web.front import LARGE_BODY_PATHS
 from tests.integration.test_ansible import ANSIBLE, BIN, _env, _local_inventory
 from tests.integration.test_reliability_hostile import live_box  # noqa: F401 - a fixture of this module too
 
@@ -162,6 +163,20 @@ def test_an_api_request_over_the_small_limit_gets_a_json_413(box):
                            content_type="application/json")
     assert response.status_code == 413
     assert response.json == {"error": "the request body is larger than 64 KiB"}
+
+
+def test_the_front_lets_exactly_the_views_marked_with_a_body_limit_take_more_than_the_small_body(box):
+    data_dir, _refs = box
+    app = _app(data_dir)
+    marked = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.methods or not {"POST", "PUT", "PATCH"} & rule.methods or rule.endpoint == "static":
+            continue
+        path = re.sub(r"<int:[^>]+>", "7", re.sub(r"<(?:string:|path:)?[^:>]+>", "x", rule.rule))
+        has_limit = hasattr(app.view_functions[rule.endpoint], "body_limit")
+        assert bool(re.match(LARGE_BODY_PATHS, path)) == has_limit, (rule.rule, has_limit)
+        marked |= {rule.rule} if has_limit else set()
+    assert marked == {"/teacher/recordings/", "/teacher/class/<int:class_id>/roster"}
 
 
 def test_the_small_limit_is_a_setting(box):
