@@ -244,10 +244,12 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     host: ModelHost
 
 
-def serve(address: str, options: Options, state: Path | None) -> None:
-    """Serve the models on address until SIGTERM/SIGINT, or until the parent process is gone."""
+def serve(address: str, options: Options, state: Path | None, parent: int | None = None) -> None:
+    """Serve the models on address until SIGTERM/SIGINT, or until the parent process (pid parent) is gone."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    parent = os.getppid()
+    # the pid the starter gave: by the time this runs (imports take seconds) a parent killed outright is gone, and
+    # os.getppid() would name init, which never goes
+    parent = parent or os.getppid()
     with _Server(address, _Handler) as server:
         server.host = ModelHost(options, state)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -257,6 +259,7 @@ def serve(address: str, options: Options, state: Path | None) -> None:
             # the supervisor was killed outright: do not linger holding the models
             while os.getppid() == parent:
                 time.sleep(1.0)
+            log.warning("model process %d: its parent %d is gone; stopping", os.getpid(), parent)
             server.shutdown()
 
         threading.Thread(target=orphan_watch, daemon=True).start()
@@ -484,7 +487,7 @@ class ModelProcess:
 
     def args(self) -> list[str]:
         args = [sys.executable, "-m", "models.worker", "--address", self.address.lstrip("\0"),
-                "--device", self.options.device, "--threads", str(self.options.threads)]
+                "--device", self.options.device, "--threads", str(self.options.threads), "--parent", str(os.getpid())]
         if self.options.models_dir is not None:
             args += ["--models", str(self.options.models_dir)]
         if self.state is not None:
@@ -607,8 +610,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--state", type=Path, help="the self-test report: which llama.cpp CPU variant to load")
+    parser.add_argument("--parent", type=int, help="the pid of the process that started this one: stop when it is gone")
     args = parser.parse_args(argv)
-    serve("\0" + args.address, Options(models_dir=args.models, device=args.device, threads=args.threads), args.state)
+    serve("\0" + args.address, Options(models_dir=args.models, device=args.device, threads=args.threads), args.state,
+          args.parent)
     return 0
 
 

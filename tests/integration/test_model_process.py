@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,29 @@ def test_the_exemplar_bank_is_embedded_once_per_box_and_kept_under_the_data_dir_
         assert np.allclose(again.vectors, first.vectors, atol=1e-6)
         models.embed(["a question of my own"])  # a pupil's question is never written to disk
     assert sorted((tmp_path / "cache" / "embed").glob("*.npy")) == kept
+
+
+def _alive(pid: int) -> bool:
+    """pid names a running process (not a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_model_process_whose_starter_is_killed_before_it_is_up_stops_by_itself(tmp_path) -> None:
+    # the starter is gone long before the model process has imported its libraries: it must still see that
+    subprocess.run([sys.executable, "-c", (
+        "import pathlib; from models.worker import ModelProcess; from models.selftest import Options\n"
+        f"p = ModelProcess('edge-server-test-orphan-{uuid.uuid4().hex}', Options(device='cpu'), stderr=open("
+        f"{str(tmp_path / 'models.log')!r}, 'wb'))\n"
+        f"p.start(wait=False); pathlib.Path({str(tmp_path / 'pid')!r}).write_text(str(p.pid))")],
+        stdout=subprocess.DEVNULL, timeout=60, check=True)
+    orphan = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 60
+    while _alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(orphan):
+        os.kill(orphan, signal.SIGKILL)
+        pytest.fail("the model process outlived the process that started it")
+    assert "is gone; stopping" in (tmp_path / "models.log").read_text()
