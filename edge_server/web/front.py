@@ -306,6 +306,33 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _nginx_processes(group: int) -> list[int]:
+    """The pids of the live nginx processes in process group `group` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 1:].split()
+        if name == "nginx" and rest[0] not in ("Z", "X") and int(rest[2]) == group:
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_orphans() -> None:
+    """SIGKILL to the nginx processes of this server's process group, called when its master is gone.
+
+    The workers of a master killed outright live on, holding the box's port and answering 502; nginx stays in the
+    server's group so that killing the group (the box dying) takes nginx down at the same instant.
+    """
+    for pid in _nginx_processes(os.getpgrp()):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class NginxFront:
     """One nginx master with its workers, started, watched and stopped by the supervisor."""
 
@@ -365,6 +392,7 @@ class NginxFront:
         if self._process is None or self.alive():
             return False
         log.warning("nginx front stopped (status %s); starting it again", self._process.returncode)
+        _kill_orphans()
         self.start()
         return True
 
@@ -393,13 +421,14 @@ class NginxFront:
         return True
 
     def stop(self) -> None:
-        """Graceful stop (SIGQUIT: finish the responses in flight), then SIGKILL."""
-        if not self.alive():
+        """Graceful stop (SIGQUIT: finish the responses in flight), then SIGKILL, to the workers too."""
+        if self._process is None:
             return
-        assert self._process is not None
-        self._process.send_signal(signal.SIGQUIT)
-        try:
-            self._process.wait(STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self.alive():
+            self._process.send_signal(signal.SIGQUIT)
+            try:
+                self._process.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        _kill_orphans()

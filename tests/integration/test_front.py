@@ -19,7 +19,7 @@ import requests
 from edge_server.recordings import LOCAL_CHANNEL
 from edge_server.web.front import FrontPlan, nginx_config, wanted
 from tests.e2e.pages_data import TEACHER, populate
-from tests.integration.test_media_serve import BIG, CHANNEL, alive, make_box, request, serve
+from tests.integration.test_media_serve import BIG, CHANNEL, alive, children, make_box, request, serve
 from tests.requirements import require_tool
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -159,6 +159,8 @@ def test_the_front_is_started_again_when_it_dies_and_shows_in_status(front):
         return next(p["pid"] for p in facts["processes"] if p["role"] == "front")
 
     nginx_pid = front_pid()
+    workers = children(nginx_pid)
+    assert workers
     os.kill(nginx_pid, signal.SIGKILL)
     # nginx's workers outlive a killed master and keep answering, so wait for a new master, not for an answer
     # (on a loaded machine the killed one may still be running for a moment after the signal)
@@ -167,6 +169,8 @@ def test_the_front_is_started_again_when_it_dies_and_shows_in_status(front):
         time.sleep(0.2)
     assert not alive(nginx_pid) and front_pid() != nginx_pid and alive(front_pid())
     assert request(port, f"/media/{CHANNEL}/media/big.mp4", {"Range": "bytes=0-0"})[0] == 206
+    # the killed master's workers went with it: none is left holding the port once the box stops
+    assert not [w for w in workers if alive(w)]
 
 
 def test_killing_serve_outright_takes_its_nginx_down_too(tmp_path):
@@ -175,11 +179,13 @@ def test_killing_serve_outright_takes_its_nginx_down_too(tmp_path):
     with serve(data, "--front", "nginx", env={"EDGE_SERVER_SCHEDULER_ENABLED": "0"}) as (proc, started):
         facts = json.loads((data / "run" / "processes.json").read_text())
         nginx_pid = next(p["pid"] for p in facts["processes"] if p["role"] == "front")
+        models_pid = next(p["pid"] for p in facts["processes"] if p["role"] == "models")
+        left = [nginx_pid, *children(nginx_pid), models_pid]
         os.kill(proc.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while alive(nginx_pid) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in left) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not alive(nginx_pid)
+        assert not [pid for pid in left if alive(pid)]  # nginx, its workers and the model process
         with pytest.raises(OSError):
             request(started["port"], "/api/v1/health")
 

@@ -35,6 +35,7 @@ from models.worker import (
 )
 from tests.ai_support import import_source, write_spoken_source
 from tests.e2e.box_server import free_port, prepare
+from tests.integration.test_media_serve import alive
 from tests.processes import stop_process
 
 CLI = str(Path(sys.executable).with_name("edge-server"))
@@ -344,14 +345,6 @@ def test_the_exemplar_bank_is_embedded_once_per_box_and_kept_under_the_data_dir_
     assert sorted((tmp_path / "cache" / "embed").glob("*.npy")) == kept
 
 
-def _alive(pid: int) -> bool:
-    """pid names a running process (not a zombie)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_model_process_whose_starter_is_killed_before_it_is_up_stops_by_itself(tmp_path) -> None:
     # the starter is gone long before the model process has imported its libraries: it must still see that
     subprocess.run([sys.executable, "-c", (
@@ -362,9 +355,9 @@ def test_a_model_process_whose_starter_is_killed_before_it_is_up_stops_by_itself
         stdout=subprocess.DEVNULL, timeout=60, check=True)
     orphan = int((tmp_path / "pid").read_text())
     deadline = time.monotonic() + 60
-    while _alive(orphan) and time.monotonic() < deadline:
+    while alive(orphan) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _alive(orphan):
+    if alive(orphan):
         os.kill(orphan, signal.SIGKILL)
         pytest.fail("the model process outlived the process that started it")
     assert "is gone; stopping" in (tmp_path / "models.log").read_text()
