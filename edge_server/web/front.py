@@ -70,7 +70,7 @@ class FrontPlan:
     workers: int
     token: str
     max_body_mb: int  # the largest body of all, a teacher's recording (settings.max_upload_mb)
-    small_body_kb: int = 64  # every other request's (settings.max_request_kb)
+    small_body_kb: int  # every other request's (settings.max_request_kb)
     user: str | None = None  # only when started as root: the owner of the data folder
     https_port: int = 0  # 0: http only
     cert_file: Path | None = None  # server certificate (+ chain) and key for https (edge_server/tls.py)

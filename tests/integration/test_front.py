@@ -199,12 +199,12 @@ def test_front_none_leaves_gunicorn_facing_the_lan(tmp_path):
 
 def test_the_nginx_configuration_listens_where_the_box_should_and_knows_its_token(tmp_path):
     plan = FrontPlan(prefix=tmp_path, listen_host="0.0.0.0", listen_port=8080, app_port=41234, workers=2,
-                     token="t0ken", max_body_mb=512)
+                     token="t0ken", max_body_mb=512, small_body_kb=64)
     conf = nginx_config(plan)
     assert "listen 8080 backlog=1024;" in conf and "server 127.0.0.1:41234;" in conf
     assert 'X-Edge-Front "t0ken"' in conf and "client_max_body_size 513m;" in conf
     assert "user " not in conf.split("daemon off;")[0]
-    assert "listen [::]:80 ipv6only=off" in nginx_config(FrontPlan(tmp_path, "::", 80, 1, 1, "t", 1))
+    assert "listen [::]:80 ipv6only=off" in nginx_config(FrontPlan(tmp_path, "::", 80, 1, 1, "t", 1, 64))
     with pytest.raises(ValueError):
         wanted("apache")
     assert wanted("none") is None
@@ -214,7 +214,7 @@ def test_nginx_lets_an_idle_app_connection_go_before_gunicorn_closes_it(tmp_path
     # measured: 1 answer in 3,068 got 502 under load when nginx reused a connection gunicorn was closing
     from edge_server.cli.serve import KEEPALIVE_S
 
-    conf = nginx_config(FrontPlan(tmp_path, "0.0.0.0", 8080, 41234, 2, "t", 1))
+    conf = nginx_config(FrontPlan(tmp_path, "0.0.0.0", 8080, 41234, 2, "t", 1, 64))
     upstream = conf[conf.index("upstream box"):]
     idle = int(re.search(r"keepalive_timeout (\d+)s;", upstream[:upstream.index("}")]).group(1))
     assert 0 < idle < KEEPALIVE_S

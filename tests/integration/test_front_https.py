@@ -100,13 +100,13 @@ def test_init_makes_the_certificate_and_the_tls_commands_report_and_renew_it(tmp
 
 def test_the_https_configuration_sends_the_lan_to_https_and_keeps_the_ca_on_http(tmp_path):
     plan = FrontPlan(prefix=tmp_path, listen_host="0.0.0.0", listen_port=8080, app_port=41234, workers=2,
-                     token="t0ken", max_body_mb=512, https_port=443, cert_file=tmp_path / "s.pem",
+                     token="t0ken", max_body_mb=512, small_body_kb=64, https_port=443, cert_file=tmp_path / "s.pem",
                      key_file=tmp_path / "s.key")
     conf = nginx_config(plan)
     assert "listen 8080 backlog=1024;" in conf and "listen 443 ssl http2 backlog=1024;" in conf
     assert "return 308 https://$host$request_uri;" in conf and "proxy_cookie_flags ~ secure;" in conf
     assert conf.count('X-Edge-Front "t0ken"') == 2  # media served the same way on both
-    assert "ssl" not in nginx_config(FrontPlan(tmp_path, "0.0.0.0", 8080, 1, 1, "t", 1))
+    assert "ssl" not in nginx_config(FrontPlan(tmp_path, "0.0.0.0", 8080, 1, 1, "t", 1, 64))
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +201,8 @@ def test_a_new_certificate_is_loaded_by_the_running_front_without_a_restart(tmp_
     settings = Settings(data_dir=tmp_path / "var", box_name="Hill School", host="127.0.0.1")
     issued = tls.ensure(settings)
     plan = FrontPlan(prefix=tmp_path / "nginx", listen_host="127.0.0.1", listen_port=free_port(), app_port=free_port(),
-                     workers=1, token="t", max_body_mb=1, https_port=free_port(), cert_file=issued.files.server_cert,
-                     key_file=issued.files.server_key)
+                     workers=1, token="t", max_body_mb=1, small_body_kb=64, https_port=free_port(),
+                     cert_file=issued.files.server_cert, key_file=issued.files.server_key)
     front = NginxFront(find_nginx(), plan, renew_certificate=lambda: tls.ensure(settings).reissued)
     front.renew_check_s = 0
     front.start()
